@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Makes sure the real services Pullwright's tests and demo need are running:
+# Redis on loopback, a Docker engine, the base image and the sandbox image.
+# Idempotent and quick when everything is already up. `down` stops what it started.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REDIS_PORT="${PULLWRIGHT_REDIS_PORT:-6379}"
+SANDBOX_IMAGE="${SANDBOX_IMAGE:-pullwright-sandbox:latest}"
+BASE_IMAGE="$(awk 'toupper($1)=="FROM"{print $2; exit}' "$ROOT/sandbox-image/Dockerfile")"
+STATE_DIR="${PULLWRIGHT_STATE_DIR:-/tmp/pullwright-services}"
+mkdir -p "$STATE_DIR"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+APT_UPDATED=0
+apt_install() {
+  # Installs Debian packages, or explains what is missing when we cannot.
+  if ! is_root; then
+    die "missing: $* (not root, cannot install; install them or run this script as root)"
+  fi
+  command -v apt-get >/dev/null || die "missing: $* (no apt-get on this machine; install them by hand)"
+  if [ "$APT_UPDATED" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+redis_up() {
+  if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    return 0
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "starting redis on 127.0.0.1:$REDIS_PORT"
+  # No persistence for the test/demo server; production uses docker-compose (AOF, noeviction).
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
+    --maxmemory-policy noeviction --logfile "$STATE_DIR/redis.log" --dir "$STATE_DIR"
+  for _ in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  die "redis did not start; see $STATE_DIR/redis.log"
+}
+
+docker_up() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  command -v dockerd >/dev/null || apt_install docker.io
+  is_root || die "no Docker engine is running and starting dockerd needs root"
+  log "starting dockerd"
+  nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  die "dockerd did not start; see $STATE_DIR/dockerd.log"
+}
+
+base_image_up() {
+  if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
+  # Real users pull the base from a registry; try that first, quietly.
+  if timeout 20 docker pull -q "$BASE_IMAGE" >/dev/null 2>&1; then return 0; fi
+  case "$BASE_IMAGE" in
+    debian:bookworm-slim) ;;
+    *) die "base image $BASE_IMAGE is missing and cannot be pulled" ;;
+  esac
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  log "no registry: bootstrapping $BASE_IMAGE with debootstrap"
+  local dir
+  dir="$(mktemp -d /tmp/pullwright-rootfs.XXXXXX)"
+  debootstrap --variant=minbase bookworm "$dir" http://deb.debian.org/debian >"$STATE_DIR/debootstrap.log" 2>&1 \
+    || die "debootstrap failed; see $STATE_DIR/debootstrap.log"
+  # Make it look like the registry's slim image: apt lists are fetched by the Dockerfile.
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/archives/*.deb
+  tar -C "$dir" -c . | docker import - "$BASE_IMAGE" >/dev/null
+  rm -rf "$dir"
+}
+
+sandbox_image_up() {
+  local hash
+  hash="$(cat "$ROOT"/sandbox-image/* | sha256sum | cut -c1-16)"
+  if [ "$(docker image inspect -f '{{index .Config.Labels "dev.pullwright.context-hash"}}' "$SANDBOX_IMAGE" 2>/dev/null)" = "$hash" ]; then
+    return 0
+  fi
+  log "building $SANDBOX_IMAGE"
+  docker build -q --label "dev.pullwright.context-hash=$hash" -t "$SANDBOX_IMAGE" "$ROOT/sandbox-image" >"$STATE_DIR/build.log" 2>&1 \
+    || { tail -40 "$STATE_DIR/build.log" >&2; die "sandbox image build failed"; }
+}
+
+git_up() {
+  command -v git >/dev/null || apt_install git
+  # git http-backend serves the GitHub twin's repositories.
+  [ -x "$(git --exec-path)/git-http-backend" ] || apt_install git
+}
+
+case "${1:-up}" in
+  up)
+    git_up
+    redis_up
+    docker_up
+    base_image_up
+    sandbox_image_up
+    log "ready: redis 127.0.0.1:$REDIS_PORT, docker, $SANDBOX_IMAGE"
+    ;;
+  redis) redis_up ;;
+  down)
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave 2>/dev/null || true
+    ;;
+  *) die "usage: services.sh [up|redis|down]" ;;
+esac

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PullwrightError } from '../errors.js';
+
+/**
+ * The one configuration loader, shared by the app, the worker and the CLI.
+ * Every variable is documented in the README with its default. A bad or missing
+ * value stops the process at boot with every problem listed at once.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = z.url({ protocol: /^(https?|rediss?)$/ });
+
+export const NetworkMode = z.enum(['none', 'allowlist', 'open']);
+export type NetworkMode = z.infer<typeof NetworkMode>;
+
+export const Env = z.object({
+  // GitHub App
+  APP_ID: z.string().regex(/^\d+$/, 'must be the numeric GitHub App id').optional(),
+  PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }).optional(),
+  PRIVATE_KEY_PATH: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  APP_SLUG: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be the app slug (lowercase letters, digits, dashes)')
+    .default('pullwright'),
+  GITHUB_API_URL: url.default('https://api.github.com'),
+  GITHUB_GIT_URL: url.default('https://github.com'),
+  // Intake
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  TRIGGER_PHRASE: z
+    .string()
+    .regex(/^@[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must look like @agent')
+    .default('@agent'),
+  OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  REDIS_URL: url.default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('pullwright'),
+  // Worker
+  WORKER_CONCURRENCY: int(1, 64).default(2),
+  PER_REPO_CONCURRENCY: int(1, 64).default(1),
+  PER_INSTALLATION_CONCURRENCY: int(1, 256).default(4),
+  WORK_DIR: z.string().default('.pullwright'),
+  SANDBOX_IMAGE: z.string().default('pullwright-sandbox:latest'),
+  SHUTDOWN_GRACE_MS: int(0).default(30_000),
+  // Operator caps: repo config can ask for less, never for more.
+  MAX_NETWORK: NetworkMode.default('allowlist'),
+  ALLOW_WORKFLOW_EDITS: bool.default(false),
+  MAX_TURNS: int(1).default(100),
+  MAX_COST_USD: z.coerce.number().positive().default(5),
+  MAX_WALL_MINUTES: z.coerce.number().positive().default(30),
+  // Model
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: url.optional(),
+  PULLWRIGHT_MODEL: z.string().default('claude-sonnet-4-5'),
+  MAX_OUTPUT_TOKENS: int(256, 128_000).default(16_000),
+  MODEL_TIMEOUT_MS: int(1_000).default(600_000),
+  // Logging
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Env = z.infer<typeof Env>;
+
+/** What each process needs beyond the schema's defaults. */
+export type Role = 'app' | 'worker' | 'cli' | 'twin';
+
+const REQUIRED: Record<Role, (keyof Env)[]> = {
+  app: ['APP_ID', 'WEBHOOK_SECRET'],
+  worker: ['APP_ID'],
+  cli: [],
+  twin: [],
+};
+
+export interface Config extends Env {
+  /** The PEM key, read from PRIVATE_KEY or PRIVATE_KEY_PATH. */
+  privateKey?: string;
+  /** The bot user's login, `<slug>[bot]`. */
+  botLogin: string;
+}
+
+export class ConfigError extends PullwrightError {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super('config_invalid', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      retryable: false,
+    });
+    this.problems = problems;
+  }
+}
+
+/** Empty strings count as unset, as they do in most env files. */
+function clean(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const parsed = Env.safeParse(clean(env));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(problems);
+  }
+  const data = parsed.data;
+  for (const key of REQUIRED[role]) {
+    if (data[key] === undefined) problems.push(`${key}: is required for the ${role}`);
+  }
+  let privateKey = data.PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (!privateKey && data.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFileSync(data.PRIVATE_KEY_PATH, 'utf8');
+    } catch {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${data.PRIVATE_KEY_PATH}`);
+    }
+  }
+  if (
+    (role === 'app' || role === 'worker') &&
+    !privateKey &&
+    !problems.some((p) => p.startsWith('PRIVATE_KEY'))
+  ) {
+    problems.push(`PRIVATE_KEY or PRIVATE_KEY_PATH: is required for the ${role}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...data, privateKey, botLogin: `${data.APP_SLUG}[bot]` };
+}
+
+/** For process entry points: prints every problem and exits non-zero instead of a stack trace. */
+export function loadConfigOrExit(role: Role, env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return parseConfig(role, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pullwright: ${err.message}\nSee README.md, "Configuration".\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

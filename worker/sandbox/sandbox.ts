@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * The Sandbox port: everything the agent and the worker may do inside an
+ * isolated container. Kept narrow on purpose so another backend (a remote
+ * Docker host, Kubernetes pods) can implement it without touching the agent.
+ *
+ * Policy is data: a plain value describing what the container may do, separate
+ * from the code that enforces it.
+ */
+export const NetworkPolicy = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('none') }),
+  z.object({ mode: z.literal('allowlist'), hosts: z.array(z.string().min(1)).max(200) }),
+  z.object({ mode: z.literal('open') }),
+]);
+export type NetworkPolicy = z.infer<typeof NetworkPolicy>;
+
+export const SandboxPolicy = z.object({
+  image: z.string().min(1),
+  cpus: z.number().positive().max(64).default(1),
+  memoryBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  pidsLimit: z.number().int().positive().default(512),
+  /** Cap on the writable scratch space (tmp) inside the container. */
+  tmpBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(512 * 1024 ** 2),
+  /** Cap on how much the workspace may grow during the run. */
+  workspaceBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  network: NetworkPolicy.default({ mode: 'none' }),
+  /** Default timeout of one exec, when the caller gives none. */
+  execTimeoutMs: z.number().int().positive().default(120_000),
+  /** Labels put on the container so a reaper can find it (job id, worker host). */
+  labels: z.record(z.string(), z.string()).default({}),
+});
+export type SandboxPolicy = z.infer<typeof SandboxPolicy>;
+export type SandboxPolicyInput = z.input<typeof SandboxPolicy>;
+
+export interface ExecOptions {
+  /** argv form is run as is; a string is run by `bash -lc`. */
+  cmd: string[] | string;
+  /** Inside the container; default the workspace root. */
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** Cap per stream; output past it is dropped (head kept) and flagged. */
+  maxOutputBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  /** null when the process was killed (timeout, OOM, abort). */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  durationMs: number;
+  timedOut: boolean;
+  oomKilled: boolean;
+}
+
+export interface BlockedConnection {
+  host: string;
+  port: number;
+  at: string;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  /** Absolute path of the workspace inside the sandbox. */
+  readonly workdir: string;
+  exec(options: ExecOptions): Promise<ExecResult>;
+  /** Paths are relative to the workspace, or absolute inside the sandbox. */
+  readFile(path: string): Promise<Buffer>;
+  writeFile(path: string, data: string | Buffer): Promise<void>;
+  /** Network attempts refused by an allowlist policy, for reporting on the PR. */
+  blockedConnections(): Promise<BlockedConnection[]>;
+  /** Idempotent; always called in `finally`. */
+  dispose(): Promise<void>;
+}
+
+export interface SandboxProvider {
+  /** Starts a sandbox with `workspaceHostPath` (a credential-free working copy) as its workspace. */
+  create(policy: SandboxPolicyInput, workspaceHostPath: string): Promise<Sandbox>;
+}
