@@ -101,23 +101,23 @@ function clean(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = clean(env);
   const problems: string[] = [];
-  const parsed = Env.safeParse(clean(env));
+  const parsed = Env.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues)
       problems.push(`${issue.path.join('.') || '(env)'}: ${issue.message}`);
-    throw new ConfigError(problems);
   }
-  const data = parsed.data;
+  // Required variables are checked on the raw input too, so one run lists every problem.
   for (const key of REQUIRED[role]) {
-    if (data[key] === undefined) problems.push(`${key}: is required for the ${role}`);
+    if (raw[key] === undefined) problems.push(`${key}: is required for the ${role}`);
   }
-  let privateKey = data.PRIVATE_KEY?.replace(/\\n/g, '\n');
-  if (!privateKey && data.PRIVATE_KEY_PATH) {
+  let privateKey = raw.PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (!privateKey && raw.PRIVATE_KEY_PATH) {
     try {
-      privateKey = readFileSync(data.PRIVATE_KEY_PATH, 'utf8');
+      privateKey = readFileSync(raw.PRIVATE_KEY_PATH, 'utf8');
     } catch {
-      problems.push(`PRIVATE_KEY_PATH: cannot read ${data.PRIVATE_KEY_PATH}`);
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${raw.PRIVATE_KEY_PATH}`);
     }
   }
   if (
@@ -127,8 +127,8 @@ export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): C
   ) {
     problems.push(`PRIVATE_KEY or PRIVATE_KEY_PATH: is required for the ${role}`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { ...data, privateKey, botLogin: `${data.APP_SLUG}[bot]` };
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return { ...parsed.data, privateKey, botLogin: `${parsed.data.APP_SLUG}[bot]` };
 }
 
 /** For process entry points: prints every problem and exits non-zero instead of a stack trace. */

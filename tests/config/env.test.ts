@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/env.js';
+
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('applies documented defaults for the CLI', () => {
+    const config = parseConfig('cli', {});
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(config.TRIGGER_PHRASE).toBe('@agent');
+    expect(config.PORT).toBe(3000);
+    expect(config.MAX_NETWORK).toBe('allowlist');
+    expect(config.ALLOW_WORKFLOW_EDITS).toBe(false);
+    expect(config.botLogin).toBe('pullwright[bot]');
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf(() =>
+      parseConfig('app', {
+        PORT: 'eighty',
+        REDIS_URL: 'not a url',
+        MAX_NETWORK: 'wide',
+        ALLOW_WORKFLOW_EDITS: 'maybe',
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(
+      [
+        'ALLOW_WORKFLOW_EDITS',
+        'APP_ID',
+        'MAX_NETWORK',
+        'PORT',
+        'PRIVATE_KEY or PRIVATE_KEY_PATH',
+        'REDIS_URL',
+        'WEBHOOK_SECRET',
+      ].sort(),
+    );
+  });
+
+  it('names the variables a role requires', () => {
+    const problems = problemsOf(() => parseConfig('app', {}));
+    expect(problems).toEqual([
+      'APP_ID: is required for the app',
+      'WEBHOOK_SECRET: is required for the app',
+      'PRIVATE_KEY or PRIVATE_KEY_PATH: is required for the app',
+    ]);
+  });
+
+  it('reads the private key from a file and unescapes \\n in the variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-env-'));
+    const path = join(dir, 'key.pem');
+    writeFileSync(path, privateKey);
+    const fromFile = parseConfig('worker', { APP_ID: '12', PRIVATE_KEY_PATH: path });
+    expect(fromFile.privateKey).toBe(privateKey);
+    const fromVar = parseConfig('worker', { APP_ID: '12', PRIVATE_KEY: privateKey.replace(/\n/g, '\\n') });
+    expect(fromVar.privateKey).toBe(privateKey);
+    expect(
+      problemsOf(() => parseConfig('worker', { APP_ID: '12', PRIVATE_KEY_PATH: join(dir, 'nope') })),
+    ).toEqual([`PRIVATE_KEY_PATH: cannot read ${join(dir, 'nope')}`]);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(parseConfig('cli', { PORT: '', APP_SLUG: '' }).PORT).toBe(3000);
+  });
+
+  it('stops a process at boot with a readable message, not a stack trace', () => {
+    const script = "import { loadConfigOrExit } from './src/config/env.ts'; loadConfigOrExit('app');";
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '../..'),
+      env: { PATH: process.env.PATH, PORT: 'x' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain('Invalid configuration');
+    expect(result.stderr).toContain('PORT:');
+    expect(result.stderr).toContain('APP_ID: is required for the app');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});
