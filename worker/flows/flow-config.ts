@@ -1,0 +1,52 @@
+import type { NetworkPolicy } from '../sandbox/sandbox.js';
+import type { AgentLimits } from './ports.js';
+
+/**
+ * The effective settings of one run: the repo's `.github/pullwright.yml` (read
+ * from the default branch only) already capped by the operator's environment.
+ */
+export interface FlowRepoConfig {
+  setupCommand: string | null;
+  verifyCommands: string[];
+  network: { setup: NetworkPolicy; agent: NetworkPolicy };
+  limits: AgentLimits;
+  protectedPaths: string[];
+  allowProtectedPaths: boolean;
+  pr: { draft: boolean; labels: string[]; branchPrefix: string };
+  maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
+  /** Problems found in the repo's file; the run goes on with defaults and says so once. */
+  problems: string[];
+}
+
+export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
+  setupCommand: null,
+  verifyCommands: [],
+  network: { setup: { mode: 'none' }, agent: { mode: 'none' } },
+  limits: { maxTurns: 100, maxCostUsd: 5, maxWallMs: 30 * 60_000 },
+  protectedPaths: ['.github/workflows/**'],
+  allowProtectedPaths: false,
+  pr: { draft: false, labels: [], branchPrefix: 'pullwright/' },
+  maintenance: [],
+  problems: [],
+};
+
+/** `pullwright/issue-12-fix-the-login-redirect`: readable, bounded, git-safe. */
+export function slugify(title: string, maxLength = 40): string {
+  const slug = title
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, maxLength)
+    .replace(/-+$/g, '');
+  return slug || 'task';
+}
+
+export function issueBranch(prefix: string, number: number, title: string): string {
+  return `${prefix}issue-${number}-${slugify(title)}`;
+}
+
+export function maintenanceBranch(prefix: string, taskId: string): string {
+  return `${prefix}maintenance/${slugify(taskId, 60)}`;
+}

@@ -1,0 +1,189 @@
+import type { RepoRef } from '../../src/domain/task.js';
+import type { AgentEvent, AgentTask, PlanItem } from '../agent/tool.js';
+import type { NetworkPolicy, Sandbox } from '../sandbox/sandbox.js';
+
+/**
+ * What the flows need from the outside world, as ports. Adapters bind them to
+ * Octokit (src/github), the workspace helpers, the Docker sandbox and the agent
+ * harness; tests can bind them to fakes. The agent itself sees none of these:
+ * only the host pushes and comments.
+ */
+
+export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+
+export interface IssueData {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  author: string;
+  isPullRequest: boolean;
+}
+
+export interface CommentData {
+  id: number;
+  author: string;
+  authorIsBot: boolean;
+  body: string;
+  createdAt: string;
+}
+
+export interface PullData {
+  number: number;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  draft: boolean;
+  htmlUrl: string;
+  headRef: string;
+  headSha: string;
+  /** `owner/name` of the head repository; differs from the base repo for forks. */
+  headRepoFullName: string | null;
+  baseRef: string;
+}
+
+export interface ReviewThreadData {
+  id: string;
+  isResolved: boolean;
+  isOutdated: boolean;
+  path: string;
+  line: number | null;
+  diffHunk: string;
+  comments: { databaseId: number; author: string; body: string; createdAt: string }[];
+}
+
+export interface ReviewData {
+  id: number;
+  author: string;
+  body: string;
+  state: string;
+  submittedAt: string;
+  commitId: string | null;
+}
+
+export interface GitHubForWorker {
+  /** A short-lived token scoped to one repository with the least permissions the job needs. */
+  createRepoToken(installationId: number, repo: RepoRef): Promise<{ token: string; expiresAt: string }>;
+  getDefaultBranch(repo: RepoRef): Promise<string>;
+  getIssue(repo: RepoRef, number: number): Promise<IssueData>;
+  listIssueComments(repo: RepoRef, number: number): Promise<CommentData[]>;
+  getPermission(repo: RepoRef, login: string): Promise<Permission>;
+  createComment(repo: RepoRef, number: number, body: string): Promise<{ id: number; htmlUrl: string }>;
+  updateComment(repo: RepoRef, commentId: number, body: string): Promise<void>;
+  getPull(repo: RepoRef, number: number): Promise<PullData>;
+  /** Pull requests whose head is `branch` in this repository, newest first. */
+  listPullsByHead(repo: RepoRef, branch: string, state: 'open' | 'closed' | 'all'): Promise<PullData[]>;
+  createPull(
+    repo: RepoRef,
+    input: { title: string; body: string; head: string; base: string; draft: boolean },
+  ): Promise<PullData>;
+  updatePull(repo: RepoRef, number: number, input: { title?: string; body?: string }): Promise<PullData>;
+  addLabels(repo: RepoRef, number: number, labels: string[]): Promise<void>;
+  /** Head sha of a branch, or null when it does not exist. */
+  getBranchSha(repo: RepoRef, branch: string): Promise<string | null>;
+  listReviewThreads(repo: RepoRef, number: number): Promise<ReviewThreadData[]>;
+  listReviews(repo: RepoRef, number: number): Promise<ReviewData[]>;
+  replyToReviewComment(repo: RepoRef, pullNumber: number, commentId: number, body: string): Promise<void>;
+}
+
+export interface PreparedWorkspace {
+  /** Host path of the credential-free working copy the sandbox mounts. */
+  workDir: string;
+  /** The commit the working copy starts from. */
+  baseSha: string;
+  dispose(): Promise<void>;
+}
+
+export interface PatchResult {
+  patch: string;
+  paths: string[];
+  stats: { files: number; additions: number; deletions: number; bytes: number };
+}
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export interface WorkspacePort {
+  /** Fetches into the per-repo cache and makes a working copy of `ref` (a branch or sha). */
+  prepare(input: { repo: RepoRef; token: string; ref: string; jobId: string }): Promise<PreparedWorkspace>;
+  /** Reads the agent-writable tree as data and returns its change against `baseSha`. */
+  extractPatch(workspace: PreparedWorkspace): Promise<PatchResult>;
+  /**
+   * Applies the patch to a clean, host-controlled checkout of `parentSha`, commits it and
+   * pushes `branch` without force; a push that is not a fast-forward fails with code `conflict`.
+   */
+  commitAndPush(input: {
+    repo: RepoRef;
+    token: string;
+    parentSha: string;
+    branch: string;
+    patch: string;
+    message: string;
+    author: Identity;
+    /**
+     * Replace the branch (force-with-lease) only when it still points at this sha.
+     * Used to regenerate a maintenance branch that holds nothing but our own commits.
+     */
+    replaceSha?: string;
+  }): Promise<{ commitSha: string }>;
+  /** Commits on `branch` since `baseSha` whose author is not `botEmail` (a person pushed). */
+  foreignCommits(input: {
+    repo: RepoRef;
+    token: string;
+    branchSha: string;
+    sinceSha: string;
+    botEmail: string;
+  }): Promise<{ sha: string; author: string }[]>;
+}
+
+export interface AgentLimits {
+  maxTurns: number;
+  maxCostUsd: number;
+  maxWallMs: number;
+}
+
+export interface AgentRunResult {
+  outcome: 'completed' | 'no-changes' | 'limit' | 'error' | 'cancelled';
+  summary: string;
+  limit?: string;
+  error?: { code: string; message: string };
+  usage: { input: number; output: number; cacheRead: number; cacheWrite: number; costUsd: number };
+  turns: number;
+  durationMs: number;
+  plan: PlanItem[];
+}
+
+export interface AgentRunnerPort {
+  run(input: {
+    sandbox: Sandbox;
+    task: AgentTask;
+    verifyCommands: string[];
+    limits: AgentLimits;
+    signal: AbortSignal;
+    transcriptPath: string;
+    onEvent: (event: AgentEvent) => void;
+  }): Promise<AgentRunResult>;
+}
+
+export interface MaintenanceCaps {
+  /** Renovate-style limits: open PRs per repo and new PRs per hour, shared by every worker. */
+  check(
+    repo: RepoRef,
+    task: { id: string; maxOpenPrs: number; maxNewPrsPerHour: number },
+  ): Promise<{
+    ok: boolean;
+    reason?: string;
+  }>;
+  recordOpened(repo: RepoRef, taskId: string): Promise<void>;
+}
+
+export interface SandboxFactory {
+  create(input: {
+    workDir: string;
+    network: NetworkPolicy;
+    labels: Record<string, string>;
+  }): Promise<Sandbox>;
+}

@@ -1,0 +1,191 @@
+import type { Logger } from '../../src/logger.js';
+import type { PlanItem } from '../agent/tool.js';
+
+/**
+ * The one tracking comment a run keeps on its issue or PR: created at the start,
+ * edited as the run goes (phase checklist, the agent's plan, the current step),
+ * and ending with the outcome. Edits are throttled so a chatty agent cannot
+ * exhaust the installation's rate limit; the final state is always written.
+ */
+
+export const PHASES = ['prepare', 'workspace', 'sandbox', 'agent', 'verify', 'deliver'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export type RunStatus = 'running' | 'succeeded' | 'no-changes' | 'limit' | 'failed' | 'cancelled' | 'refused';
+
+export interface TrackingState {
+  title: string;
+  status: RunStatus;
+  phase: Phase;
+  step?: string;
+  plan: PlanItem[];
+  prUrl?: string;
+  prNumber?: number;
+  branch?: string;
+  durationMs?: number;
+  tokens?: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  costUsd?: number;
+  /** Shown as is: callers pass text already redacted and free of untrusted markup. */
+  detail?: string;
+  verify?: { command: string; ok: boolean }[];
+  blockedHosts?: string[];
+}
+
+const STATUS_LINE: Record<RunStatus, string> = {
+  running: '⏳ Working on it',
+  succeeded: '✅ Done',
+  'no-changes': 'ℹ️ Finished without changes',
+  limit: '⚠️ Stopped at a limit',
+  failed: '❌ Failed',
+  cancelled: '🛑 Cancelled',
+  refused: '🚫 Change refused',
+};
+
+const PLAN_MARK: Record<PlanItem['status'], string> = {
+  pending: '[ ]',
+  in_progress: '[ ]',
+  completed: '[x]',
+};
+
+/** Keeps untrusted plan text from breaking out of its list item or pinging people. */
+function inline(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/<!--|-->/g, '')
+    .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
+    .slice(0, 300);
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+export function formatUsage(state: Pick<TrackingState, 'durationMs' | 'tokens' | 'costUsd'>): string {
+  const parts: string[] = [];
+  if (state.durationMs !== undefined) parts.push(`duration ${formatDuration(state.durationMs)}`);
+  if (state.tokens) {
+    const t = state.tokens;
+    const total = t.input + t.output + t.cacheRead + t.cacheWrite;
+    parts.push(`${total.toLocaleString('en-US')} tokens (${t.cacheRead.toLocaleString('en-US')} from cache)`);
+  }
+  if (state.costUsd !== undefined) parts.push(`cost $${state.costUsd.toFixed(2)}`);
+  return parts.join(' · ');
+}
+
+export function trackingMarker(key: string): string {
+  return `<!-- pullwright:tracking ${key} -->`;
+}
+
+export function renderTrackingComment(key: string, state: TrackingState): string {
+  const lines: string[] = [
+    trackingMarker(key),
+    `### ${STATUS_LINE[state.status]} — ${inline(state.title)}`,
+    '',
+  ];
+  const phaseIndex = PHASES.indexOf(state.phase);
+  const done = state.status !== 'running';
+  lines.push(
+    PHASES.map((p, i) => {
+      if (i < phaseIndex || (done && state.status === 'succeeded')) return `✔ ${p}`;
+      if (i === phaseIndex) return done ? `✖ ${p}` : `**▶ ${p}**`;
+      return `· ${p}`;
+    }).join(' → '),
+  );
+  if (state.step && !done) lines.push('', `_${inline(state.step)}_`);
+  if (state.plan.length > 0) {
+    lines.push('', '**Plan**');
+    for (const item of state.plan) {
+      const suffix = item.status === 'in_progress' ? ' ← in progress' : '';
+      lines.push(`- ${PLAN_MARK[item.status]} ${inline(item.step)}${suffix}`);
+    }
+  }
+  if (state.verify && state.verify.length > 0) {
+    lines.push('', '**Verification**');
+    for (const v of state.verify)
+      lines.push(`- ${v.ok ? '✅' : '❌'} \`${inline(v.command).replace(/`/g, "'")}\``);
+  }
+  if (state.prUrl) lines.push('', `**Pull request:** ${state.prUrl}`);
+  if (state.detail) lines.push('', state.detail);
+  if (state.blockedHosts && state.blockedHosts.length > 0) {
+    lines.push(
+      '',
+      `Network requests blocked by the sandbox policy: ${state.blockedHosts.map(inline).join(', ')}`,
+    );
+  }
+  const usage = formatUsage(state);
+  if (usage) lines.push('', `<sub>${usage}</sub>`);
+  return lines.join('\n');
+}
+
+export interface CommentWriter {
+  create(body: string): Promise<{ id: number }>;
+  update(id: number, body: string): Promise<void>;
+}
+
+export class TrackingComment {
+  private id: number | null;
+  private state: TrackingState;
+  private pending: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private lastWrite = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly writer: CommentWriter,
+    initial: TrackingState,
+    private readonly log: Logger,
+    existingId: number | null = null,
+    private readonly minIntervalMs = 2_000,
+  ) {
+    this.id = existingId;
+    this.state = initial;
+  }
+
+  get commentId(): number | null {
+    return this.id;
+  }
+
+  get current(): TrackingState {
+    return this.state;
+  }
+
+  /** Creates the comment (or rewrites the one a previous attempt left). */
+  async start(): Promise<void> {
+    await this.write();
+  }
+
+  /** Merges a change and schedules a throttled edit. Never throws: a failed edit is logged. */
+  update(change: Partial<TrackingState>): void {
+    this.state = { ...this.state, ...change };
+    if (this.timer) return;
+    const wait = Math.max(0, this.lastWrite + this.minIntervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pending = this.pending.then(() => this.write()).catch(() => {});
+    }, wait);
+    this.timer.unref?.();
+  }
+
+  /** Writes the final state now, after any edit in flight. */
+  async finish(change: Partial<TrackingState>): Promise<void> {
+    this.state = { ...this.state, ...change };
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    await this.pending.catch(() => {});
+    await this.write();
+  }
+
+  private async write(): Promise<void> {
+    const body = renderTrackingComment(this.key, this.state);
+    this.lastWrite = Date.now();
+    try {
+      if (this.id === null) this.id = (await this.writer.create(body)).id;
+      else await this.writer.update(this.id, body);
+    } catch (err) {
+      this.log.warn({ err, commentId: this.id }, 'Tracking comment update failed');
+    }
+  }
+}
