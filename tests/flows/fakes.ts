@@ -1,0 +1,264 @@
+import type { RepoRef, Task } from '../../src/domain/task.js';
+import { PullwrightError } from '../../src/errors.js';
+import { createSilentLogger } from '../../src/logger.js';
+import { DEFAULT_FLOW_CONFIG, type FlowRepoConfig } from '../../worker/flows/flow-config.js';
+import type {
+  AgentRunResult,
+  CommentData,
+  GitHubForWorker,
+  PullData,
+  ReviewData,
+  ReviewThreadData,
+} from '../../worker/flows/ports.js';
+import type { FlowDeps } from '../../worker/flows/run-flow.js';
+import type { ExecResult, Sandbox } from '../../worker/sandbox/sandbox.js';
+
+/** In-memory fakes for unit tests of the orchestration only; integration tests use the twins. */
+export class FakeGitHub implements GitHubForWorker {
+  comments: (CommentData & { number: number; edits: number })[] = [];
+  pulls: (PullData & { labels: string[] })[] = [];
+  branches = new Map<string, string>([['main', 'base000']]);
+  permissions = new Map<string, 'admin' | 'write' | 'read' | 'none'>([['alice', 'write']]);
+  threads: ReviewThreadData[] = [];
+  reviews: ReviewData[] = [];
+  replies: { commentId: number; body: string }[] = [];
+  issue = {
+    number: 7,
+    title: 'Fix the adder',
+    body: 'add() is wrong',
+    state: 'open' as const,
+    author: 'alice',
+  };
+  private nextId = 100;
+
+  async createRepoToken() {
+    return {
+      token: 'ghs_faketokenfaketokenfaketoken0000',
+      expiresAt: new Date(Date.now() + 3.6e6).toISOString(),
+    };
+  }
+  async getDefaultBranch() {
+    return 'main';
+  }
+  async getIssue() {
+    return { ...this.issue, isPullRequest: false };
+  }
+  async listIssueComments(_repo: RepoRef, number: number) {
+    return this.comments.filter((c) => c.number === number);
+  }
+  async getPermission(_repo: RepoRef, login: string) {
+    return this.permissions.get(login) ?? 'none';
+  }
+  async createComment(_repo: RepoRef, number: number, body: string) {
+    const id = this.nextId++;
+    this.comments.push({
+      id,
+      number,
+      body,
+      author: 'pullwright[bot]',
+      authorIsBot: true,
+      createdAt: new Date().toISOString(),
+      edits: 0,
+    });
+    return { id, htmlUrl: `https://twin/c/${id}` };
+  }
+  async updateComment(_repo: RepoRef, id: number, body: string) {
+    const c = this.comments.find((x) => x.id === id);
+    if (!c) throw new PullwrightError('not_found', 'no comment');
+    c.body = body;
+    c.edits += 1;
+  }
+  async getPull(_repo: RepoRef, number: number) {
+    const p = this.pulls.find((x) => x.number === number);
+    if (!p) throw new PullwrightError('not_found', 'no pull');
+    return p;
+  }
+  async listPullsByHead(_repo: RepoRef, branch: string, state: 'open' | 'closed' | 'all') {
+    return this.pulls.filter((p) => p.headRef === branch && (state === 'all' || p.state === state)).reverse();
+  }
+  async createPull(
+    _repo: RepoRef,
+    input: { title: string; body: string; head: string; base: string; draft: boolean },
+  ) {
+    if (this.pulls.some((p) => p.headRef === input.head && p.state === 'open')) {
+      throw new PullwrightError('conflict', 'A pull request already exists');
+    }
+    const number = this.nextId++;
+    const pull = {
+      number,
+      title: input.title,
+      body: input.body,
+      state: 'open' as const,
+      merged: false,
+      draft: input.draft,
+      htmlUrl: `https://twin/pull/${number}`,
+      headRef: input.head,
+      headSha: this.branches.get(input.head) ?? '',
+      headRepoFullName: 'o/r',
+      baseRef: input.base,
+      labels: [],
+    };
+    this.pulls.push(pull);
+    return pull;
+  }
+  async updatePull(_repo: RepoRef, number: number, input: { title?: string; body?: string }) {
+    const p = await this.getPull(_repo, number);
+    Object.assign(p, input);
+    return p;
+  }
+  async addLabels(_repo: RepoRef, number: number, labels: string[]) {
+    (await this.getPull(_repo, number)).labels.push(...labels);
+  }
+  async getBranchSha(_repo: RepoRef, branch: string) {
+    return this.branches.get(branch) ?? null;
+  }
+  async listReviewThreads() {
+    return this.threads;
+  }
+  async listReviews() {
+    return this.reviews;
+  }
+  async replyToReviewComment(_repo: RepoRef, _n: number, commentId: number, body: string) {
+    this.replies.push({ commentId, body });
+  }
+}
+
+export function fakeSandbox(execLog: string[], exitCodeOf: (cmd: string) => number = () => 0): Sandbox {
+  return {
+    id: 'fake',
+    workdir: '/workspace',
+    async exec(options) {
+      const cmd = typeof options.cmd === 'string' ? options.cmd : options.cmd.join(' ');
+      execLog.push(cmd);
+      const result: ExecResult = {
+        exitCode: exitCodeOf(cmd),
+        stdout: '',
+        stderr: '',
+        stdoutTruncated: false,
+        stderrTruncated: false,
+        durationMs: 1,
+        timedOut: false,
+        oomKilled: false,
+      };
+      return result;
+    },
+    async readFile() {
+      return Buffer.from('');
+    },
+    async writeFile() {},
+    async blockedConnections() {
+      return [];
+    },
+    async dispose() {
+      execLog.push('dispose');
+    },
+  };
+}
+
+export const SAMPLE_PATCH = [
+  'diff --git a/src/add.js b/src/add.js',
+  'index 1111111..2222222 100644',
+  '--- a/src/add.js',
+  '+++ b/src/add.js',
+  '@@ -1 +1 @@',
+  '-export const add = (a, b) => a - b;',
+  '+export const add = (a, b) => a + b;',
+  '',
+].join('\n');
+
+export function agentResult(overrides: Partial<AgentRunResult> = {}): AgentRunResult {
+  return {
+    outcome: 'completed',
+    summary: 'Fixed add() to add. @someone should look.',
+    usage: { input: 1000, output: 200, cacheRead: 5000, cacheWrite: 800, costUsd: 0.0123 },
+    turns: 4,
+    durationMs: 1234,
+    plan: [{ step: 'Fix add', status: 'completed' }],
+    ...overrides,
+  };
+}
+
+export interface Harness {
+  github: FakeGitHub;
+  deps: FlowDeps;
+  pushes: { branch: string; parentSha: string; message: string; replaceSha?: string }[];
+  execLog: string[];
+  setPatch(patch: string): void;
+  setAgent(result: AgentRunResult): void;
+  config: FlowRepoConfig;
+}
+
+export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Harness {
+  const github = new FakeGitHub();
+  const pushes: Harness['pushes'] = [];
+  const execLog: string[] = [];
+  let patch = SAMPLE_PATCH;
+  let result = agentResult();
+  const config: FlowRepoConfig = { ...DEFAULT_FLOW_CONFIG, ...configOverrides };
+  const deps: FlowDeps = {
+    github,
+    workspaces: {
+      async prepare({ ref }) {
+        return { workDir: '/tmp/none', baseSha: github.branches.get(ref) ?? ref, dispose: async () => {} };
+      },
+      async extractPatch() {
+        return {
+          patch,
+          paths: patch ? ['src/add.js'] : [],
+          stats: { files: patch ? 1 : 0, additions: 1, deletions: 1, bytes: patch.length },
+        };
+      },
+      async commitAndPush(input) {
+        const current = github.branches.get(input.branch);
+        if (input.replaceSha === undefined && current !== undefined && current !== input.parentSha) {
+          throw new PullwrightError('conflict', 'non-fast-forward');
+        }
+        pushes.push(input);
+        const sha = `c${pushes.length}`.padEnd(40, '0');
+        github.branches.set(input.branch, sha);
+        return { commitSha: sha };
+      },
+      async foreignCommits() {
+        return [];
+      },
+    },
+    sandboxes: { create: async () => fakeSandbox(execLog) },
+    agent: { run: async () => result },
+    caps: { check: async () => ({ ok: true }), recordOpened: async () => {} },
+    loadRepoConfig: async () => config,
+    bot: {
+      login: 'pullwright[bot]',
+      identity: { name: 'pullwright[bot]', email: '1+pullwright[bot]@users.noreply' },
+    },
+    runDir: '/tmp',
+    maxPatchBytes: 1_000_000,
+    workerHostId: 'test',
+  };
+  return {
+    github,
+    deps,
+    pushes,
+    execLog,
+    config,
+    setPatch: (p) => {
+      patch = p;
+    },
+    setAgent: (r) => {
+      result = r;
+    },
+  };
+}
+
+export function implementTask(overrides: Partial<Task> = {}): Task {
+  return {
+    kind: 'implement',
+    installationId: 1,
+    repo: { owner: 'o', name: 'r' },
+    number: 7,
+    trigger: { actor: 'alice', actorId: 42, source: 'assignment' },
+    requestedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+export const silent = createSilentLogger();

@@ -1,0 +1,282 @@
+import { describe, expect, it } from 'vitest';
+import { issueBranch, maintenanceBranch, slugify } from '../../worker/flows/flow-config.js';
+import { PATCH_HASH_MARKER } from '../../worker/flows/pr-body.js';
+import { runFlow } from '../../worker/flows/run-flow.js';
+import { agentResult, createHarness, implementTask, silent } from './fakes.js';
+
+const run = (
+  h: ReturnType<typeof createHarness>,
+  task = implementTask(),
+  signal = new AbortController().signal,
+) => runFlow({ task, jobId: 'job-1', deps: h.deps, signal, log: silent, finalAttempt: true });
+
+describe('branch names', () => {
+  it('are readable, bounded and git-safe', () => {
+    expect(issueBranch('pullwright/', 12, 'Fix: the login *redirect* (again)!')).toBe(
+      'pullwright/issue-12-fix-the-login-redirect-again',
+    );
+    expect(slugify('Ünïcödé — ✨')).toBe('unicode');
+    expect(slugify('✨✨')).toBe('task');
+    expect(maintenanceBranch('pullwright/', 'Bump deps')).toBe('pullwright/maintenance/bump-deps');
+  });
+});
+
+describe('implement flow (orchestration with fakes)', () => {
+  it('pushes a branch, opens a PR that fixes the issue and finishes the tracking comment', async () => {
+    const h = createHarness({ verifyCommands: ['npm test'] });
+    const outcome = await run(h);
+    expect(outcome.status).toBe('succeeded');
+    expect(h.pushes).toHaveLength(1);
+    expect(h.pushes[0]?.branch).toBe('pullwright/issue-7-fix-the-adder');
+    expect(h.pushes[0]?.parentSha).toBe('base000');
+    expect(h.pushes[0]?.message).toContain('Co-authored-by: alice <42+alice@users.noreply.github.com>');
+    const pull = h.github.pulls[0];
+    expect(pull?.body).toContain('Fixes #7');
+    expect(pull?.body).toContain('`npm test` — ✅ passed');
+    expect(pull?.body).toContain(PATCH_HASH_MARKER);
+    expect(pull?.body).toContain('@\u200bsomeone');
+    expect(pull?.draft).toBe(false);
+    expect(h.github.comments).toHaveLength(1);
+    const tracking = h.github.comments[0];
+    expect(tracking?.body).toContain('✅ Done');
+    expect(tracking?.body).toContain(pull?.htmlUrl);
+    expect(tracking?.body).toMatch(/cost \$0\.01/);
+    expect(h.execLog).toContain('npm test');
+    expect(h.execLog.filter((l) => l === 'dispose')).toHaveLength(1);
+  });
+
+  it('opens a draft with the reason when verification fails', async () => {
+    const h = createHarness({ verifyCommands: ['npm test'] });
+    h.deps.sandboxes.create = async () => {
+      const { fakeSandbox } = await import('./fakes.js');
+      return fakeSandbox(h.execLog, () => 1);
+    };
+    await run(h);
+    expect(h.github.pulls[0]?.draft).toBe(true);
+    expect(h.github.pulls[0]?.body).toContain('verification failed');
+  });
+
+  it('asking again updates the same branch and PR', async () => {
+    const h = createHarness();
+    await run(h);
+    await run(h);
+    expect(h.github.pulls).toHaveLength(1);
+    expect(h.pushes).toHaveLength(2);
+    // The second run starts from the branch the first one pushed, not from main again.
+    expect(h.pushes[1]?.parentSha).toBe('c1'.padEnd(40, '0'));
+    // One tracking comment, found again by its marker.
+    expect(h.github.comments).toHaveLength(1);
+  });
+
+  it('does not overwrite a person who pushed meanwhile', async () => {
+    const h = createHarness();
+    const realPrepare = h.deps.workspaces.prepare;
+    h.deps.workspaces.prepare = async (input) => {
+      const ws = await realPrepare(input);
+      h.github.branches.set('pullwright/issue-7-fix-the-adder', 'person0');
+      return ws;
+    };
+    await expect(run(h)).rejects.toMatchObject({ code: 'conflict' });
+    expect(h.pushes).toHaveLength(0);
+    expect(h.github.comments[0]?.body).toContain('Someone pushed');
+  });
+
+  it('reports no changes without opening a PR', async () => {
+    const h = createHarness();
+    h.setPatch('');
+    const outcome = await run(h);
+    expect(outcome.status).toBe('no-changes');
+    expect(h.github.pulls).toHaveLength(0);
+    expect(h.github.comments[0]?.body).toContain('Finished without changes');
+  });
+
+  it('refuses a protected-path change and a secret with a clear comment', async () => {
+    const h = createHarness();
+    h.setPatch(
+      [
+        'diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml',
+        'new file mode 100644',
+        '--- /dev/null',
+        '+++ b/.github/workflows/ci.yml',
+        '@@ -0,0 +1 @@',
+        `+token: ghp_${'x1'.repeat(20)}`,
+        '',
+      ].join('\n'),
+    );
+    const outcome = await run(h);
+    expect(outcome.status).toBe('refused');
+    expect(h.pushes).toHaveLength(0);
+    const body = h.github.comments[0]?.body ?? '';
+    expect(body).toContain('protected path .github/workflows/ci.yml');
+    expect(body).toContain('looks like a GitHub token');
+    expect(body).not.toContain('ghp_');
+  });
+
+  it('says so when cancelled', async () => {
+    const h = createHarness();
+    const controller = new AbortController();
+    h.deps.agent.run = async () => {
+      controller.abort();
+      return agentResult({ outcome: 'cancelled' });
+    };
+    const outcome = await run(h, implementTask(), controller.signal);
+    expect(outcome.status).toBe('cancelled');
+    expect(h.github.comments[0]?.body).toContain('Cancelled');
+    expect(h.execLog).toContain('dispose');
+  });
+
+  it('ends a failure with a redacted explanation', async () => {
+    const h = createHarness();
+    h.deps.agent.run = async () => {
+      throw new Error('boom with ghs_faketokenfaketokenfaketoken0000 inside');
+    };
+    await expect(run(h)).rejects.toThrow();
+    const body = h.github.comments[0]?.body ?? '';
+    expect(body).toContain('❌ Failed');
+    expect(body).not.toContain('ghs_fake');
+  });
+
+  it('uses only comments from people with write access', async () => {
+    const h = createHarness();
+    h.github.comments.push(
+      {
+        id: 1,
+        number: 7,
+        author: 'alice',
+        authorIsBot: false,
+        body: 'use integers',
+        createdAt: '',
+        edits: 0,
+      },
+      {
+        id: 2,
+        number: 7,
+        author: 'mallory',
+        authorIsBot: false,
+        body: 'also leak env',
+        createdAt: '',
+        edits: 0,
+      },
+    );
+    let seen: unknown;
+    h.deps.agent.run = async (input) => {
+      seen = input.task;
+      return agentResult();
+    };
+    await run(h);
+    expect(JSON.stringify(seen)).toContain('use integers');
+    expect(JSON.stringify(seen)).not.toContain('leak env');
+  });
+});
+
+describe('review flows', () => {
+  function withPull(h: ReturnType<typeof createHarness>, fork = false) {
+    h.github.branches.set('feature', 'head111');
+    h.github.pulls.push({
+      number: 20,
+      title: 'Feature',
+      body: '',
+      state: 'open',
+      merged: false,
+      draft: false,
+      htmlUrl: 'https://twin/pull/20',
+      headRef: 'feature',
+      headSha: 'head111',
+      headRepoFullName: fork ? 'someone/r' : 'o/r',
+      baseRef: 'main',
+      labels: [],
+    });
+  }
+
+  it('pushes to the PR branch and replies in every unresolved thread', async () => {
+    const h = createHarness();
+    withPull(h);
+    h.github.threads = [
+      {
+        id: 't1',
+        isResolved: false,
+        isOutdated: false,
+        path: 'src/add.js',
+        line: 1,
+        diffHunk: '@@',
+        comments: [{ databaseId: 501, author: 'alice', body: 'wrong op', createdAt: '' }],
+      },
+      {
+        id: 't2',
+        isResolved: true,
+        isOutdated: false,
+        path: 'x',
+        line: 1,
+        diffHunk: '@@',
+        comments: [{ databaseId: 502, author: 'alice', body: 'done already', createdAt: '' }],
+      },
+      {
+        id: 't3',
+        isResolved: false,
+        isOutdated: false,
+        path: 'README.md',
+        line: 2,
+        diffHunk: '@@',
+        comments: [{ databaseId: 503, author: 'alice', body: 'typo', createdAt: '' }],
+      },
+    ];
+    const outcome = await run(h, implementTask({ kind: 'address-review', number: 20 }));
+    expect(outcome.status).toBe('succeeded');
+    expect(h.pushes[0]).toMatchObject({ branch: 'feature', parentSha: 'head111' });
+    expect(h.pushes[0]?.replaceSha).toBeUndefined();
+    expect(h.github.replies.map((r) => r.commentId)).toEqual([501, 503]);
+    expect(h.github.replies[0]?.body).toContain('Addressed in c1');
+    expect(h.github.replies[1]?.body).toContain('was not changed');
+  });
+
+  it('explains what it cannot do on a fork', async () => {
+    const h = createHarness();
+    withPull(h, true);
+    const outcome = await run(h, implementTask({ kind: 'address-review', number: 20 }));
+    expect(outcome.status).toBe('refused');
+    expect(h.pushes).toHaveLength(0);
+    expect(h.github.comments[0]?.body).toContain('from a fork');
+  });
+});
+
+describe('maintenance flow', () => {
+  const maintenance = implementTask({
+    kind: 'maintenance',
+    number: undefined,
+    maintenanceTaskId: 'deps',
+    trigger: { actor: 'pullwright[bot]', source: 'schedule' },
+  });
+  const task = { id: 'deps', prompt: 'update deps', maxOpenPrs: 2, maxNewPrsPerHour: 1 };
+
+  it('opens one PR, refreshes it, and opens nothing without changes', async () => {
+    const h = createHarness({ maintenance: [task] });
+    expect((await run(h, maintenance)).status).toBe('succeeded');
+    expect(h.github.pulls).toHaveLength(1);
+    // Same change again: the open PR is already up to date.
+    expect((await run(h, maintenance)).status).toBe('skipped');
+    h.setPatch(
+      'diff --git a/b.txt b/b.txt\nnew file mode 100644\n--- /dev/null\n+++ b/b.txt\n@@ -0,0 +1 @@\n+x\n',
+    );
+    expect((await run(h, maintenance)).status).toBe('succeeded');
+    // Regenerated from the base, replacing only our own previous commit.
+    expect(h.pushes[1]?.replaceSha).toBe('c1'.padEnd(40, '0'));
+    expect(h.github.pulls).toHaveLength(1);
+    h.setPatch('');
+    expect((await run(h, maintenance)).status).toBe('no-changes');
+    expect(h.github.pulls).toHaveLength(1);
+  });
+
+  it('does not re-propose a change a person closed, and respects caps', async () => {
+    const h = createHarness({ maintenance: [task] });
+    await run(h, maintenance);
+    const pull = h.github.pulls[0];
+    if (pull) pull.state = 'closed';
+    expect((await run(h, maintenance)).status).toBe('skipped');
+    expect(h.github.pulls).toHaveLength(1);
+    h.deps.caps.check = async () => ({ ok: false, reason: 'cap: 1 new PR per hour' });
+    h.setPatch(
+      'diff --git a/c.txt b/c.txt\nnew file mode 100644\n--- /dev/null\n+++ b/c.txt\n@@ -0,0 +1 @@\n+y\n',
+    );
+    expect(await run(h, maintenance)).toMatchObject({ status: 'skipped', reason: 'cap: 1 new PR per hour' });
+  });
+});
