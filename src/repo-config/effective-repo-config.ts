@@ -1,0 +1,89 @@
+import type { NetworkMode } from '../config/env.js';
+import type { ParsedRepoConfig, RepoNetworkPolicy } from './repo-config.js';
+
+/**
+ * The settings a run actually uses: the repo's wishes capped by the operator.
+ * A repository can ask for less than the operator allows, never for more, so a
+ * compromised or careless repo config cannot give the agent open network or
+ * let it rewrite CI workflows (which run with the repo's secrets) unless the
+ * operator opted in. The shape matches the worker's `FlowRepoConfig`.
+ */
+export interface OperatorCaps {
+  MAX_NETWORK: NetworkMode;
+  ALLOW_WORKFLOW_EDITS: boolean;
+  MAX_TURNS: number;
+  MAX_COST_USD: number;
+  MAX_WALL_MINUTES: number;
+}
+
+export interface EffectiveRepoConfig {
+  triggerPhrase: string | null;
+  setupCommand: string | null;
+  verifyCommands: string[];
+  network: { setup: RepoNetworkPolicy; agent: RepoNetworkPolicy };
+  limits: { maxTurns: number; maxCostUsd: number; maxWallMs: number };
+  protectedPaths: string[];
+  allowProtectedPaths: boolean;
+  pr: { draft: boolean; labels: string[]; branchPrefix: string };
+  maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
+  problems: string[];
+}
+
+const RANK: Record<NetworkMode, number> = { none: 0, allowlist: 1, open: 2 };
+
+function capNetwork(
+  wanted: RepoNetworkPolicy,
+  max: NetworkMode,
+  where: string,
+  problems: string[],
+): RepoNetworkPolicy {
+  if (RANK[wanted.mode] <= RANK[max]) return wanted;
+  problems.push(`network.${where}: "${wanted.mode}" is above the operator's limit "${max}" (capped)`);
+  // An open request capped to allowlist has no hosts to allow: nothing is reachable.
+  if (max === 'allowlist') return { mode: 'allowlist', hosts: [] };
+  return { mode: 'none' };
+}
+
+function capNumber(wanted: number | undefined, max: number, name: string, problems: string[]): number {
+  if (wanted === undefined) return max;
+  if (wanted > max) {
+    problems.push(`limits.${name}: ${wanted} is above the operator's limit ${max} (capped)`);
+    return max;
+  }
+  return wanted;
+}
+
+export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorCaps): EffectiveRepoConfig {
+  const { config } = parsed;
+  const problems = [...parsed.problems];
+  let allowProtectedPaths = config.allowWorkflowEdits;
+  if (allowProtectedPaths && !caps.ALLOW_WORKFLOW_EDITS) {
+    problems.push('allowWorkflowEdits: the operator does not allow workflow edits (ignored)');
+    allowProtectedPaths = false;
+  }
+  return {
+    triggerPhrase: config.trigger,
+    setupCommand: config.setup,
+    verifyCommands: config.verify,
+    network: {
+      setup: capNetwork(config.network.setup, caps.MAX_NETWORK, 'setup', problems),
+      agent: capNetwork(config.network.agent, caps.MAX_NETWORK, 'agent', problems),
+    },
+    limits: {
+      maxTurns: capNumber(config.limits.turns, caps.MAX_TURNS, 'turns', problems),
+      maxCostUsd: capNumber(config.limits.costUsd, caps.MAX_COST_USD, 'costUsd', problems),
+      maxWallMs:
+        capNumber(config.limits.wallMinutes, caps.MAX_WALL_MINUTES, 'wallMinutes', problems) * 60_000,
+    },
+    protectedPaths: config.protectedPaths,
+    allowProtectedPaths,
+    pr: config.pr,
+    maintenance: config.maintenance.map((t) => ({
+      id: t.id,
+      prompt: t.prompt,
+      maxOpenPrs: t.maxOpenPrs,
+      maxNewPrsPerHour: t.maxNewPrsPerHour,
+    })),
+    problems,
+  };
+}
