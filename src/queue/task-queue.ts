@@ -1,0 +1,125 @@
+import { type Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Task } from '../domain/task.js';
+import { PullwrightError } from '../errors.js';
+import { requestCancel } from './cancel-intents.js';
+import type { CancelIntent } from './job-data.js';
+import { TASK_ATTEMPTS, TASK_BACKOFF } from './job-outcome.js';
+import { TASK_QUEUE, type Target, targetDedupId, targetId, taskJobId } from './queue-names.js';
+
+export interface TaskQueueOptions {
+  redisUrl: string;
+  /** BullMQ key prefix (QUEUE_PREFIX); tests use their own. */
+  prefix: string;
+  /** Our own commands (cancel intents); shared with the caller, not closed here. */
+  redis: Redis;
+}
+
+export type EnqueueResult =
+  | { status: 'enqueued'; jobId: string }
+  /** Another job for the same issue or PR is waiting, delayed or running. */
+  | { status: 'duplicate'; jobId: string };
+
+export type CancelResult =
+  | { status: 'removed'; jobId: string }
+  | { status: 'signalled'; jobId: string }
+  | { status: 'none' };
+
+const REMOVABLE = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface TaskQueue {
+  readonly queue: Queue;
+  readonly prefix: string;
+  /**
+   * Adds the task unless a job for the same issue or PR is still live.
+   * `debounceMs` makes it a delayed job whose delay restarts with each new call
+   * while it is still delayed (a burst of review comments becomes one job).
+   */
+  enqueueTask(task: Task, options: { deliveryId: string; debounceMs?: number }): Promise<EnqueueResult>;
+  /** Removes a queued job for the target, or records a cancel intent for a running one. */
+  cancelTarget(target: Target, reason: CancelIntent['reason'], actor?: string): Promise<CancelResult>;
+  /** Waiting + delayed + active + prioritized jobs, for /metrics. */
+  depth(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
+  const queue = new Queue(TASK_QUEUE, {
+    prefix: options.prefix,
+    // A producer must fail fast when Redis is gone, so the webhook gets a 5xx
+    // (and GitHub shows a failed delivery) instead of hanging.
+    connection: { url: options.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    defaultJobOptions: {
+      attempts: TASK_ATTEMPTS,
+      backoff: TASK_BACKOFF,
+      removeOnComplete: { age: 24 * 60 * 60, count: 1_000 },
+      removeOnFail: { age: 7 * 24 * 60 * 60, count: 5_000 },
+    },
+  });
+  // Connection errors surface on each call; without a listener they would crash the process.
+  queue.on('error', () => {});
+
+  return {
+    queue,
+    prefix: options.prefix,
+
+    async enqueueTask(input, { deliveryId, debounceMs }) {
+      const parsed = Task.safeParse(input);
+      if (!parsed.success) {
+        throw new PullwrightError('input_invalid', 'Task does not match the schema', {
+          retryable: false,
+          details: { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+        });
+      }
+      const task = parsed.data;
+      const target =
+        task.number !== undefined
+          ? targetId({ installationId: task.installationId, repo: task.repo, number: task.number })
+          : `${task.installationId}/${task.repo.owner}/${task.repo.name}`.toLowerCase() +
+            `~${task.maintenanceTaskId ?? 'manual'}`;
+      const jobId = taskJobId(task.kind, target, deliveryId);
+      const job = await queue.add(task.kind, task, {
+        jobId,
+        delay: debounceMs,
+        deduplication: { id: targetDedupId(target), ...(debounceMs ? { reschedule: true } : {}) },
+      });
+      if (job.id === undefined) throw new PullwrightError('internal', 'BullMQ returned a job without an id');
+      return job.id === jobId ? { status: 'enqueued', jobId } : { status: 'duplicate', jobId: job.id };
+    },
+
+    async cancelTarget(target, reason, actor) {
+      const id = targetId(target);
+      const jobId = await queue.getDeduplicationJobId(targetDedupId(id));
+      if (!jobId) return { status: 'none' };
+      const job: Job | undefined = await queue.getJob(jobId);
+      if (!job) return { status: 'none' };
+      const state = await job.getState();
+      if (REMOVABLE.has(state)) {
+        try {
+          await job.remove();
+          return { status: 'removed', jobId };
+        } catch {
+          // Taken by a worker between getState and remove: it is running now, so signal it.
+        }
+      } else if (state !== 'active') {
+        return { status: 'none' };
+      }
+      await requestCancel(options.redis, options.prefix, {
+        jobId,
+        target: id,
+        reason,
+        actor,
+        requestedAt: new Date().toISOString(),
+      });
+      return { status: 'signalled', jobId };
+    },
+
+    async depth() {
+      return queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'failed');
+    },
+
+    async close() {
+      await queue.close();
+    },
+  };
+}
