@@ -68,6 +68,11 @@ export interface ExecResult {
   durationMs: number;
   timedOut: boolean;
   oomKilled: boolean;
+  /**
+   * The workspace grew past the policy's `workspaceBytes` while the command ran, so the
+   * command's process tree was killed. Optional so plain fakes need not set it.
+   */
+  diskLimitExceeded?: boolean;
 }
 
 export interface BlockedConnection {
@@ -86,6 +91,12 @@ export interface Sandbox {
   writeFile(path: string, data: string | Buffer): Promise<void>;
   /** Network attempts refused by an allowlist policy, for reporting on the PR. */
   blockedConnections(): Promise<BlockedConnection[]>;
+  /**
+   * Switches the network policy of a running sandbox, so one container can run the
+   * repo's setup command with the setup policy and then the agent with its own.
+   * Optional so fakes need not implement it; the Docker provider does.
+   */
+  setNetwork?(policy: NetworkPolicy): Promise<void>;
   /** Idempotent; always called in `finally`. */
   dispose(): Promise<void>;
 }
