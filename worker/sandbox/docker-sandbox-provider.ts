@@ -41,6 +41,9 @@ const AGENT_USER = '1000:1000';
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_READ_FILE_BYTES = 64 * 1024 * 1024;
 const PROXY_URL = 'http://127.0.0.1:3128';
+/** Image label saying the exec wrapper `sandbox-image/pw-exec.c` is installed. */
+export const PW_EXEC_LABEL = 'dev.pullwright.pw-exec';
+const PW_EXEC_PATH = '/usr/local/bin/pw-exec';
 
 export interface DockerSandboxProviderOptions {
   /** Identifies this worker host in container labels; the reaper removes only its own. */
@@ -164,7 +167,13 @@ async function rawExec(
   return { exitCode: info.Running ? null : info.ExitCode, stdout, stderr };
 }
 
-type ActiveExec = { marker: string; diskLimitExceeded: boolean; kill: () => void };
+type ActiveExec = {
+  marker: string;
+  diskLimitExceeded: boolean;
+  kill: () => void;
+  /** Settles when the kill (started by timeout, abort or the disk watchdog) is done. */
+  killed?: Promise<void>;
+};
 
 export class DockerSandbox implements Sandbox {
   readonly workdir = SANDBOX_WORKDIR;
@@ -186,6 +195,7 @@ export class DockerSandbox implements Sandbox {
     private readonly log: Logger,
     private readonly diskCheckIntervalMs: number,
     initialNetwork: NetworkPolicy,
+    private readonly hasPwExec: boolean,
   ) {
     this.network = initialNetwork;
     this.diskBaseline = hostDiskUsage(workspaceHostPath);
@@ -217,6 +227,10 @@ export class DockerSandbox implements Sandbox {
     const started = Date.now();
     const cmd = typeof options.cmd === 'string' ? ['bash', '-lc', options.cmd] : options.cmd;
     if (cmd.length === 0) throw new PullwrightError('input_invalid', 'Empty command.');
+    const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    // With the wrapper, output past the cap is dropped inside the container and never
+    // crosses the Docker connection; without it, the host drops it as it arrives.
+    const wrapped = this.hasPwExec ? [PW_EXEC_PATH, String(maxOutputBytes), '--', ...cmd] : cmd;
     const marker = randomBytes(9).toString('hex');
     const env = [...this.networkEnv(), ...envList(options.env ?? {}), `${EXEC_MARKER_VAR}=${marker}`];
     const timeoutMs = options.timeoutMs ?? this.policy.execTimeoutMs;
@@ -229,7 +243,7 @@ export class DockerSandbox implements Sandbox {
       kill: () => {
         if (stop.signal.aborted) return;
         stop.abort();
-        void this.killTree(marker);
+        active.killed = this.killTree(marker);
       },
     };
     const timer = setTimeout(() => {
@@ -252,11 +266,11 @@ export class DockerSandbox implements Sandbox {
       out = await rawExec(
         this.container,
         {
-          cmd,
+          cmd: wrapped,
           env,
           cwd: this.resolvePath(options.cwd ?? '.'),
           stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
-          maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+          maxOutputBytes,
         },
         stop.signal,
       );
@@ -267,6 +281,8 @@ export class DockerSandbox implements Sandbox {
       options.signal?.removeEventListener('abort', onAbort);
       this.active.delete(active);
       if (this.active.size === 0) this.stopDiskWatch();
+      // Return only once the tree is gone, so the next command finds a quiet sandbox.
+      await active.killed;
     }
     if (aborted) throw new PullwrightError('cancelled', 'The command was cancelled.', { retryable: false });
     const killed = timedOut || active.diskLimitExceeded;
@@ -474,6 +490,7 @@ export class DockerSandboxProvider implements SandboxProvider {
   private readonly log: Logger;
   private readonly egressRoot: string;
   private readonly diskCheckIntervalMs: number;
+  private readonly pwExecByImage = new Map<string, Promise<boolean>>();
 
   constructor(private readonly options: DockerSandboxProviderOptions) {
     this.docker = options.docker ?? new Docker();
@@ -482,8 +499,23 @@ export class DockerSandboxProvider implements SandboxProvider {
     this.diskCheckIntervalMs = options.diskCheckIntervalMs ?? 1_000;
   }
 
+  /** Images built FROM ours inherit the label; any other image falls back to host-side capping. */
+  private imageHasPwExec(image: string): Promise<boolean> {
+    let known = this.pwExecByImage.get(image);
+    if (!known) {
+      known = this.docker
+        .getImage(image)
+        .inspect()
+        .then((info) => info.Config?.Labels?.[PW_EXEC_LABEL] === '1')
+        .catch(() => false);
+      this.pwExecByImage.set(image, known);
+    }
+    return known;
+  }
+
   async create(policyInput: SandboxPolicyInput, workspaceHostPath: string): Promise<DockerSandbox> {
     const policy = SandboxPolicy.parse(policyInput);
+    const hasPwExec = this.imageHasPwExec(policy.image);
     const workspace = resolve(workspaceHostPath);
     const name = `pw-sbx-${randomBytes(6).toString('hex')}`;
     const egressDir = join(this.egressRoot, name);
@@ -560,6 +592,7 @@ export class DockerSandboxProvider implements SandboxProvider {
       this.log,
       this.diskCheckIntervalMs,
       policy.network.mode === 'open' ? policy.network : { mode: 'none' },
+      await hasPwExec,
     );
     if (policy.network.mode === 'allowlist') {
       try {
