@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { createNodeMiddleware, Probot } from 'probot';
+import type { GitHubPort } from '../github/github-port.js';
+import type { Logger } from '../logger.js';
+import { Metrics } from '../metrics/metrics.js';
+import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
+import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
+import { createIntakeApp, type IntakeSettings } from './intake-app.js';
+import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
+
+export const WEBHOOK_PATH = '/api/github/webhooks';
+/** GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub. */
+const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+export interface AppServerOptions {
+  appId: string | number;
+  privateKey: string;
+  webhookSecret: string;
+  githubApiUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  port: number;
+  host: string;
+  operatorToken?: string;
+  settings: Omit<IntakeSettings, 'reviewQuietMs'> & { reviewQuietMs?: number };
+  log: Logger;
+  /** Replaces the Probot GitHub adapter (benchmarks, tests of failure modes). */
+  github?: (app: Probot) => GitHubPort;
+}
+
+export interface AppServer {
+  url: string;
+  server: Server;
+  metrics: Metrics;
+  taskQueue: TaskQueue;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+    });
+    return (await Promise.race([redis.ping(), timeout])) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
+  const { log } = options;
+  // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
+  const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'Redis connection error'));
+  const taskQueue = createTaskQueue({ redisUrl: options.redisUrl, prefix: options.queuePrefix, redis });
+  const metrics = new Metrics();
+  const probot = new Probot({
+    appId: options.appId,
+    privateKey: options.privateKey,
+    secret: options.webhookSecret,
+    baseUrl: options.githubApiUrl,
+    log: log.child({ component: 'probot' }),
+  });
+  const appFn = createIntakeApp({
+    settings: { reviewQuietMs: 5_000, ...options.settings },
+    redis,
+    taskQueue,
+    metrics,
+    log,
+    maintenanceCaps: createMaintenanceCaps(redis, options.queuePrefix),
+    github: options.github,
+  });
+  const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && path === '/healthz') {
+      const ok = await redisAnswers(redis);
+      res
+        .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', redis: ok }));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      try {
+        const depth = await taskQueue.depth();
+        for (const [state, n] of Object.entries(depth)) metrics.set('pullwright_queue_depth', { state }, n);
+      } catch {
+        // Redis away: serve the counters we have; /healthz reports the outage.
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+      return;
+    }
+    if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) {
+      await serveDashboard(req, res, taskQueue, options.operatorToken);
+      return;
+    }
+    if (path === WEBHOOK_PATH) {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > MAX_WEBHOOK_BYTES) {
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('payload too large\n');
+        req.destroy();
+        return;
+      }
+      const event = String(req.headers['x-github-event'] ?? 'unknown').slice(0, 50);
+      res.once('finish', () => {
+        if (res.statusCode >= 400) {
+          metrics.inc('pullwright_webhook_deliveries_total', {
+            event,
+            outcome: `rejected_${res.statusCode}`,
+          });
+        }
+      });
+    }
+    await middleware(req, res, () => {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'Request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  log.info({ url, webhookPath: WEBHOOK_PATH }, 'Pullwright app listening');
+
+  return {
+    url,
+    server,
+    metrics,
+    taskQueue,
+    redis,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await taskQueue.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { Redis } from 'ioredis';
+import type { RepoRef } from '../domain/task.js';
+import type { GitHubPort, Permission } from '../github/github-port.js';
+import { keyPrefix, repoSlug } from '../queue/queue-names.js';
+
+/**
+ * Only people who could push the change themselves may ask the agent for it:
+ * otherwise any passer-by on a public repo could spend the operator's model
+ * budget and get code pushed under the app's name.
+ */
+export const ALLOWED_PERMISSIONS: ReadonlySet<Permission> = new Set(['admin', 'maintain', 'write']);
+
+export interface PermissionChecker {
+  isAuthorized(
+    installationId: number,
+    repo: RepoRef,
+    login: string,
+  ): Promise<{ ok: boolean; permission: Permission }>;
+}
+
+/**
+ * Looks the permission up on GitHub and caches it briefly in Redis, so a burst
+ * of comments costs one API call. Short TTL: a revoked collaborator loses
+ * access within a minute.
+ */
+export function createPermissionChecker(
+  github: GitHubPort,
+  redis: Redis,
+  prefix: string,
+  ttlSeconds = 60,
+): PermissionChecker {
+  const key = (installationId: number, repo: RepoRef, login: string) =>
+    `${keyPrefix(prefix)}:perm:${installationId}/${repoSlug(repo)}:${login.toLowerCase()}`;
+  return {
+    async isAuthorized(installationId, repo, login) {
+      const k = key(installationId, repo, login);
+      let permission = (await redis.get(k)) as Permission | null;
+      if (permission === null) {
+        permission = await github.getPermission(installationId, repo, login);
+        await redis.set(k, permission, 'EX', ttlSeconds);
+      }
+      return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
+    },
+  };
+}

@@ -1,0 +1,441 @@
+import type { Redis } from 'ioredis';
+import type { ApplicationFunction, Probot } from 'probot';
+import type { z } from 'zod';
+import type { NetworkMode } from '../config/env.js';
+import type { RepoRef, Task } from '../domain/task.js';
+import type { GitHubPort, ReactionTarget } from '../github/github-port.js';
+import { createProbotGitHubPort } from '../github/probot-github-port.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
+import { keyPrefix, repoSlug } from '../queue/queue-names.js';
+import {
+  removeInstallationSchedulers,
+  removeRepoSchedulers,
+  syncRepoSchedulers,
+} from '../queue/schedulers.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import { REPO_CONFIG_PATH } from '../repo-config/repo-config.js';
+import { createPermissionChecker, type PermissionChecker } from './authorization.js';
+import {
+  createRepoConfigSource,
+  type LoadedRepoConfig,
+  type RepoConfigSource,
+} from './repo-config-source.js';
+import {
+  type MatchContext,
+  matchComment,
+  matchIssueEvent,
+  type TriggerDecision,
+} from './trigger-matching.js';
+import {
+  InstallationEvent,
+  InstallationRepositoriesEvent,
+  IssueCommentEvent,
+  IssuesEvent,
+  PullRequestClosedEvent,
+  PullRequestReviewCommentEvent,
+  PullRequestReviewEvent,
+  PushEvent,
+} from './webhook-payloads.js';
+
+export interface IntakeSettings {
+  appSlug: string;
+  botLogin: string;
+  triggerPhrase: string;
+  /** Quiet period that coalesces a burst of review comments into one job. */
+  reviewQuietMs: number;
+  caps: { MAX_NETWORK: NetworkMode; ALLOW_WORKFLOW_EDITS: boolean };
+}
+
+export interface IntakeDeps {
+  settings: IntakeSettings;
+  redis: Redis;
+  taskQueue: TaskQueue;
+  metrics: Metrics;
+  log: Logger;
+  maintenanceCaps: MaintenanceCapsStore;
+  /** Defaults to the Probot adapter; tests and benchmarks may pass their own. */
+  github?: (app: Probot) => GitHubPort;
+}
+
+type Outcome =
+  | 'enqueued'
+  | 'duplicate'
+  | 'ignored'
+  | 'unauthorized'
+  | 'cancelled'
+  | 'invalid'
+  | 'scheduled'
+  | 'error';
+
+interface DeliveryContext {
+  id: string;
+  name: string;
+  payload: unknown;
+}
+
+const DELIVERY_TTL_SECONDS = 3 * 24 * 60 * 60;
+
+function refOf(repository: { name: string; owner: { login: string }; id: number }): RepoRef {
+  return { owner: repository.owner.login, name: repository.name, id: repository.id };
+}
+
+function splitFullName(fullName: string): RepoRef {
+  const [owner = '', name = ''] = fullName.split('/');
+  return { owner, name };
+}
+
+/**
+ * The Probot application: webhook → match → authorize → enqueue → 👀.
+ * Every handler answers quickly; GitHub calls that are not needed before the
+ * answer (reactions, config comments) run after it, with their errors logged.
+ */
+export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
+  const { settings, redis, taskQueue, metrics } = deps;
+  const prefix = taskQueue.prefix;
+  const kp = keyPrefix(prefix);
+
+  return (app: Probot) => {
+    const github = (deps.github ?? createProbotGitHubPort)(app);
+    const permissions: PermissionChecker = createPermissionChecker(github, redis, prefix);
+    const repoConfigs: RepoConfigSource = createRepoConfigSource(github, redis, prefix);
+
+    const background = (log: Logger, what: string, work: () => Promise<unknown>) => {
+      work().catch((err: unknown) => log.warn({ err, what }, 'Background GitHub call failed'));
+    };
+
+    const phrasesFor = (config: LoadedRepoConfig): MatchContext => ({
+      botLogin: settings.botLogin,
+      phrases: [config.config.trigger ?? settings.triggerPhrase, `@${settings.appSlug}`],
+    });
+
+    /** Parses the payload and runs the handler with a logger bound to the delivery. */
+    function on<S extends z.ZodType>(
+      events: string[],
+      schema: S,
+      handler: (payload: z.infer<S>, delivery: DeliveryContext, log: Logger) => Promise<Outcome>,
+    ) {
+      // Probot's typed event names are a union; we validate the payload ourselves.
+      app.on(events as never, async (context: DeliveryContext) => {
+        const event = `${context.name}.${(context.payload as { action?: string })?.action ?? ''}`.replace(
+          /\.$/,
+          '',
+        );
+        const log = deps.log.child({ deliveryId: context.id, event });
+        const parsed = schema.safeParse(context.payload);
+        if (!parsed.success) {
+          metrics.inc('pullwright_webhook_deliveries_total', { event, outcome: 'invalid' });
+          log.warn(
+            { issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) },
+            'Webhook payload ignored: unexpected shape',
+          );
+          return;
+        }
+        let outcome: Outcome = 'error';
+        try {
+          outcome = await handler(parsed.data, context, log);
+        } finally {
+          metrics.inc('pullwright_webhook_deliveries_total', { event, outcome });
+        }
+      });
+    }
+
+    async function act(
+      decision: TriggerDecision,
+      input: {
+        installationId: number;
+        repo: RepoRef;
+        sender: { login: string };
+        delivery: DeliveryContext;
+        reactOn: ReactionTarget;
+        config: LoadedRepoConfig | null;
+        log: Logger;
+        requireAuthorization: boolean;
+      },
+    ): Promise<Outcome> {
+      const { installationId, repo, log } = input;
+      if (decision.action === 'ignore') {
+        log.debug({ reason: decision.reason }, 'Event is not a trigger');
+        return 'ignored';
+      }
+      const rlog = log.child({ repo: `${repo.owner}/${repo.name}`, installationId, number: decision.number });
+      if (input.requireAuthorization) {
+        const auth = await permissions.isAuthorized(installationId, repo, input.sender.login);
+        if (!auth.ok) {
+          // No reply: answering every unauthorized mention would let anyone make the bot spam.
+          metrics.inc('pullwright_authorization_refusals_total');
+          rlog.info(
+            { sender: input.sender.login, permission: auth.permission },
+            'Trigger refused: sender lacks write permission',
+          );
+          return 'unauthorized';
+        }
+      }
+      if (decision.action === 'cancel') {
+        const result = await taskQueue.cancelTarget(
+          { installationId, repo, number: decision.number },
+          decision.reason,
+          input.sender.login,
+        );
+        metrics.inc('pullwright_cancellations_total', { result: result.status });
+        rlog.info({ reason: decision.reason, result: result.status }, 'Cancel requested');
+        return 'cancelled';
+      }
+      // A redelivered webhook is the same request: at most one job per delivery id, ever.
+      const deliveryKey = `${kp}:delivery:${input.delivery.id}`;
+      const first = await redis.set(deliveryKey, '1', 'EX', DELIVERY_TTL_SECONDS, 'NX');
+      if (first === null) {
+        metrics.inc('pullwright_dedup_hits_total', { kind: decision.kind, by: 'delivery' });
+        rlog.info({ kind: decision.kind }, 'Redelivered webhook ignored');
+        return 'duplicate';
+      }
+      const task: Task = {
+        kind: decision.kind,
+        installationId,
+        repo,
+        number: decision.number,
+        trigger: decision.trigger,
+        deliveryId: input.delivery.id,
+        requestedAt: new Date().toISOString(),
+      };
+      let result: Awaited<ReturnType<TaskQueue['enqueueTask']>>;
+      try {
+        result = await taskQueue.enqueueTask(task, {
+          deliveryId: input.delivery.id,
+          debounceMs: decision.debounce ? settings.reviewQuietMs : undefined,
+        });
+      } catch (err) {
+        // Let a redelivery try again: the job is not in Redis.
+        await redis.del(deliveryKey).catch(() => {});
+        throw err;
+      }
+      if (result.status === 'duplicate') {
+        metrics.inc('pullwright_dedup_hits_total', { kind: decision.kind, by: 'target' });
+        rlog.info(
+          { kind: decision.kind, jobId: result.jobId },
+          'Trigger joined the live job for this target',
+        );
+      } else {
+        metrics.inc('pullwright_jobs_enqueued_total', { kind: decision.kind });
+        rlog.info({ kind: decision.kind, jobId: result.jobId }, 'Job enqueued');
+      }
+      // After the job is safely in Redis: acknowledge on GitHub without delaying the answer.
+      background(rlog, 'reaction', () => github.addReaction(installationId, repo, input.reactOn, 'eyes'));
+      const config = input.config;
+      if (config && config.problems.length > 0 && config.sha) {
+        background(rlog, 'config comment', () =>
+          commentConfigProblemsOnce(installationId, repo, decision.number, config),
+        );
+      }
+      return result.status === 'enqueued' ? 'enqueued' : 'duplicate';
+    }
+
+    /** One comment per version of a broken file, not one per delivery. */
+    async function commentConfigProblemsOnce(
+      installationId: number,
+      repo: RepoRef,
+      number: number,
+      config: LoadedRepoConfig,
+    ): Promise<void> {
+      const key = `${kp}:config-comment:${installationId}/${repoSlug(repo)}:${config.sha}`;
+      const first = await redis.set(key, '1', 'EX', 30 * 24 * 60 * 60, 'NX');
+      if (first === null) return;
+      const body = [
+        `⚠️ \`${REPO_CONFIG_PATH}\` on the default branch has problems, so Pullwright uses the defaults for these settings:`,
+        '',
+        ...config.problems.map((p) => `- ${p.replace(/[\r\n]+/g, ' ')}`),
+        '',
+        'See docs/configuration.md for the format. This comment is posted once per version of the file.',
+      ].join('\n');
+      try {
+        await github.createComment(installationId, repo, number, body);
+      } catch (err) {
+        await redis.del(key);
+        throw err;
+      }
+    }
+
+    async function syncRepo(installationId: number, repo: RepoRef, log: Logger): Promise<void> {
+      await repoConfigs.invalidate(installationId, repo);
+      const config = await repoConfigs.load(installationId, repo);
+      const result = await syncRepoSchedulers(taskQueue, redis, {
+        installationId,
+        repo,
+        tasks: config.config.maintenance,
+      });
+      log.info(
+        {
+          repo: `${repo.owner}/${repo.name}`,
+          installationId,
+          upserted: result.upserted.length,
+          removed: result.removed.length,
+          problems: [...config.problems, ...result.problems],
+        },
+        'Maintenance schedules synced',
+      );
+    }
+
+    on(['issues.assigned', 'issues.unassigned', 'issues.closed'], IssuesEvent, async (p, delivery, log) => {
+      const repo = refOf(p.repository);
+      const decision = matchIssueEvent(
+        { action: p.action, number: p.issue.number, assignee: p.assignee, sender: p.sender },
+        { botLogin: settings.botLogin, phrases: [] },
+      );
+      return act(decision, {
+        installationId: p.installation.id,
+        repo,
+        sender: p.sender,
+        delivery,
+        reactOn: { kind: 'issue', number: p.issue.number },
+        config: null,
+        log,
+        // Closing makes any run moot, whoever closes; starting and stopping need write access.
+        requireAuthorization: decision.action !== 'cancel' || decision.reason !== 'closed',
+      });
+    });
+
+    on(['issue_comment.created', 'issue_comment.edited'], IssueCommentEvent, async (p, delivery, log) => {
+      if (p.action !== 'created' || !p.comment.body?.includes('@')) return 'ignored';
+      const repo = refOf(p.repository);
+      const config = await repoConfigs.load(p.installation.id, repo);
+      const decision = matchComment(
+        {
+          source: 'issue_comment',
+          action: p.action,
+          number: p.issue.number,
+          isPullRequest: p.issue.pull_request !== undefined && p.issue.pull_request !== null,
+          body: p.comment.body,
+          commentId: p.comment.id,
+          author: p.comment.user,
+        },
+        phrasesFor(config),
+      );
+      return act(decision, {
+        installationId: p.installation.id,
+        repo,
+        sender: p.comment.user,
+        delivery,
+        reactOn: { kind: 'issue_comment', commentId: p.comment.id },
+        config,
+        log,
+        requireAuthorization: true,
+      });
+    });
+
+    on(['pull_request_review.submitted'], PullRequestReviewEvent, async (p, delivery, log) => {
+      if (!p.review.body?.includes('@')) return 'ignored';
+      const repo = refOf(p.repository);
+      const config = await repoConfigs.load(p.installation.id, repo);
+      const decision = matchComment(
+        {
+          source: 'review',
+          action: p.action,
+          number: p.pull_request.number,
+          isPullRequest: true,
+          body: p.review.body,
+          author: p.review.user,
+        },
+        phrasesFor(config),
+      );
+      return act(decision, {
+        installationId: p.installation.id,
+        repo,
+        sender: p.review.user,
+        delivery,
+        // GitHub has no reactions on reviews; the PR itself gets the 👀.
+        reactOn: { kind: 'issue', number: p.pull_request.number },
+        config,
+        log,
+        requireAuthorization: true,
+      });
+    });
+
+    on(['pull_request_review_comment.created'], PullRequestReviewCommentEvent, async (p, delivery, log) => {
+      if (!p.comment.body?.includes('@')) return 'ignored';
+      const repo = refOf(p.repository);
+      const config = await repoConfigs.load(p.installation.id, repo);
+      const decision = matchComment(
+        {
+          source: 'review_comment',
+          action: p.action,
+          number: p.pull_request.number,
+          isPullRequest: true,
+          body: p.comment.body,
+          commentId: p.comment.id,
+          author: p.comment.user,
+        },
+        phrasesFor(config),
+      );
+      return act(decision, {
+        installationId: p.installation.id,
+        repo,
+        sender: p.comment.user,
+        delivery,
+        reactOn: { kind: 'review_comment', commentId: p.comment.id },
+        config,
+        log,
+        requireAuthorization: true,
+      });
+    });
+
+    on(['pull_request.closed'], PullRequestClosedEvent, async (p, _delivery, log) => {
+      const repo = refOf(p.repository);
+      await deps.maintenanceCaps.recordClosed(repo, p.pull_request.number);
+      const result = await taskQueue.cancelTarget(
+        { installationId: p.installation.id, repo, number: p.pull_request.number },
+        'closed',
+        p.sender.login,
+      );
+      if (result.status !== 'none') {
+        metrics.inc('pullwright_cancellations_total', { result: result.status });
+        log.info({ result: result.status, number: p.pull_request.number }, 'Cancel requested');
+        return 'cancelled';
+      }
+      return 'ignored';
+    });
+
+    on(['push'], PushEvent, async (p, _delivery, log) => {
+      const defaultBranch = p.repository.default_branch;
+      if (!defaultBranch || p.ref !== `refs/heads/${defaultBranch}`) return 'ignored';
+      const touched = [...p.commits, ...(p.head_commit ? [p.head_commit] : [])].some((c) =>
+        [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(REPO_CONFIG_PATH),
+      );
+      if (!touched) return 'ignored';
+      await syncRepo(p.installation.id, refOf(p.repository), log);
+      return 'scheduled';
+    });
+
+    on(['installation.created', 'installation.deleted'], InstallationEvent, async (p, _delivery, log) => {
+      const installationId = p.installation.id;
+      if (p.action === 'deleted') {
+        const removed = await removeInstallationSchedulers(taskQueue, redis, installationId);
+        log.info({ installationId, removed: removed.length }, 'Installation removed: schedules deleted');
+        return 'scheduled';
+      }
+      if (p.action !== 'created') return 'ignored';
+      // Many repositories can take longer than GitHub's 10 s: sync after answering.
+      const repos = (p.repositories ?? []).map((r) => splitFullName(r.full_name));
+      background(log, 'installation sync', async () => {
+        for (const repo of repos) await syncRepo(installationId, repo, log);
+      });
+      return 'scheduled';
+    });
+
+    on(
+      ['installation_repositories.added', 'installation_repositories.removed'],
+      InstallationRepositoriesEvent,
+      async (p, _delivery, log) => {
+        const installationId = p.installation.id;
+        for (const r of p.repositories_removed) {
+          await removeRepoSchedulers(taskQueue, redis, installationId, splitFullName(r.full_name));
+        }
+        const added = p.repositories_added.map((r) => splitFullName(r.full_name));
+        background(log, 'repositories sync', async () => {
+          for (const repo of added) await syncRepo(installationId, repo, log);
+        });
+        return 'scheduled';
+      },
+    );
+  };
+}

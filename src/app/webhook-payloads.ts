@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The fields of GitHub's webhook payloads the app uses, and nothing else.
+ * Anything that does not fit is ignored with a log line. GitHub caps comment
+ * bodies at 65,536 characters; a larger one did not come from GitHub.
+ */
+const MAX_BODY = 65_536;
+
+export const Account = z.object({
+  login: z.string().min(1).max(100),
+  id: z.number().int().nonnegative(),
+  type: z.string().max(50).optional(),
+});
+export type Account = z.infer<typeof Account>;
+
+export const RepositoryPayload = z.object({
+  id: z.number().int().positive(),
+  name: z.string().min(1).max(100),
+  owner: z.object({ login: z.string().min(1).max(100) }),
+  default_branch: z.string().min(1).max(255).optional(),
+});
+
+const Installation = z.object({ id: z.number().int().positive() });
+const Body = z.string().max(MAX_BODY).nullable().optional();
+
+const base = { installation: Installation, repository: RepositoryPayload, sender: Account };
+
+export const IssuesEvent = z.object({
+  ...base,
+  action: z.string(),
+  issue: z.object({
+    number: z.number().int().positive(),
+    state: z.string().optional(),
+    pull_request: z.unknown().optional(),
+  }),
+  assignee: Account.nullable().optional(),
+});
+export type IssuesEvent = z.infer<typeof IssuesEvent>;
+
+export const IssueCommentEvent = z.object({
+  ...base,
+  action: z.string(),
+  issue: z.object({
+    number: z.number().int().positive(),
+    pull_request: z.unknown().optional(),
+  }),
+  comment: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
+});
+export type IssueCommentEvent = z.infer<typeof IssueCommentEvent>;
+
+export const PullRequestReviewEvent = z.object({
+  ...base,
+  action: z.string(),
+  pull_request: z.object({ number: z.number().int().positive() }),
+  review: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
+});
+export type PullRequestReviewEvent = z.infer<typeof PullRequestReviewEvent>;
+
+export const PullRequestReviewCommentEvent = z.object({
+  ...base,
+  action: z.string(),
+  pull_request: z.object({ number: z.number().int().positive() }),
+  comment: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
+});
+export type PullRequestReviewCommentEvent = z.infer<typeof PullRequestReviewCommentEvent>;
+
+export const PullRequestClosedEvent = z.object({
+  ...base,
+  action: z.literal('closed'),
+  pull_request: z.object({ number: z.number().int().positive() }),
+});
+
+export const PushEvent = z.object({
+  installation: Installation,
+  repository: RepositoryPayload,
+  ref: z.string(),
+  after: z.string().optional(),
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).optional(),
+        modified: z.array(z.string()).optional(),
+        removed: z.array(z.string()).optional(),
+      }),
+    )
+    .max(2_048)
+    .default([]),
+  head_commit: z
+    .object({
+      added: z.array(z.string()).optional(),
+      modified: z.array(z.string()).optional(),
+      removed: z.array(z.string()).optional(),
+    })
+    .nullable()
+    .optional(),
+});
+export type PushEvent = z.infer<typeof PushEvent>;
+
+const RepoListItem = z.object({ full_name: z.string().regex(/^[^/]+\/[^/]+$/) });
+
+export const InstallationEvent = z.object({
+  action: z.string(),
+  installation: Installation,
+  repositories: z.array(RepoListItem).max(10_000).optional(),
+});
+
+export const InstallationRepositoriesEvent = z.object({
+  action: z.string(),
+  installation: Installation,
+  repositories_added: z.array(RepoListItem).max(10_000).default([]),
+  repositories_removed: z.array(RepoListItem).max(10_000).default([]),
+});

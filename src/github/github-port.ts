@@ -1,0 +1,31 @@
+import type { RepoRef } from '../domain/task.js';
+import type { Permission } from './github-for-worker.js';
+
+export type { Permission };
+
+/**
+ * What the webhook app needs from GitHub, as a port. The Probot adapter is
+ * `createProbotGitHubPort`; handlers and tests see only this interface.
+ */
+export type ReactionTarget =
+  | { kind: 'issue'; number: number }
+  | { kind: 'issue_comment'; commentId: number }
+  | { kind: 'review_comment'; commentId: number };
+
+export interface RepoFile {
+  text: string;
+  /** Blob sha: identifies this exact version of the file. */
+  sha: string;
+}
+
+export interface GitHubPort {
+  /** The user's permission on the repository; 'none' for a non-collaborator. */
+  getPermission(installationId: number, repo: RepoRef, login: string): Promise<Permission>;
+  addReaction(installationId: number, repo: RepoRef, target: ReactionTarget, content: 'eyes'): Promise<void>;
+  createComment(installationId: number, repo: RepoRef, number: number, body: string): Promise<void>;
+  /**
+   * A file from the repository's default branch, or null when absent. There is
+   * deliberately no `ref` parameter: repo config must never come from a PR head.
+   */
+  getDefaultBranchFile(installationId: number, repo: RepoRef, path: string): Promise<RepoFile | null>;
+}

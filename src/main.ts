@@ -1,0 +1,42 @@
+import { startAppServer } from './app/app-server.js';
+import { loadConfigOrExit } from './config/env.js';
+import { createLogger } from './logger.js';
+
+/** `npm run app`: the webhook app. Point GITHUB_API_URL at the GitHub twin to run it locally. */
+const config = loadConfigOrExit('app');
+const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-app' });
+
+const app = await startAppServer({
+  appId: config.APP_ID ?? '',
+  privateKey: config.privateKey ?? '',
+  webhookSecret: config.WEBHOOK_SECRET ?? '',
+  githubApiUrl: config.GITHUB_API_URL,
+  redisUrl: config.REDIS_URL,
+  queuePrefix: config.QUEUE_PREFIX,
+  port: config.PORT,
+  host: config.HOST,
+  operatorToken: config.OPERATOR_TOKEN,
+  settings: {
+    appSlug: config.APP_SLUG,
+    botLogin: config.botLogin,
+    triggerPhrase: config.TRIGGER_PHRASE,
+    caps: { MAX_NETWORK: config.MAX_NETWORK, ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS },
+  },
+  log,
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'Shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * A few Prometheus counters, written by hand: the app needs five series, not a
+ * metrics framework. Label values are escaped per the text exposition format.
+ */
+type Labels = Record<string, string>;
+
+interface Series {
+  help: string;
+  type: 'counter' | 'gauge';
+  values: Map<string, { labels: Labels; value: number }>;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`)
+    .join(',');
+}
+
+export class Metrics {
+  private readonly series = new Map<string, Series>();
+
+  constructor() {
+    this.define('pullwright_webhook_deliveries_total', 'counter', 'Webhook deliveries by event and outcome.');
+    this.define('pullwright_jobs_enqueued_total', 'counter', 'Jobs added to the queue, by kind.');
+    this.define(
+      'pullwright_dedup_hits_total',
+      'counter',
+      'Triggers that matched a live job or a seen delivery.',
+    );
+    this.define(
+      'pullwright_authorization_refusals_total',
+      'counter',
+      'Triggers refused for lack of permission.',
+    );
+    this.define('pullwright_cancellations_total', 'counter', 'Cancel requests, by result.');
+    this.define('pullwright_queue_depth', 'gauge', 'Jobs in the task queue, by state.');
+  }
+
+  private define(name: string, type: Series['type'], help: string): void {
+    this.series.set(name, { help, type, values: new Map() });
+  }
+
+  inc(name: string, labels: Labels = {}, by = 1): void {
+    const series = this.series.get(name);
+    if (!series) throw new Error(`unknown metric ${name}`);
+    const key = labelKey(labels);
+    const entry = series.values.get(key);
+    if (entry) entry.value += by;
+    else series.values.set(key, { labels, value: by });
+  }
+
+  set(name: string, labels: Labels, value: number): void {
+    const series = this.series.get(name);
+    if (!series) throw new Error(`unknown metric ${name}`);
+    series.values.set(labelKey(labels), { labels, value });
+  }
+
+  get(name: string, labels: Labels = {}): number {
+    return this.series.get(name)?.values.get(labelKey(labels))?.value ?? 0;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const [name, series] of this.series) {
+      lines.push(`# HELP ${name} ${series.help}`, `# TYPE ${name} ${series.type}`);
+      for (const { labels, value } of series.values.values()) {
+        const key = labelKey(labels);
+        lines.push(key ? `${name}{${key}} ${value}` : `${name} ${value}`);
+      }
+    }
+    return `${lines.join('\n')}\n`;
+  }
+}

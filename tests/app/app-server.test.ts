@@ -1,0 +1,137 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
+import { createSilentLogger } from '../../src/logger.js';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
+import { FakeGitHubPort } from './fake-github-port.js';
+import { issueComment, issuesEvent, postDelivery, user } from './webhook-fixtures.js';
+
+const SECRET = 'test-webhook-secret';
+const OPERATOR = 'operator-token-0123456789';
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
+  let app: AppServer;
+  let prefix: string;
+  const github = new FakeGitHubPort();
+  const t = { installationId: 11, owner: 'octo', repo: `r-${randomUUID().slice(0, 6)}` };
+  const hook = () => `${app.url}${WEBHOOK_PATH}`;
+  const post = (
+    event: string,
+    payload: Record<string, unknown> | string,
+    opts: Partial<Parameters<typeof postDelivery>[3]> = {},
+  ) => postDelivery(hook(), event, payload, { secret: SECRET, ...opts });
+  const jobs = async () =>
+    (await app.taskQueue.queue.getJobs(['waiting', 'delayed', 'active'])).map((j) => ({
+      id: j.id,
+      name: j.name,
+    }));
+
+  beforeAll(async () => {
+    prefix = uniquePrefix('appsrv');
+    github.permissions.set(`octo/${t.repo}:alice`, 'write');
+    github.permissions.set(`octo/${t.repo}:reader`, 'read');
+    app = await startAppServer({
+      appId: 1,
+      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      webhookSecret: SECRET,
+      githubApiUrl: 'http://127.0.0.1:9',
+      redisUrl: REDIS_URL,
+      queuePrefix: prefix,
+      port: 0,
+      host: '127.0.0.1',
+      operatorToken: OPERATOR,
+      settings: {
+        appSlug: 'pullwright',
+        botLogin: 'pullwright[bot]',
+        triggerPhrase: '@agent',
+        reviewQuietMs: 60_000,
+        caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
+      },
+      log: createSilentLogger(),
+      github: () => github,
+    });
+  });
+
+  afterAll(async () => {
+    await app.taskQueue.queue.obliterate({ force: true });
+    await deletePrefix(app.redis, prefix);
+    await app.close();
+  });
+
+  it('enqueues one implement job for an authorized mention, even when redelivered, and reacts', async () => {
+    const payload = issueComment(t, 1, '@agent please add tests', user('alice'), { commentId: 501 });
+    const deliveryId = randomUUID();
+    expect((await post('issue_comment', payload, { deliveryId })).status).toBe(200);
+    expect((await post('issue_comment', payload, { deliveryId })).status).toBe(200);
+    const live = await jobs();
+    expect(live).toEqual([
+      { id: `implement~11/octo/${t.repo.toLowerCase()}#1~${deliveryId}`, name: 'implement' },
+    ]);
+    await expect
+      .poll(() =>
+        github.reactions.some((r) => r.target.kind === 'issue_comment' && r.target.commentId === 501),
+      )
+      .toBe(true);
+    const job = await app.taskQueue.queue.getJob(live[0]?.id ?? '');
+    expect(job?.data.trigger).toMatchObject({
+      actor: 'alice',
+      source: 'issue_comment',
+      instruction: 'please add tests',
+      commentId: 501,
+    });
+  });
+
+  it('refuses bad signatures, missing headers and truncated JSON without enqueueing', async () => {
+    const before = (await jobs()).length;
+    const payload = issueComment(t, 2, '@agent go');
+    expect((await post('issue_comment', payload, { signature: 'sha256=deadbeef' })).status).toBe(400);
+    expect((await post('issue_comment', payload, { signature: null })).status).toBe(400);
+    const truncated = JSON.stringify(payload).slice(0, 100);
+    expect((await post('issue_comment', truncated)).status).toBeGreaterThanOrEqual(400);
+    expect((await jobs()).length).toBe(before);
+    const health = await fetch(`${app.url}/healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('ignores read-only users, non-collaborators, bots, edits, huge comments and unknown events', async () => {
+    const before = (await jobs()).length;
+    const cases: [string, Record<string, unknown>][] = [
+      ['issue_comment', issueComment(t, 3, '@agent go', user('reader'))],
+      ['issue_comment', issueComment(t, 3, '@agent go', user('stranger'))],
+      ['issue_comment', issueComment(t, 3, '@agent go', user('pullwright[bot]', 9, 'Bot'))],
+      ['issue_comment', issueComment(t, 3, '@agent go', user('alice'), { action: 'edited' })],
+      ['issue_comment', issueComment(t, 3, `@agent ${'x'.repeat(5 * 1024 * 1024)}`, user('alice'))],
+      ['star', { action: 'created', starred_at: null }],
+    ];
+    for (const [event, payload] of cases) expect((await post(event, payload)).status).toBe(200);
+    expect((await jobs()).length).toBe(before);
+    expect(app.metrics.get('pullwright_authorization_refusals_total')).toBe(2);
+  });
+
+  it('double assignment yields one job; unassignment removes it', async () => {
+    const bot = user('pullwright[bot]', 77, 'Bot');
+    expect((await post('issues', issuesEvent(t, 'assigned', 4, bot))).status).toBe(200);
+    expect((await post('issues', issuesEvent(t, 'assigned', 4, bot))).status).toBe(200);
+    expect((await jobs()).filter((j) => j.id?.includes('#4~'))).toHaveLength(1);
+    expect((await post('issues', issuesEvent(t, 'unassigned', 4, bot))).status).toBe(200);
+    expect((await jobs()).filter((j) => j.id?.includes('#4~'))).toHaveLength(0);
+  });
+
+  it('serves metrics and an operator-only dashboard', async () => {
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('pullwright_jobs_enqueued_total{kind="implement"}');
+    expect(metrics).toMatch(
+      /pullwright_webhook_deliveries_total\{event="issue_comment",outcome="rejected_400"\} \d/,
+    );
+    expect(metrics).toContain('pullwright_queue_depth{state="waiting"}');
+    expect((await fetch(`${app.url}/admin/queues`)).status).toBe(401);
+    expect(
+      (await fetch(`${app.url}/admin/queues`, { headers: { authorization: 'Bearer wrong-token-xxxxxxxx' } }))
+        .status,
+    ).toBe(401);
+    const page = await fetch(`${app.url}/admin/queues`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('implement~11/octo/');
+  });
+});

@@ -1,0 +1,37 @@
+import type { GitHubPort, Permission, ReactionTarget, RepoFile } from '../../src/github/github-port.js';
+
+/** An in-memory GitHubPort for tests that exercise the server without the twin. */
+export class FakeGitHubPort implements GitHubPort {
+  permissions = new Map<string, Permission>();
+  files = new Map<string, RepoFile>();
+  reactions: { repo: string; target: ReactionTarget }[] = [];
+  comments: { repo: string; number: number; body: string }[] = [];
+  permissionLookups = 0;
+
+  async getPermission(_i: number, repo: { owner: string; name: string }, login: string): Promise<Permission> {
+    this.permissionLookups += 1;
+    return this.permissions.get(`${repo.owner}/${repo.name}:${login}`) ?? 'none';
+  }
+  async addReaction(
+    _i: number,
+    repo: { owner: string; name: string },
+    target: ReactionTarget,
+  ): Promise<void> {
+    this.reactions.push({ repo: `${repo.owner}/${repo.name}`, target });
+  }
+  async createComment(
+    _i: number,
+    repo: { owner: string; name: string },
+    number: number,
+    body: string,
+  ): Promise<void> {
+    this.comments.push({ repo: `${repo.owner}/${repo.name}`, number, body });
+  }
+  async getDefaultBranchFile(
+    _i: number,
+    repo: { owner: string; name: string },
+    path: string,
+  ): Promise<RepoFile | null> {
+    return this.files.get(`${repo.owner}/${repo.name}:${path}`) ?? null;
+  }
+}
