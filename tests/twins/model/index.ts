@@ -1,0 +1,55 @@
+/**
+ * The model twin's public API: a local Anthropic Messages API for tests, the demo
+ * and the token-efficiency benchmark. See README.md in this folder.
+ */
+export { SAMPLE_BUGS, writeFixFailingTestRepo, writeLongTrajectoryRepo } from './fixtures/sample-repo.js';
+export {
+  CACHE_LOOKBACK_BLOCKS,
+  MAX_CACHE_BREAKPOINTS,
+  minCacheableTokensFor,
+  TTL_MS,
+} from './prompt-cache.js';
+export {
+  assistantTurns,
+  finish,
+  firstUserText,
+  lastExchange,
+  lastToolResults,
+  planUpdate,
+  reply,
+  type TestOutcome,
+  type ToolExchange,
+  testOutcome,
+  text,
+  textOf,
+  tool,
+  toolExchanges,
+} from './scenarios/helpers.js';
+export { extractTaskTitle } from './scenarios/implement-issue.js';
+export { scenarios } from './scenarios/index.js';
+export { DEFAULT_TWIN_API_KEY, SCENARIO_HEADER, startModelTwin } from './server.js';
+export {
+  CHARS_PER_TOKEN,
+  estimateInputTokens,
+  estimateOutputTokens,
+  estimateTokens,
+  MEDIA_TOKENS,
+  MESSAGE_OVERHEAD_TOKENS,
+  TOOL_OVERHEAD_TOKENS,
+} from './tokens.js';
+export type {
+  CacheReport,
+  FaultRule,
+  FaultRuleInput,
+  MessagesRequest,
+  ModelTwin,
+  ModelTwinOptions,
+  RecordedRequest,
+  Scenario,
+  ScenarioContext,
+  ScriptedBlock,
+  ScriptedReply,
+  StopReason,
+  Usage,
+  UsageTotals,
+} from './types.js';

@@ -1,0 +1,21 @@
+import type { Scenario } from '../types.js';
+import { echoScenario } from './echo.js';
+import { fixFailingTestScenario } from './fix-failing-test.js';
+import { implementIssueScenario } from './implement-issue.js';
+import { longTrajectoryScenario } from './long-trajectory.js';
+import { malformedToolInputScenario } from './malformed-tool-input.js';
+import { multiFileScenario } from './multi-file.js';
+import { neverStopsScenario } from './never-stops.js';
+
+/** The shipped scenarios by name. */
+export const scenarios: Record<string, Scenario> = Object.fromEntries(
+  [
+    echoScenario,
+    fixFailingTestScenario,
+    multiFileScenario,
+    malformedToolInputScenario,
+    neverStopsScenario,
+    implementIssueScenario,
+    longTrajectoryScenario,
+  ].map((s) => [s.name, s]),
+);
