@@ -66,10 +66,36 @@ function newId(prefix: string): string {
   return `${prefix}_twin_${randomBytes(9).toString('base64url')}`;
 }
 
+interface IssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  errors?: IssueLike[][];
+}
+
+/**
+ * For a union (string or blocks, custom or builtin tool), the branch that got
+ * furthest into the value names the real problem; report that one with its full path.
+ */
+function specificIssue(
+  issue: IssueLike,
+  prefix: PropertyKey[] = [],
+): { path: PropertyKey[]; message: string } {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== 'invalid_union' || !issue.errors || issue.errors.length === 0)
+    return { path, message: issue.message };
+  const deepest = issue.errors
+    .flat()
+    .map((inner) => specificIssue(inner, path))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+  return deepest ?? { path, message: issue.message };
+}
+
 function zodMessage(error: z.ZodError): string {
   return error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`)
+    .map((issue) => specificIssue(issue as unknown as IssueLike))
+    .map(({ path, message }) => `${path.length > 0 ? path.map(String).join('.') : 'body'}: ${message}`)
     .join('; ');
 }
 
@@ -81,18 +107,31 @@ function checkConversation(messages: MessageParam[], tools: { name: string }[] |
       throw new HttpError(400, `tools: Tool names must be unique. Duplicate: ${tool.name}`);
     names.add(tool.name);
   }
-  if (messages[0]?.role !== 'user')
-    throw new HttpError(400, 'messages: first message must use the "user" role');
-  const seenToolUse = new Set<string>();
   messages.forEach((message, i) => {
-    if (i > 0 && messages[i - 1]!.role === message.role) {
+    if (
+      message.role === 'system' &&
+      typeof message.content !== 'string' &&
+      message.content.some((b) => b.type !== 'text')
+    ) {
+      throw new HttpError(400, `messages.${i}: system messages may only contain text blocks`);
+    }
+  });
+  // Role rules apply to the user/assistant conversation; error paths keep the original indices.
+  const indices = messages.flatMap((m, i) => (m.role === 'system' ? [] : [i]));
+  const convo = indices.map((i) => messages[i]!);
+  if (convo[0]?.role !== 'user') throw new HttpError(400, 'messages: first message must use the "user" role');
+  const seenToolUse = new Set<string>();
+  convo.forEach((message, k) => {
+    const i = indices[k]!;
+    const messagesBefore = convo[k - 1];
+    if (messagesBefore && messagesBefore.role === message.role) {
       throw new HttpError(
         400,
         `messages: roles must alternate between "user" and "assistant", but found multiple "${message.role}" roles in a row`,
       );
     }
     const blocks = typeof message.content === 'string' ? null : message.content;
-    const isFinalAssistant = i === messages.length - 1 && message.role === 'assistant';
+    const isFinalAssistant = k === convo.length - 1 && message.role === 'assistant';
     if (
       (typeof message.content === 'string' ? message.content.length === 0 : message.content.length === 0) &&
       !isFinalAssistant
@@ -126,7 +165,7 @@ function checkConversation(messages: MessageParam[], tools: { name: string }[] |
     });
     // Every tool_result must answer a tool_use of the message just before it.
     if (message.role === 'user') {
-      const previous = messages[i - 1];
+      const previous = messagesBefore;
       const offered = new Set(
         previous && typeof previous.content !== 'string'
           ? previous.content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []))
@@ -142,8 +181,8 @@ function checkConversation(messages: MessageParam[], tools: { name: string }[] |
       });
     }
     // Every tool_use must be answered by a tool_result in the next message.
-    if (message.role === 'assistant' && i + 1 < messages.length) {
-      const next = messages[i + 1]!;
+    if (message.role === 'assistant' && k + 1 < convo.length) {
+      const next = convo[k + 1]!;
       const answered = new Set(
         typeof next.content === 'string'
           ? []
@@ -153,7 +192,7 @@ function checkConversation(messages: MessageParam[], tools: { name: string }[] |
       if (missing.length > 0) {
         throw new HttpError(
           400,
-          `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+          `messages.${indices[k + 1]}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
         );
       }
     }

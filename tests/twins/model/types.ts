@@ -79,8 +79,9 @@ export const ContentBlockParam = z.discriminatedUnion('type', [
 ]);
 export type ContentBlockParam = z.infer<typeof ContentBlockParam>;
 
+/** `system` messages (mid-conversation instructions, SDK 1.x) hold text only; they do not break role alternation. */
 export const MessageParam = z.looseObject({
-  role: z.enum(['user', 'assistant']),
+  role: z.enum(['user', 'assistant', 'system']),
   content: z.union([z.string(), z.array(ContentBlockParam)]),
 });
 export type MessageParam = z.infer<typeof MessageParam>;
