@@ -1,1 +1,3 @@
+export { startGitHubTwin } from './twin.js';
 export type * from './types.js';
+export { signBody } from './webhooks.js';

@@ -379,6 +379,8 @@ export interface GitHubTwin {
   actions: TwinActions;
   redeliver(deliveryId: string): Promise<Delivery>;
   readonly deliveries: Delivery[];
+  /** Resolves when every webhook delivery started so far (including those fired by git pushes) has finished. */
+  settled(): Promise<void>;
   inspect: TwinInspect;
   faults: TwinFaults;
   /** Clone URL with a token in it, for tests: http://x-access-token:TOKEN@host:port/owner/repo.git */

@@ -1,0 +1,291 @@
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CommitInfo } from './types.js';
+
+export const ZERO_SHA = '0000000000000000000000000000000000000000';
+
+/**
+ * Environment for every git process the twin runs. No system/global config and no hooks: the served
+ * repos receive pushes from tests and agents, and a pushed config or hook must never run on this host.
+ */
+export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    LANG: 'C',
+    ...extra,
+  };
+}
+
+export interface GitResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+export function runGit(
+  args: string[],
+  options: { cwd?: string; input?: Buffer | string; env?: Record<string, string> } = {},
+): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['-c', 'core.hooksPath=/dev/null', ...args], {
+      cwd: options.cwd,
+      env: gitEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }),
+    );
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+async function gitOk(args: string[], options: Parameters<typeof runGit>[1] = {}): Promise<string> {
+  const r = await runGit(args, options);
+  if (r.code !== 0) throw new Error(`git ${args[0]} failed: ${r.stderr.trim()}`);
+  return r.stdout.toString('utf8');
+}
+
+export async function initBareRepo(gitDir: string, defaultBranch: string): Promise<void> {
+  await mkdir(gitDir, { recursive: true });
+  // --template= skips copying sample hooks; hooksPath=/dev/null makes any pushed hook inert anyway.
+  await gitOk(['init', '--quiet', '--bare', '--template=', `--initial-branch=${defaultBranch}`, gitDir]);
+  await gitOk(['config', 'core.hooksPath', '/dev/null'], { cwd: gitDir });
+  await gitOk(['config', 'http.receivepack', 'true'], { cwd: gitDir });
+  await gitOk(['config', 'uploadpack.allowAnySHA1InWant', 'true'], { cwd: gitDir });
+}
+
+export interface Signature {
+  name: string;
+  email: string;
+}
+
+/** One `git fast-import` run commits all files at once: much faster than a temp clone. */
+export async function commitFiles(
+  gitDir: string,
+  input: {
+    branch: string;
+    parent: string | null;
+    files: Record<string, string | null>;
+    message: string;
+    author: Signature;
+    committer?: Signature;
+  },
+): Promise<string> {
+  const when = `${Math.floor(Date.now() / 1000)} +0000`;
+  const committer = input.committer ?? input.author;
+  const chunks: Buffer[] = [];
+  const line = (s: string) => chunks.push(Buffer.from(`${s}\n`, 'utf8'));
+  const data = (s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    line(`data ${b.length}`);
+    chunks.push(b);
+    line('');
+  };
+  line(`commit refs/heads/${input.branch}`);
+  line(`author ${input.author.name} <${input.author.email}> ${when}`);
+  line(`committer ${committer.name} <${committer.email}> ${when}`);
+  data(input.message);
+  if (input.parent) line(`from ${input.parent}`);
+  for (const [path, content] of Object.entries(input.files)) {
+    const quoted = JSON.stringify(path);
+    if (content === null) line(`D ${quoted}`);
+    else {
+      line(`M 100644 inline ${quoted}`);
+      data(content);
+    }
+  }
+  line('done');
+  await gitOk(['fast-import', '--quiet', '--done', '--force'], { cwd: gitDir, input: Buffer.concat(chunks) });
+  return (await gitOk(['rev-parse', `refs/heads/${input.branch}`], { cwd: gitDir })).trim();
+}
+
+export async function listBranches(gitDir: string): Promise<Record<string, string>> {
+  const out = await gitOk(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/'], {
+    cwd: gitDir,
+  });
+  const branches: Record<string, string> = {};
+  for (const l of out.split('\n')) {
+    const [sha, ref] = l.split(' ');
+    if (sha && ref?.startsWith('refs/heads/')) branches[ref.slice('refs/heads/'.length)] = sha;
+  }
+  return branches;
+}
+
+export async function resolveRef(gitDir: string, ref: string): Promise<string | null> {
+  if (ref.startsWith('-')) return null;
+  const r = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: gitDir });
+  return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
+}
+
+export async function deleteBranch(gitDir: string, branch: string): Promise<boolean> {
+  const r = await runGit(['update-ref', '-d', `refs/heads/${branch}`], { cwd: gitDir });
+  return r.code === 0;
+}
+
+export async function countAhead(gitDir: string, base: string, head: string): Promise<number> {
+  const out = await gitOk(['rev-list', '--count', `${base}..${head}`], { cwd: gitDir });
+  return Number(out.trim());
+}
+
+export type PathEntry =
+  | { type: 'file'; sha: string; size: number; content: Buffer }
+  | {
+      type: 'dir';
+      entries: { name: string; type: 'file' | 'dir' | 'submodule'; sha: string; size: number }[];
+    };
+
+export async function readPath(gitDir: string, commit: string, path: string): Promise<PathEntry | null> {
+  const clean = path.replace(/^\/+|\/+$/g, '');
+  const spec = `${commit}:${clean}`;
+  const t = await runGit(['cat-file', '-t', spec], { cwd: gitDir });
+  if (t.code !== 0) return null;
+  const type = t.stdout.toString('utf8').trim();
+  if (type === 'blob') {
+    const sha = (await gitOk(['rev-parse', spec], { cwd: gitDir })).trim();
+    const content = (await runGit(['cat-file', 'blob', sha], { cwd: gitDir })).stdout;
+    return { type: 'file', sha, size: content.length, content };
+  }
+  if (type !== 'tree') return null;
+  const out = await gitOk(['ls-tree', '-l', '-z', spec], { cwd: gitDir });
+  const entries = out
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const [meta = '', name = ''] = rec.split('\t');
+      const [, kind, sha = '', size] = meta.split(/\s+/);
+      const entryType: 'file' | 'dir' | 'submodule' =
+        kind === 'tree' ? 'dir' : kind === 'commit' ? 'submodule' : 'file';
+      return { name, type: entryType, sha, size: size === '-' || size === undefined ? 0 : Number(size) };
+    });
+  return { type: 'dir', entries };
+}
+
+export async function gitLog(gitDir: string, ref: string): Promise<CommitInfo[]> {
+  const r = await runGit(['log', '-z', '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cn%x1f%B', ref, '--'], {
+    cwd: gitDir,
+  });
+  if (r.code !== 0) return [];
+  return r.stdout
+    .toString('utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((rec) => {
+      const [sha = '', parents = '', authorName = '', authorEmail = '', committerName = '', message = ''] =
+        rec.split('\x1f');
+      return {
+        sha,
+        parents: parents ? parents.split(' ') : [],
+        authorName,
+        authorEmail,
+        committerName,
+        message: message.trimEnd(),
+      };
+    });
+}
+
+export async function gitDiff(gitDir: string, base: string, head: string): Promise<string> {
+  return gitOk(['diff', `${base}...${head}`], { cwd: gitDir });
+}
+
+export async function diffStat(
+  gitDir: string,
+  base: string,
+  head: string,
+): Promise<{ additions: number; deletions: number; changedFiles: number }> {
+  const out = await gitOk(['diff', '--numstat', `${base}...${head}`], { cwd: gitDir });
+  let additions = 0;
+  let deletions = 0;
+  let changedFiles = 0;
+  for (const l of out.split('\n').filter(Boolean)) {
+    const [a, d] = l.split('\t');
+    additions += Number(a) || 0;
+    deletions += Number(d) || 0;
+    changedFiles++;
+  }
+  return { additions, deletions, changedFiles };
+}
+
+/**
+ * Runs `git http-backend` as a CGI for one request, streaming the body in and the answer out.
+ * Gzip request bodies are inflated by http-backend itself (it reads HTTP_CONTENT_ENCODING).
+ */
+export function serveGitHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  input: { projectRoot: string; pathInfo: string; query: string; remoteUser: string },
+): Promise<number> {
+  return new Promise((resolve) => {
+    const env: Record<string, string> = {
+      GIT_PROJECT_ROOT: input.projectRoot,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: input.pathInfo,
+      REMOTE_USER: input.remoteUser,
+      REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+      QUERY_STRING: input.query,
+      REQUEST_METHOD: req.method ?? 'GET',
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      GATEWAY_INTERFACE: 'CGI/1.1',
+    };
+    if (req.headers['content-length']) env.CONTENT_LENGTH = req.headers['content-length'];
+    const encoding = req.headers['content-encoding'];
+    if (encoding) env.HTTP_CONTENT_ENCODING = encoding;
+    const protocol = req.headers['git-protocol'];
+    if (typeof protocol === 'string') env.GIT_PROTOCOL = protocol;
+    const child = spawn('git', ['http-backend'], { env: gitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let headerBuf = Buffer.alloc(0);
+    let headersDone = false;
+    let status = 200;
+    child.stderr.on('data', () => {});
+    child.stdin.on('error', () => {});
+    req.pipe(child.stdin);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      headerBuf = Buffer.concat([headerBuf, chunk]);
+      let end = headerBuf.indexOf('\r\n\r\n');
+      let sepLen = 4;
+      if (end < 0) {
+        end = headerBuf.indexOf('\n\n');
+        sepLen = 2;
+      }
+      if (end < 0) return;
+      headersDone = true;
+      const head = headerBuf.subarray(0, end).toString('utf8');
+      for (const l of head.split(/\r?\n/)) {
+        const i = l.indexOf(':');
+        if (i < 0) continue;
+        const name = l.slice(0, i).trim();
+        const value = l.slice(i + 1).trim();
+        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10) || 200;
+        else res.setHeader(name, value);
+      }
+      res.statusCode = status;
+      res.write(headerBuf.subarray(end + sepLen));
+    });
+    child.on('close', () => {
+      if (!headersDone) {
+        res.statusCode = 500;
+        status = 500;
+      }
+      // The caller ends the response, after it has updated state (pushes must be visible when git returns).
+      resolve(status);
+    });
+    child.on('error', () => {
+      if (!res.headersSent) res.statusCode = 500;
+      resolve(500);
+    });
+  });
+}

@@ -1,0 +1,214 @@
+import type { AccessLevel, Permission, UserType } from './types.js';
+
+/** In-memory records of the twin. Logins and full names are matched case-insensitively, as on GitHub. */
+
+export interface UserRec {
+  login: string;
+  id: number;
+  type: UserType;
+  token: string;
+}
+
+export interface LabelRec {
+  id: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export interface RepoRec {
+  id: number;
+  owner: string;
+  name: string;
+  fullName: string;
+  private: boolean;
+  description: string | null;
+  defaultBranch: string;
+  gitDir: string;
+  createdAt: string;
+  pushedAt: string;
+  collaborators: Map<string, Permission>;
+  labels: Map<string, LabelRec>;
+  nextNumber: number;
+}
+
+export interface PullRec {
+  id: number;
+  head: string;
+  base: string;
+  headSha: string;
+  baseSha: string;
+  draft: boolean;
+  mergedAt: string | null;
+}
+
+export interface IssueRec {
+  id: number;
+  repoId: number;
+  number: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  stateReason: 'completed' | 'not_planned' | 'reopened' | null;
+  author: string;
+  labels: string[];
+  assignees: string[];
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  pull: PullRec | null;
+}
+
+export interface CommentRec {
+  id: number;
+  repoId: number;
+  issueNumber: number;
+  body: string;
+  author: string;
+  createdAt: string;
+  updatedAt: string;
+  history: string[];
+}
+
+export interface ReactionRec {
+  id: number;
+  repoId: number;
+  subject: 'issue' | 'issue_comment' | 'review_comment';
+  subjectId: number;
+  content: string;
+  user: string;
+  createdAt: string;
+}
+
+export interface ReviewRec {
+  id: number;
+  repoId: number;
+  number: number;
+  author: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
+  body: string;
+  commitId: string;
+  submittedAt: string;
+}
+
+export interface ReviewCommentRec {
+  id: number;
+  repoId: number;
+  number: number;
+  reviewId: number;
+  threadId: string;
+  inReplyTo: number | null;
+  path: string;
+  line: number;
+  body: string;
+  author: string;
+  commitId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ThreadRec {
+  id: string;
+  repoId: number;
+  number: number;
+  path: string;
+  line: number;
+  resolved: boolean;
+  commentIds: number[];
+}
+
+export interface InstallationRec {
+  id: number;
+  account: string;
+  /** Lower-cased full names; 'all' follows the account's repos. */
+  repos: Set<string> | 'all';
+  permissions: Record<string, AccessLevel>;
+  createdAt: string;
+}
+
+export interface TokenRec {
+  installationId: number;
+  expiresAt: number;
+  /** Lower-cased full names the token is narrowed to; null = the installation's repos. */
+  repos: Set<string> | null;
+  permissions: Record<string, AccessLevel>;
+}
+
+export const DEFAULT_PERMISSIONS: Record<string, AccessLevel> = {
+  contents: 'write',
+  issues: 'write',
+  pull_requests: 'write',
+  metadata: 'read',
+  checks: 'write',
+};
+
+export const DEFAULT_EVENTS = [
+  'issues',
+  'issue_comment',
+  'pull_request',
+  'pull_request_review',
+  'pull_request_review_comment',
+  'push',
+];
+
+export class TwinState {
+  private nextId = 1000;
+  users = new Map<string, UserRec>();
+  repos = new Map<string, RepoRec>();
+  issues = new Map<number, Map<number, IssueRec>>();
+  comments = new Map<number, CommentRec>();
+  reactions: ReactionRec[] = [];
+  reviews: ReviewRec[] = [];
+  reviewComments = new Map<number, ReviewCommentRec>();
+  threads = new Map<string, ThreadRec>();
+  installations = new Map<number, InstallationRec>();
+  tokens = new Map<string, TokenRec>();
+  nextInstallationId = 1;
+
+  id(): number {
+    this.nextId += 1;
+    return this.nextId;
+  }
+
+  findUser(login: string): UserRec | undefined {
+    return this.users.get(login.toLowerCase());
+  }
+
+  findRepo(fullName: string): RepoRec | undefined {
+    return this.repos.get(fullName.toLowerCase());
+  }
+
+  repoById(id: number): RepoRec | undefined {
+    for (const r of this.repos.values()) if (r.id === id) return r;
+    return undefined;
+  }
+
+  issuesOf(repo: RepoRec): Map<number, IssueRec> {
+    let m = this.issues.get(repo.id);
+    if (!m) {
+      m = new Map();
+      this.issues.set(repo.id, m);
+    }
+    return m;
+  }
+
+  installationRepos(inst: InstallationRec): RepoRec[] {
+    const all = [...this.repos.values()];
+    if (inst.repos === 'all') return all.filter((r) => r.owner.toLowerCase() === inst.account.toLowerCase());
+    const set = inst.repos;
+    return all.filter((r) => set.has(r.fullName.toLowerCase()));
+  }
+
+  installationForRepo(repo: RepoRec): InstallationRec | undefined {
+    for (const inst of this.installations.values()) {
+      if (this.installationRepos(inst).some((r) => r.id === repo.id)) return inst;
+    }
+    return undefined;
+  }
+
+  /** Effective permission of a person on a repo: owner → admin, else the collaborator entry. */
+  permissionOf(repo: RepoRec, login: string): Permission | 'none' {
+    if (repo.owner.toLowerCase() === login.toLowerCase()) return 'admin';
+    return repo.collaborators.get(login.toLowerCase()) ?? (repo.private ? 'none' : 'read');
+  }
+}
