@@ -94,8 +94,9 @@ describe('DockerSandbox hardening, checked from inside a real container', () => 
     expect(ifaces.stdout.trim()).toBe('lo');
     const probes = await sandbox.exec({
       cmd: [
-        'for target in 169.254.169.254/80 172.17.0.1/80 1.1.1.1/443; do',
-        '  if timeout 3 bash -c "exec 3<>/dev/tcp/${target%/*}/${target#*/}" 2>/dev/null; then echo "open $target"; else echo "closed $target"; fi',
+        'for target in "169.254.169.254 80" "172.17.0.1 80" "1.1.1.1 443"; do',
+        '  set -- $target',
+        '  if timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; then echo "open $1/$2"; else echo "closed $1/$2"; fi',
         'done',
         'curl -sS -m 3 http://169.254.169.254/latest/meta-data/ >/dev/null 2>&1 && echo curl-open || echo curl-closed',
       ].join('\n'),
