@@ -62,6 +62,8 @@ export interface GitHubForWorker {
   /** A short-lived token scoped to one repository with the least permissions the job needs. */
   createRepoToken(installationId: number, repo: RepoRef): Promise<{ token: string; expiresAt: string }>;
   getDefaultBranch(repo: RepoRef): Promise<string>;
+  /** A file's text on the default branch, or null when it does not exist. Never read from a PR head. */
+  getDefaultBranchFile(repo: RepoRef, path: string): Promise<string | null>;
   getIssue(repo: RepoRef, number: number): Promise<IssueData>;
   listIssueComments(repo: RepoRef, number: number): Promise<CommentData[]>;
   getPermission(repo: RepoRef, login: string): Promise<Permission>;

@@ -145,6 +145,23 @@ export function createOctokitGitHubForWorker(options: {
       return data.default_branch;
     },
 
+    async getDefaultBranchFile(repo, path) {
+      try {
+        // No ref: the contents API reads the default branch, so a PR cannot supply its own config.
+        const { data } = await client(repo).rest.repos.getContent({
+          owner: repo.owner,
+          repo: repo.name,
+          path,
+          mediaType: { format: 'raw' },
+        });
+        return typeof data === 'string' ? data : null;
+      } catch (err) {
+        const e = toGitHubError(err, 'Reading a file');
+        if (e.code === 'not_found') return null;
+        throw e;
+      }
+    },
+
     async getIssue(repo, number) {
       const { data } = await call('Reading the issue', () =>
         client(repo).rest.issues.get({ owner: repo.owner, repo: repo.name, issue_number: number }),

@@ -40,6 +40,9 @@ export class FakeGitHub implements GitHubForWorker {
   async getDefaultBranch() {
     return 'main';
   }
+  async getDefaultBranchFile() {
+    return null;
+  }
   async getIssue() {
     return { ...this.issue, isPullRequest: false };
   }

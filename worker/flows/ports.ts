@@ -110,7 +110,7 @@ export interface MaintenanceCaps {
     ok: boolean;
     reason?: string;
   }>;
-  recordOpened(repo: RepoRef, taskId: string): Promise<void>;
+  recordOpened(repo: RepoRef, taskId: string, prNumber?: number): Promise<void>;
 }
 
 export interface SandboxFactory {

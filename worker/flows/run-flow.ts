@@ -683,7 +683,7 @@ async function runMaintenance(ctx: FlowContext): Promise<FlowOutcome> {
     body,
     draft: draftReason !== undefined,
   });
-  if (created) await deps.caps.recordOpened(task.repo, taskConfig.id);
+  if (created) await deps.caps.recordOpened(task.repo, taskConfig.id, pull.number);
   return {
     status: 'succeeded',
     prNumber: pull.number,

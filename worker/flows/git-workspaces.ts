@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { RepoRef } from '../../src/domain/task.js';
+import { commitChange, createCleanCheckout, listCommits, pushBranch } from '../workspace/deliver.js';
+import { applyPatch, extractPatch } from '../workspace/patch.js';
+import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
+import { createWorkingCopy } from '../workspace/working-copy.js';
+import type { PreparedWorkspace, WorkspacePort } from './ports.js';
+
+/**
+ * Binds the flows' WorkspacePort to the git workspace helpers. Layout under
+ * WORK_DIR: `cache/` (one bare mirror per repository, host-only) and
+ * `runs/<id>/` (a job's agent-writable working copy, and the clean checkouts
+ * the host commits from). Run folders are removed on dispose; the reaper
+ * removes those a crashed worker left.
+ */
+export function createGitWorkspaces(options: { workDir: string; gitBaseUrl: string }): WorkspacePort {
+  const root = resolve(options.workDir);
+  const caches = new WeakMap<PreparedWorkspace, RepoCache>();
+  const remoteOf = (repo: RepoRef) => `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
+  const cacheFor = (repo: RepoRef, token: string, refs?: string[]) =>
+    ensureRepoCache({ remoteUrl: remoteOf(repo), token, cacheDir: join(root, 'cache'), refs });
+  const runDir = (id: string) => join(root, 'runs', id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+
+  return {
+    async prepare({ repo, token, ref, jobId }) {
+      const cache = await cacheFor(repo, token);
+      const dir = runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
+      await mkdir(dir, { recursive: true });
+      try {
+        const copy = await createWorkingCopy({ cache, ref, dir: join(dir, 'work') });
+        const prepared: PreparedWorkspace = {
+          workDir: copy.dir,
+          baseSha: copy.baseSha,
+          dispose: () => rm(dir, { recursive: true, force: true }),
+        };
+        caches.set(prepared, cache);
+        return prepared;
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    },
+
+    async extractPatch(workspace) {
+      const cache = caches.get(workspace);
+      if (!cache) throw new Error('extractPatch: unknown workspace');
+      const { patch, paths, stats } = await extractPatch({
+        workDir: workspace.workDir,
+        baseSha: workspace.baseSha,
+        cache,
+      });
+      return { patch, paths, stats };
+    },
+
+    async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha }) {
+      const cache = await cacheFor(repo, token);
+      const dir = runDir(`deliver-${randomUUID()}`);
+      try {
+        const clean = await createCleanCheckout({ cache, ref: parentSha, dir });
+        await applyPatch({ cleanDir: clean.dir, patch });
+        const commitSha = await commitChange({ dir: clean.dir, message, author });
+        await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch, expectedSha: replaceSha });
+        return { commitSha };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    async foreignCommits({ repo, token, branchSha, sinceSha, botEmail }) {
+      const cache = await cacheFor(repo, token);
+      const commits = await listCommits({ cache, sinceSha, branchSha });
+      return commits
+        .filter((c) => c.authorEmail.toLowerCase() !== botEmail.toLowerCase())
+        .map((c) => ({ sha: c.sha, author: c.authorName }));
+    },
+  };
+}
