@@ -39,6 +39,7 @@ export {
 } from './tokens.js';
 export type {
   CacheReport,
+  CountTokensRequest,
   FaultRule,
   FaultRuleInput,
   MessagesRequest,

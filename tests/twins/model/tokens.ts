@@ -1,4 +1,9 @@
-import type { CacheControl, ContentBlockParam, CountTokensRequest, ToolDefinition } from './types.js';
+import {
+  type CacheControl,
+  type ContentBlockParam,
+  CountTokensRequest,
+  type ToolDefinition,
+} from './types.js';
 
 /**
  * The twin's documented token estimate (see README): one token per 4 characters,
@@ -130,9 +135,12 @@ export function promptBlocks(request: CountTokensRequest): PromptBlock[] {
   return blocks;
 }
 
-/** Total input tokens of a request under the estimate (what count_tokens answers). */
-export function estimateInputTokens(request: CountTokensRequest): number {
-  return promptBlocks(request).reduce((sum, b) => sum + b.tokens, 0);
+/**
+ * Total input tokens of a request under the estimate (what count_tokens answers).
+ * Takes any request object (SDK params included) and validates it; throws on an invalid one.
+ */
+export function estimateInputTokens(request: object): number {
+  return promptBlocks(CountTokensRequest.parse(request)).reduce((sum, b) => sum + b.tokens, 0);
 }
 
 /** Output tokens of a reply's content under the same estimate (at least 1). */
