@@ -156,6 +156,13 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   } catch (raw) {
     const err = toPullwrightError(raw);
     const message = redactText(err.message, secrets);
+    if (err.code === 'cancelled' && signal.reason === 'shutdown') {
+      await tracking?.finish({
+        status: 'running',
+        step: 'The worker restarted during the run; it will be picked up again.',
+      });
+      throw err;
+    }
     if (err.code === 'cancelled') {
       await tracking?.finish({
         status: 'cancelled',
