@@ -357,12 +357,17 @@ export class DockerSandbox implements Sandbox {
   }
 
   private checking = false;
+  private lastDiskBytes = 0;
   private async checkDisk(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       const [base, now] = await Promise.all([this.diskBaseline, hostDiskUsage(this.workspaceHostPath)]);
-      if (now - base <= this.policy.workspaceBytes) return;
+      const previous = this.lastDiskBytes;
+      this.lastDiskBytes = now;
+      // Only a command that is still growing an over-full workspace is stopped, so the
+      // agent can still look around and clean up (`rm`) once it hit the bound.
+      if (now - base <= this.policy.workspaceBytes || now <= previous) return;
       this.log.warn(
         { sandboxId: this.id, bytes: now, limit: base + this.policy.workspaceBytes },
         'Workspace over its size limit; killing running commands',
