@@ -547,13 +547,17 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     for (const event of events) {
       if (fault?.cutStreamAfterEvents !== undefined && written >= fault.cutStreamAfterEvents) {
         record.cut = true;
+        // Let the events already written reach the client before the connection drops,
+        // so it sees a stream that starts well and then breaks.
+        await sleep(50, undefined, { signal: lifetime.signal }).catch(() => undefined);
         res.destroy();
         return;
       }
       if (fault?.eventDelayMs)
         await sleep(fault.eventDelayMs, undefined, { signal: lifetime.signal }).catch(() => undefined);
       if (res.destroyed) return;
-      res.write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
+      const frame = `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`;
+      await new Promise<void>((resolve) => res.write(frame, () => resolve()));
       written += 1;
     }
     res.end();
