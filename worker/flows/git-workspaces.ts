@@ -9,19 +9,25 @@ import { createWorkingCopy } from '../workspace/working-copy.js';
 import type { PreparedWorkspace, WorkspacePort } from './ports.js';
 
 /**
- * Binds the flows' WorkspacePort to the git workspace helpers. Layout under
- * WORK_DIR: `cache/` (one bare mirror per repository, host-only) and
- * `runs/<id>/` (a job's agent-writable working copy, and the clean checkouts
- * the host commits from). Run folders are removed on dispose; the reaper
- * removes those a crashed worker left.
+ * Binds the flows' WorkspacePort to the git workspace helpers: a cache (one
+ * bare mirror per repository, host-only) and run folders (a job's agent-writable
+ * working copy, and the clean checkouts the host commits from). Run folders are
+ * removed on dispose; the reaper removes those a crashed worker left.
  */
-export function createGitWorkspaces(options: { workDir: string; gitBaseUrl: string }): WorkspacePort {
-  const root = resolve(options.workDir);
+export function createGitWorkspaces(options: {
+  /** Shared by every worker process on the host (fetches are locked per repository). */
+  cacheDir: string;
+  /** This worker's own run folders. */
+  runsDir: string;
+  gitBaseUrl: string;
+}): WorkspacePort {
+  const runsRoot = resolve(options.runsDir);
   const caches = new WeakMap<PreparedWorkspace, RepoCache>();
-  const remoteOf = (repo: RepoRef) => `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
+  const remoteOf = (repo: RepoRef) =>
+    `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
   const cacheFor = (repo: RepoRef, token: string, refs?: string[]) =>
-    ensureRepoCache({ remoteUrl: remoteOf(repo), token, cacheDir: join(root, 'cache'), refs });
-  const runDir = (id: string) => join(root, 'runs', id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    ensureRepoCache({ remoteUrl: remoteOf(repo), token, cacheDir: resolve(options.cacheDir), refs });
+  const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
   return {
     async prepare({ repo, token, ref, jobId }) {
@@ -61,7 +67,13 @@ export function createGitWorkspaces(options: { workDir: string; gitBaseUrl: stri
         const clean = await createCleanCheckout({ cache, ref: parentSha, dir });
         await applyPatch({ cleanDir: clean.dir, patch });
         const commitSha = await commitChange({ dir: clean.dir, message, author });
-        await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch, expectedSha: replaceSha });
+        await pushBranch({
+          dir: clean.dir,
+          remoteUrl: cache.remoteUrl,
+          token,
+          branch,
+          expectedSha: replaceSha,
+        });
         return { commitSha };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,164 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Config } from '../src/config/env.js';
+import { createOctokitGitHubForWorker } from '../src/github/octokit-github-for-worker.js';
+import type { Logger } from '../src/logger.js';
+import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
+import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
+import { createGitWorkspaces } from './flows/git-workspaces.js';
+import { loadFlowConfig } from './flows/load-flow-config.js';
+import type { AgentRunnerPort } from './flows/ports.js';
+import { type FlowDeps, runFlow } from './flows/run-flow.js';
+import { INSTANCE_LABEL, liveInstances, newInstanceId, startHeartbeat } from './instance-liveness.js';
+import { DockerSandboxProvider } from './sandbox/docker-sandbox-provider.js';
+import { reapSandboxes } from './sandbox/reap-sandboxes.js';
+
+/**
+ * The worker's composition root: binds every port to its adapter and starts
+ * consuming jobs. Kept apart from `main.ts` so tests can start a worker in
+ * process with their own config, queue prefix and agent runner.
+ */
+export interface WorkerRuntime {
+  instanceId: string;
+  close(graceMs?: number): Promise<void>;
+  readonly running: number;
+}
+
+export interface WorkerRuntimeOptions {
+  config: Config;
+  log: Logger;
+  agent: AgentRunnerPort;
+  /** Defaults to the machine's hostname: the reaper's scope. */
+  workerHostId?: string;
+  lockDurationMs?: number;
+  reapIntervalMs?: number;
+}
+
+const MAX_PATCH_BYTES = 5 * 1024 * 1024;
+
+export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
+  const { config, log } = options;
+  if (!config.APP_ID || !config.privateKey) throw new Error('The worker needs APP_ID and a private key');
+  const instanceId = newInstanceId();
+  const workerHostId = options.workerHostId ?? hostname();
+  const workRoot = resolve(config.WORK_DIR);
+  const runsRoot = join(workRoot, 'runs');
+  const runsDir = join(runsRoot, instanceId);
+  const transcriptsDir = join(workRoot, 'transcripts');
+  await mkdir(runsDir, { recursive: true });
+  await mkdir(transcriptsDir, { recursive: true });
+
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const stopHeartbeat = startHeartbeat(redis, config.QUEUE_PREFIX, instanceId);
+  const provider = new DockerSandboxProvider({ workerHostId, log });
+
+  // Removes what crashed workers on this host left: containers and run folders of instances
+  // whose heartbeat is gone. Live neighbours and other hosts are never touched.
+  const reap = async () => {
+    const live = await liveInstances(redis, config.QUEUE_PREFIX);
+    live.add(instanceId);
+    const result = await reapSandboxes({
+      workerHostId,
+      docker: provider.docker,
+      isActive: (labels) => live.has(labels[INSTANCE_LABEL] ?? ''),
+      log,
+    });
+    const dirs = await readdir(runsRoot).catch(() => [] as string[]);
+    const removedDirs: string[] = [];
+    for (const dir of dirs) {
+      if (live.has(dir)) continue;
+      await rm(join(runsRoot, dir), { recursive: true, force: true });
+      removedDirs.push(dir);
+    }
+    if (result.containers.length > 0 || removedDirs.length > 0) {
+      log.info({ containers: result.containers.length, runDirs: removedDirs.length }, 'Reaped leftovers');
+    }
+  };
+  await reap().catch((err) => log.warn({ err }, 'Reaper failed at start'));
+  const reaper = setInterval(
+    () => void reap().catch((err) => log.warn({ err }, 'Reaper failed')),
+    options.reapIntervalMs ?? 60_000,
+  );
+  reaper.unref();
+
+  const github = createOctokitGitHubForWorker({
+    appId: config.APP_ID,
+    privateKey: config.privateKey,
+    baseUrl: config.GITHUB_API_URL,
+    log,
+  });
+  const caps = createMaintenanceCaps(redis, config.QUEUE_PREFIX);
+  const operatorCaps = {
+    MAX_NETWORK: config.MAX_NETWORK,
+    ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS,
+    MAX_TURNS: config.MAX_TURNS,
+    MAX_COST_USD: config.MAX_COST_USD,
+    MAX_WALL_MINUTES: config.MAX_WALL_MINUTES,
+  };
+  const deps: FlowDeps = {
+    github,
+    workspaces: createGitWorkspaces({
+      cacheDir: join(workRoot, 'cache'),
+      runsDir,
+      gitBaseUrl: config.GITHUB_GIT_URL,
+    }),
+    sandboxes: {
+      create: ({ workDir, network, labels }) =>
+        provider.create(
+          { image: config.SANDBOX_IMAGE, network, labels: { ...labels, [INSTANCE_LABEL]: instanceId } },
+          workDir,
+        ),
+    },
+    agent: options.agent,
+    caps,
+    loadRepoConfig: (repo) => loadFlowConfig(github, repo, operatorCaps),
+    bot: {
+      login: config.botLogin,
+      identity: { name: config.botLogin, email: `${config.APP_SLUG}[bot]@users.noreply.github.com` },
+    },
+    runDir: transcriptsDir,
+    maxPatchBytes: MAX_PATCH_BYTES,
+    workerHostId,
+  };
+
+  const worker: TaskWorker = await startTaskWorker({
+    redisUrl: config.REDIS_URL,
+    prefix: config.QUEUE_PREFIX,
+    redis,
+    subscriber,
+    concurrency: config.WORKER_CONCURRENCY,
+    limits: { perRepo: config.PER_REPO_CONCURRENCY, perInstallation: config.PER_INSTALLATION_CONCURRENCY },
+    lockDurationMs: options.lockDurationMs,
+    log,
+    process: (task, ctx) =>
+      runFlow({
+        task,
+        jobId: ctx.jobId,
+        deps,
+        signal: ctx.signal,
+        log: ctx.log.child({
+          repo: `${task.repo.owner}/${task.repo.name}`,
+          installationId: task.installationId,
+        }),
+        finalAttempt: ctx.finalAttempt,
+      }),
+  });
+  log.info({ instanceId, workerHostId, concurrency: config.WORKER_CONCURRENCY }, 'Worker started');
+
+  return {
+    instanceId,
+    get running() {
+      return worker.running;
+    },
+    async close(graceMs = config.SHUTDOWN_GRACE_MS) {
+      clearInterval(reaper);
+      await worker.close(graceMs);
+      await stopHeartbeat();
+      await rm(runsDir, { recursive: true, force: true });
+      redis.disconnect();
+    },
+  };
+}
