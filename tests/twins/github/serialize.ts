@@ -50,6 +50,11 @@ export class Serializer {
     const id = u?.id ?? 0;
     const type = u?.type ?? 'User';
     const path = `/users/${encodeURIComponent(name)}`;
+    // Bots live under /apps/{slug} on GitHub; '[bot]' is not valid in a URI path.
+    const htmlPath =
+      type === 'Bot'
+        ? `/apps/${encodeURIComponent(name.replace(/\[bot\]$/, ''))}`
+        : `/${encodeURIComponent(name)}`;
     return {
       login: name,
       id,
@@ -57,7 +62,7 @@ export class Serializer {
       avatar_url: `${this.base}/avatars/${id}`,
       gravatar_id: '',
       url: this.api(path),
-      html_url: this.html(`/${name}`),
+      html_url: this.html(htmlPath),
       followers_url: this.api(`${path}/followers`),
       following_url: this.api(`${path}/following{/other_user}`),
       gists_url: this.api(`${path}/gists{/gist_id}`),
@@ -458,7 +463,15 @@ export class Serializer {
     const account = this.state.findUser(inst.account);
     return {
       id: inst.id,
-      account: this.user(inst.account),
+      // The description's inlined schema for GET /app/installations requires the account to satisfy both
+      // simple-user and enterprise (allOf), so it also carries the enterprise-only fields.
+      account: {
+        ...this.user(inst.account),
+        name: inst.account,
+        slug: inst.account.toLowerCase(),
+        created_at: inst.createdAt,
+        updated_at: inst.createdAt,
+      },
       repository_selection: inst.repos === 'all' ? 'all' : 'selected',
       access_tokens_url: this.api(`/app/installations/${inst.id}/access_tokens`),
       repositories_url: this.api('/installation/repositories'),

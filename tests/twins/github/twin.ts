@@ -183,10 +183,11 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
 
   const state = new TwinState();
   const botLogin = `${slug}[bot]`;
-  const bot: UserRec = { login: botLogin, id: state.id(), type: 'Bot', token: randomToken('ghp_') };
+  // The bot acts only through installation tokens: an empty personal token never authenticates.
+  const bot: UserRec = { login: botLogin, id: state.id(), type: 'Bot', token: '' };
   state.users.set(botLogin.toLowerCase(), bot);
   const appOwner = 'twin-app-owner';
-  state.users.set(appOwner, { login: appOwner, id: state.id(), type: 'User', token: randomToken('ghp_') });
+  state.users.set(appOwner, { login: appOwner, id: state.id(), type: 'User', token: '' });
 
   const faults = new FaultInjector();
   const deliverer = new Deliverer(webhookSecret, options.webhookUrl ?? null, appId);
@@ -657,7 +658,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       return { kind: 'installation', token: cred, rec };
     }
     if (cred.startsWith('eyJ')) return verifyJwt(cred) ? { kind: 'jwt' } : { kind: 'invalid' };
-    for (const u of state.users.values()) if (u.token === cred) return { kind: 'user', user: u };
+    for (const u of state.users.values()) if (u.token && u.token === cred) return { kind: 'user', user: u };
     return { kind: 'invalid' };
   }
 
@@ -1334,7 +1335,14 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       COMMENT: 'COMMENTED',
     };
     const reviewState = stateMap[event];
-    if (!reviewState) throw validation([{ resource: 'PullRequestReview', field: 'event', code: 'invalid' }]);
+    if (!reviewState) {
+      throw new HttpError(422, {
+        message: 'Unprocessable Entity',
+        errors: [`Event "${event}" is not one of APPROVE, REQUEST_CHANGES, COMMENT`],
+        documentation_url: DOCS,
+        status: '422',
+      });
+    }
     const review = newReview(repo, issue, actorLogin(ctx.auth), reviewState, str(body.body) ?? '');
     return { status: 200, json: ser.review(repo, review) };
   });
