@@ -12,13 +12,12 @@ export interface LoopOptions {
   cache?: boolean;
   model?: string;
   headers?: Record<string, string>;
-  /** Lets a test tamper with a tool's result before the model sees it. */
+  /** Lets a test answer a tool call itself (the tool does not run) by returning a result; `call` counts from 1. */
   intercept?: (
     name: string,
     input: unknown,
-    result: { content: string; isError: boolean },
     call: number,
-  ) => { content: string; isError: boolean };
+  ) => { content: string; isError: boolean } | undefined;
 }
 
 export interface LoopOutcome {
@@ -89,8 +88,8 @@ export async function runAgentLoop(
     const results: ContentBlockParam[] = [];
     for (const use of uses) {
       calls += 1;
-      let result = await runner.run(use.name, use.input);
-      if (options.intercept) result = options.intercept(use.name, use.input, result, calls);
+      const result =
+        options.intercept?.(use.name, use.input, calls) ?? (await runner.run(use.name, use.input));
       results.push({
         type: 'tool_result',
         tool_use_id: use.id,
