@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { PullwrightError } from '../../src/errors.js';
@@ -36,8 +36,12 @@ export interface WorkingCopy {
  */
 export async function createWorkingCopy(input: CreateWorkingCopyInput): Promise<WorkingCopy> {
   const baseSha = await resolveRef(input.cache, input.ref);
-  await rm(input.dir, { recursive: true, force: true });
+  // An existing empty folder is kept (not recreated): a sandbox may already have it
+  // bind-mounted, so the container can start while the checkout is still being written.
   await mkdir(dirname(input.dir), { recursive: true });
+  const existing = await readdir(input.dir).catch(() => null);
+  if (existing && existing.length > 0)
+    throw new PullwrightError('input_invalid', 'The working copy folder is not empty.', { retryable: false });
   await runGit(['clone', '--quiet', '--no-hardlinks', '--no-checkout', '--', input.cache.dir, input.dir]);
   await runGit(['-C', input.dir, 'remote', 'set-url', 'origin', input.cache.remoteUrl]);
   if (input.branch) {
