@@ -2248,7 +2248,6 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
         action: 'deleted',
         installation: ser.installation(inst),
         repositories: repoSummary(inst),
-        requester: null,
         sender: ser.user(input.sender),
       };
       state.installations.delete(inst.id);
