@@ -115,6 +115,17 @@ describe('model twin fault injection', () => {
     expect(ok.stop_reason).toBe('end_turn');
   });
 
+  it('sends an overloaded error event mid-stream: the SDK raises an APIError', async () => {
+    twin.faults.add({ errorEventAfterEvents: 2 });
+    const error = await sdk()
+      .messages.stream(params)
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.APIError);
+    expect((error as InstanceType<typeof Anthropic.APIError>).type).toBe('overloaded_error');
+    expect(twin.requests[0]).toMatchObject({ cut: true, error: { type: 'overloaded_error' } });
+  });
+
   it('drops the connection of a non-streaming request with a cut rule', async () => {
     twin.faults.add({ cutStreamAfterEvents: 0 });
     const error = await sdk()

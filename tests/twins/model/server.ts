@@ -553,6 +553,17 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
         res.destroy();
         return;
       }
+      if (fault?.errorEventAfterEvents !== undefined && written >= fault.errorEventAfterEvents) {
+        record.cut = true;
+        record.error = { type: 'overloaded_error', message: 'Overloaded' };
+        const data = {
+          type: 'error',
+          error: { type: 'overloaded_error', message: 'Overloaded' },
+          request_id: record.id,
+        };
+        res.end(`event: error\ndata: ${JSON.stringify(data)}\n\n`);
+        return;
+      }
       if (fault?.eventDelayMs)
         await sleep(fault.eventDelayMs, undefined, { signal: lifetime.signal }).catch(() => undefined);
       if (res.destroyed) return;
@@ -758,6 +769,10 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     })();
   });
 
+  // Keep idle connections open longer than clients do (undici: 4 s, then reuse): a server
+  // closing an idle socket while the client reuses it is the classic ECONNRESET race.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 80_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

@@ -179,6 +179,8 @@ export const FaultRule = z.strictObject({
   eventDelayMs: z.number().int().min(0).optional(),
   /** Destroy the socket after writing this many SSE events (streaming requests only). */
   cutStreamAfterEvents: z.number().int().min(0).optional(),
+  /** Send an `event: error` (overloaded_error) after this many SSE events and end the stream, as the real API does when it overloads mid-stream. */
+  errorEventAfterEvents: z.number().int().min(0).optional(),
 });
 export type FaultRule = z.infer<typeof FaultRule>;
 export type FaultRuleInput = z.input<typeof FaultRule>;
@@ -231,7 +233,7 @@ export interface RecordedRequest {
   response?: unknown[];
   error?: { type: string; message: string };
   fault?: FaultRule;
-  /** The stream was destroyed mid-way by a fault rule. */
+  /** The stream was destroyed (or ended with an error event) mid-way by a fault rule. */
   cut?: boolean;
 }
 

@@ -108,11 +108,12 @@ export type TestOutcome = 'pass' | 'fail' | 'unknown';
  */
 export function testOutcome(output: string): TestOutcome {
   const counts = [...output.matchAll(/\bfail(?:ed|ures|ing)?\s*:?\s+(\d+)\b/gi)].map((m) => Number(m[1]));
-  if (counts.some((n) => n > 0)) return 'fail';
+  if (counts.some((n) => n > 0) || /\b[1-9]\d*\s+(?:tests?\s+)?fail(?:ed|ing|ures?)\b/i.test(output))
+    return 'fail';
   if (/\bnot ok\b|✖|npm ERR!|Tests? failed|AssertionError/i.test(output)) return 'fail';
   if (/exit(?:ed)?(?: with)?(?: code| status)?[:= ]+[1-9]/i.test(output)) return 'fail';
   if (counts.length > 0) return 'pass';
-  if (/\bpass(?:ed)?\s*:?\s+[1-9]/i.test(output)) return 'pass';
+  if (/\bpass(?:ed)?\s*:?\s+[1-9]|\b[1-9]\d*\s+(?:tests?\s+)?pass(?:ed|ing)\b/i.test(output)) return 'pass';
   return 'unknown';
 }
 
