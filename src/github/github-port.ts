@@ -4,8 +4,8 @@ import type { Permission } from './github-for-worker.js';
 export type { Permission };
 
 /**
- * What the webhook app needs from GitHub, as a port. The Probot adapter is
- * `createProbotGitHubPort`; handlers and tests see only this interface.
+ * What the webhook app needs from GitHub, as a port. The Octokit adapter is
+ * `createAppGitHubPort`; handlers and tests see only this interface.
  */
 export type ReactionTarget =
   | { kind: 'issue'; number: number }
@@ -16,6 +16,8 @@ export interface RepoFile {
   text: string;
   /** Blob sha: identifies this exact version of the file. */
   sha: string;
+  /** Set when the file is too large to be a config file; `text` is then empty. */
+  tooLarge?: boolean;
 }
 
 export interface GitHubPort {

@@ -292,12 +292,12 @@ export function createOctokitGitHubForWorker(options: {
 
     async getBranchSha(repo, branch) {
       try {
-        const { data } = await client(repo).rest.git.getRef({
+        const { data } = await client(repo).rest.repos.getBranch({
           owner: repo.owner,
           repo: repo.name,
-          ref: `heads/${branch}`,
+          branch,
         });
-        return data.object.sha;
+        return data.commit.sha;
       } catch (err) {
         const e = toGitHubError(err, 'Reading a branch');
         if (e.code === 'not_found') return null;

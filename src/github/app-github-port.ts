@@ -1,0 +1,110 @@
+import { createAppAuth } from '@octokit/auth-app';
+import { Octokit } from '@octokit/rest';
+import type { RepoRef } from '../domain/task.js';
+import type { GitHubPort, Permission, RepoFile } from './github-port.js';
+import { postJson } from './light-request.js';
+import { toGitHubError } from './octokit-errors.js';
+
+const PERMISSIONS: ReadonlySet<string> = new Set(['admin', 'maintain', 'write', 'triage', 'read', 'none']);
+
+/** Files larger than this are not config files; refusing them bounds memory per delivery. */
+const MAX_FILE_BYTES = 256 * 1024;
+
+export interface AppGitHubPortOptions {
+  appId: string | number;
+  privateKey: string;
+  baseUrl: string;
+}
+
+/**
+ * The webhook app's GitHub adapter. One Octokit per installation, kept for the
+ * life of the process: `createAppAuth` caches and refreshes the installation
+ * token itself, so a delivery costs no token request and no client setup.
+ * Plain `@octokit/rest` rather than Probot's client: Probot's throttling plugin
+ * spaces writes one second apart, which would queue every 👀 reaction of a
+ * busy installation behind the previous one.
+ */
+export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
+  const clients = new Map<number, Octokit>();
+  const client = (installationId: number): Octokit => {
+    let octokit = clients.get(installationId);
+    if (!octokit) {
+      octokit = new Octokit({
+        baseUrl: options.baseUrl,
+        userAgent: 'pullwright-app',
+        authStrategy: createAppAuth,
+        auth: { appId: Number(options.appId), privateKey: options.privateKey, installationId },
+        log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      });
+      clients.set(installationId, octokit);
+    }
+    return octokit;
+  };
+
+  return {
+    async getPermission(installationId, repo, login) {
+      try {
+        const { data } = await client(installationId).rest.repos.getCollaboratorPermissionLevel({
+          owner: repo.owner,
+          repo: repo.name,
+          username: login,
+        });
+        // `permission` folds maintain into write and triage into read; `role_name` keeps them.
+        const role = (data as { role_name?: string }).role_name ?? data.permission;
+        return (PERMISSIONS.has(role) ? role : data.permission) as Permission;
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return 'none';
+        throw toGitHubError(err, 'get collaborator permission');
+      }
+    },
+
+    async addReaction(installationId, repo: RepoRef, target, content) {
+      const octokit = client(installationId);
+      try {
+        // Token from the client's own cache (createAppAuth refreshes it before expiry).
+        const { token } = (await octokit.auth({ type: 'installation' })) as { token: string };
+        const base = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
+        const path =
+          target.kind === 'issue'
+            ? `${base}/issues/${target.number}/reactions`
+            : target.kind === 'issue_comment'
+              ? `${base}/issues/comments/${target.commentId}/reactions`
+              : `${base}/pulls/comments/${target.commentId}/reactions`;
+        await postJson(options.baseUrl, path, token, { content });
+      } catch (err) {
+        throw toGitHubError(err, 'add reaction');
+      }
+    },
+
+    async createComment(installationId, repo, number, body) {
+      try {
+        await client(installationId).rest.issues.createComment({
+          owner: repo.owner,
+          repo: repo.name,
+          issue_number: number,
+          body,
+        });
+      } catch (err) {
+        throw toGitHubError(err, 'create comment');
+      }
+    },
+
+    async getDefaultBranchFile(installationId, repo, path): Promise<RepoFile | null> {
+      try {
+        // No `ref`: GitHub then reads the default branch.
+        const { data } = await client(installationId).rest.repos.getContent({
+          owner: repo.owner,
+          repo: repo.name,
+          path,
+        });
+        if (Array.isArray(data) || data.type !== 'file') return null;
+        if (data.size > MAX_FILE_BYTES) return { text: '', sha: data.sha, tooLarge: true };
+        const encoded = 'content' in data && typeof data.content === 'string' ? data.content : '';
+        return { text: Buffer.from(encoded, 'base64').toString('utf8'), sha: data.sha };
+      } catch (err) {
+        if ((err as { status?: number }).status === 404) return null;
+        throw toGitHubError(err, 'get repository file');
+      }
+    },
+  };
+}
