@@ -319,6 +319,29 @@ describe('model twin: request validation like the real API', () => {
       'cache_control',
     ],
     [
+      'max_tokens above the limit',
+      { ...base, max_tokens: 500_000, messages: [{ role: 'user', content: 'x' }] },
+      'max_tokens',
+    ],
+    [
+      'text before a tool_result',
+      {
+        ...base,
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'bash', input: {} }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Reminder: 3 turns left.' },
+              { type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' },
+            ],
+          },
+        ],
+      },
+      'must come first',
+    ],
+    [
       'an unknown block type',
       { ...base, messages: [{ role: 'user', content: [{ type: 'video', url: 'x' }] }] },
       'type',

@@ -171,7 +171,14 @@ function checkConversation(messages: MessageParam[], tools: { name: string }[] |
           ? previous.content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []))
           : [],
       );
+      const lastResult = blocks.findLastIndex((b) => b.type === 'tool_result');
       blocks.forEach((block, j) => {
+        if (block.type !== 'tool_result' && j < lastResult) {
+          throw new HttpError(
+            400,
+            `messages.${i}.content.${j}: \`tool_result\` blocks must come first in a user message that answers \`tool_use\` blocks; put other content after them.`,
+          );
+        }
         if (block.type === 'tool_result' && !offered.has(block.tool_use_id)) {
           throw new HttpError(
             400,

@@ -114,12 +114,15 @@ const countTokensShape = {
   tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']) }).optional(),
 };
 
+/** The largest max_tokens the twin accepts (the real limit depends on the model). */
+export const MAX_OUTPUT_TOKENS = 128_000;
+
 export const CountTokensRequest = z.looseObject(countTokensShape);
 export type CountTokensRequest = z.infer<typeof CountTokensRequest>;
 
 export const MessagesRequest = z.looseObject({
   ...countTokensShape,
-  max_tokens: z.number().int().min(1),
+  max_tokens: z.number().int().min(1).max(MAX_OUTPUT_TOKENS),
   stream: z.boolean().optional(),
   stop_sequences: z.array(z.string()).optional(),
   temperature: z.number().min(0).max(1).optional(),
