@@ -190,7 +190,7 @@ describe('git over smart HTTP', () => {
     expect(push?.body).toMatchObject({ ref: 'refs/heads/feature', before });
     const sync = received.find((r) => r.event === 'pull_request' && r.body.action === 'synchronize');
     expect(sync?.body).toMatchObject({ number, before, after: sha });
-    expect((sync?.body.pull_request as { head: { sha: string } }).head.sha).toBe(sha);
+    expect((sync!.body.pull_request as { head: { sha: string } }).head.sha).toBe(sha);
   });
 
   it('inflates gzip request bodies (protocol v2 ls-refs)', async () => {
