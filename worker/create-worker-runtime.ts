@@ -131,7 +131,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     subscriber,
     concurrency: config.WORKER_CONCURRENCY,
     limits: { perRepo: config.PER_REPO_CONCURRENCY, perInstallation: config.PER_INSTALLATION_CONCURRENCY },
-    lockDurationMs: options.lockDurationMs,
+    lockDurationMs: options.lockDurationMs ?? config.JOB_LOCK_MS,
     log,
     process: (task, ctx) =>
       runFlow({

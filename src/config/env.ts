@@ -49,6 +49,7 @@ export const Env = z.object({
   WORK_DIR: z.string().default('.pullwright'),
   SANDBOX_IMAGE: z.string().default('pullwright-sandbox:latest'),
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
+  JOB_LOCK_MS: int(1_000).default(30_000),
   // Operator caps: repo config can ask for less, never for more.
   MAX_NETWORK: NetworkMode.default('allowlist'),
   ALLOW_WORKFLOW_EDITS: bool.default(false),

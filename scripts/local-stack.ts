@@ -1,0 +1,150 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { type AppServer, startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
+import { type Config, parseConfig } from '../src/config/env.js';
+import type { Logger } from '../src/logger.js';
+import { startGitHubTwin } from '../tests/twins/github/index.js';
+import type { GitHubTwin } from '../tests/twins/github/types.js';
+import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
+import { type WorkerRuntime, startWorkerRuntime } from '../worker/create-worker-runtime.js';
+import { createAgentRunner } from '../worker/flows/agent-runner.js';
+
+/**
+ * Everything Pullwright needs, on this machine: the GitHub twin, the model twin
+ * (or the real Anthropic API), the app and a worker, wired exactly as in
+ * production (real HTTP, real Redis, real Docker, real git). The demo and the
+ * end-to-end tests both run on it.
+ */
+export interface LocalStack {
+  github: GitHubTwin;
+  model: ModelTwin | null;
+  app: AppServer;
+  workers: WorkerRuntime[];
+  config: Config;
+  installationId: number;
+  repo: string;
+  startWorker(overrides?: Partial<Config>): Promise<WorkerRuntime>;
+  close(): Promise<void>;
+}
+
+export interface LocalStackOptions {
+  /** Model twin scenario; ignored when `anthropicApiKey` is set. */
+  scenario?: string;
+  anthropicApiKey?: string;
+  queuePrefix?: string;
+  log: Logger;
+  workers?: number;
+  env?: Record<string, string>;
+  lockDurationMs?: number;
+}
+
+export const DEMO_ISSUE = {
+  title: 'add() and average() return wrong results',
+  body: [
+    '`add(2, 3)` returns -1 and `average([1, 2, 3])` returns 3. `npm test` shows both failures.',
+    '',
+    'Please fix them and note the fix in the changelog.',
+  ].join('\n'),
+};
+
+async function filesOf(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else out[relative(dir, path)] = await readFile(path, 'utf8');
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const { log } = options;
+  const prefix = options.queuePrefix ?? `pw-local-${process.pid}-${Date.now().toString(36)}`;
+  const workDir = await mkdtemp(join(tmpdir(), 'pullwright-stack-'));
+  const github = await startGitHubTwin();
+  const model = options.anthropicApiKey ? null : await startModelTwin({ scenario: options.scenario ?? 'implement-issue' });
+
+  // A sample repository: a tiny Node library whose tests catch two bugs, and an issue about them.
+  const sampleDir = join(workDir, 'sample');
+  await writeFixFailingTestRepo(sampleDir);
+  const files = await filesOf(sampleDir);
+  files['.github/pullwright.yml'] = ['verify:', '  - npm test', 'pr:', '  labels: [pullwright]', ''].join('\n');
+  github.seed.user({ login: 'alice' });
+  await github.seed.repo({ owner: 'alice', name: 'mathlib', files });
+  const { id: installationId } = github.seed.installation({ account: 'alice', repos: ['alice/mathlib'] });
+
+  const config = parseConfig('worker', {
+    APP_ID: String(github.app.id),
+    PRIVATE_KEY: github.app.privateKey,
+    WEBHOOK_SECRET: github.app.webhookSecret,
+    APP_SLUG: github.app.slug,
+    GITHUB_API_URL: github.url,
+    GITHUB_GIT_URL: github.url,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: prefix,
+    WORK_DIR: join(workDir, 'work'),
+    SANDBOX_IMAGE: process.env.SANDBOX_IMAGE ?? 'pullwright-sandbox:latest',
+    ANTHROPIC_API_KEY: options.anthropicApiKey ?? model?.apiKey,
+    ANTHROPIC_BASE_URL: options.anthropicApiKey ? process.env.ANTHROPIC_BASE_URL : model?.url,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    MAX_NETWORK: 'none',
+    ...options.env,
+  });
+
+  const app = await startAppServer({
+    appId: github.app.id,
+    privateKey: github.app.privateKey,
+    webhookSecret: github.app.webhookSecret,
+    githubApiUrl: github.url,
+    redisUrl: config.REDIS_URL,
+    queuePrefix: prefix,
+    port: 0,
+    host: '127.0.0.1',
+    settings: {
+      appSlug: config.APP_SLUG,
+      botLogin: config.botLogin,
+      triggerPhrase: config.TRIGGER_PHRASE,
+      reviewQuietMs: 300,
+      caps: { MAX_NETWORK: config.MAX_NETWORK, ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS },
+    },
+    log: log.child({ component: 'app' }),
+  });
+  github.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
+
+  const workers: WorkerRuntime[] = [];
+  const startWorker = async (overrides: Partial<Config> = {}) => {
+    const workerConfig = { ...config, ...overrides };
+    const worker = await startWorkerRuntime({
+      config: workerConfig,
+      log: log.child({ component: 'worker' }),
+      agent: createAgentRunner(workerConfig, log.child({ component: 'agent' })),
+      lockDurationMs: options.lockDurationMs,
+    });
+    workers.push(worker);
+    return worker;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  return {
+    github,
+    model,
+    app,
+    workers,
+    config,
+    installationId,
+    repo: 'alice/mathlib',
+    startWorker,
+    async close() {
+      for (const w of workers) await w.close(5_000).catch(() => {});
+      await app.taskQueue.queue.obliterate({ force: true }).catch(() => {});
+      await app.close();
+      await model?.close();
+      await github.close();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}

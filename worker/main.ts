@@ -1,0 +1,33 @@
+import { loadConfigOrExit } from '../src/config/env.js';
+import { createLogger } from '../src/logger.js';
+import { startWorkerRuntime } from './create-worker-runtime.js';
+import { createAgentRunner } from './flows/agent-runner.js';
+
+/** `npm run worker`: consumes jobs until SIGTERM, then stops taking jobs and drains within the grace period. */
+const config = loadConfigOrExit('worker');
+const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-worker' });
+if (!config.ANTHROPIC_API_KEY) {
+  log.warn({}, 'ANTHROPIC_API_KEY is not set; model requests will fail unless ANTHROPIC_BASE_URL needs no key');
+}
+
+const runtime = await startWorkerRuntime({
+  config,
+  log,
+  agent: createAgentRunner(config, log.child({ component: 'agent' })),
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, running: runtime.running, graceMs: config.SHUTDOWN_GRACE_MS }, 'Shutting down');
+    runtime.close(config.SHUTDOWN_GRACE_MS).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
