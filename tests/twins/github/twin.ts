@@ -1843,6 +1843,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       outOfScope: false,
     };
     const isAdmin = u.pathname.startsWith('/_twin/');
+    res.setHeader('x-github-request-id', randomBytes(8).toString('hex').toUpperCase());
     res.on('finish', () => {
       if (isAdmin) return;
       requests.push({
@@ -2223,6 +2224,24 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
         sha,
         input.sender,
       );
+      // Open PRs whose head is this branch moved too: GitHub sends pull_request.synchronize for each.
+      const beforeSha = before[input.branch] ?? ZERO_SHA;
+      for (const pr of state.issuesOf(repo).values()) {
+        if (!pr.pull || pr.state !== 'open' || pr.pull.head !== input.branch) continue;
+        await send(
+          'pull_request',
+          {
+            action: 'synchronize',
+            number: pr.number,
+            before: beforeSha,
+            after: sha,
+            pull_request: await fullPull(repo, pr),
+            repository: ser.repo(repo),
+            sender: ser.user(input.sender),
+          },
+          repo,
+        );
+      }
       return { sha, delivery };
     },
     async installApp(input) {

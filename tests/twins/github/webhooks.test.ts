@@ -274,6 +274,30 @@ describe('deliveries', () => {
   });
 });
 
+describe('pushFiles', () => {
+  it('commits as a person, moves the PR head, and sends push then pull_request.synchronize', async () => {
+    const before = twin.inspect.pull('alice/hooks', pr)!.headSha;
+    const count = twin.deliveries.length;
+    const { sha, delivery } = await twin.actions.pushFiles({
+      repo: 'alice/hooks',
+      branch: 'feat',
+      files: { 'b.txt': 'b2\n', 'a.txt': null },
+      message: 'Rework b',
+      sender: 'bob',
+    });
+    expect(delivery.event).toBe('push');
+    expect(JSON.parse(delivery.body)).toMatchObject({ ref: 'refs/heads/feat', before, after: sha });
+    expect(twin.inspect.pull('alice/hooks', pr)?.headSha).toBe(sha);
+    const sync = twin.deliveries.slice(count).find((d) => d.event === 'pull_request');
+    expect(sync?.action).toBe('synchronize');
+    expect(JSON.parse(sync!.body)).toMatchObject({ number: pr, before, after: sha });
+    const [head] = await twin.inspect.commits('alice/hooks', 'feat');
+    expect(head).toMatchObject({ sha, message: 'Rework b', authorName: 'bob' });
+    expect(await twin.inspect.file('alice/hooks', 'feat', 'a.txt')).toBeNull();
+    expect(twin.inspect.pushes('alice/hooks').at(-1)?.pusher).toEqual({ kind: 'user', login: 'bob' });
+  });
+});
+
 describe('Probot against the twin', () => {
   it('receives a signed delivery and answers through the twin REST API with an installation token', async () => {
     const probot = new Probot({
