@@ -263,6 +263,27 @@ describe('model twin: the SDK runs unmodified against it', () => {
     expect(stopped.content[0]).toMatchObject({ text: 'twin echo: before ' });
   });
 
+  it('honours tool_choice: one call when parallel tool use is disabled, none with type none', async () => {
+    twin.setScenario('fix-failing-test');
+    const base = {
+      model: MODEL,
+      max_tokens: 500,
+      tools: TOOL_DEFINITIONS,
+      messages: [{ role: 'user' as const, content: 'fix' }],
+    };
+    const all = await client.messages.create(base);
+    expect(all.content.map((b) => b.type)).toEqual(['text', 'tool_use', 'tool_use']);
+    const one = await client.messages.create({
+      ...base,
+      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+    });
+    expect(one.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
+    expect(one.stop_reason).toBe('tool_use');
+    const none = await client.messages.create({ ...base, tool_choice: { type: 'none' } });
+    expect(none.content.map((b) => b.type)).toEqual(['text']);
+    expect(none.stop_reason).toBe('end_turn');
+  });
+
   it('refuses a scenario reply that calls a tool the request does not offer', async () => {
     twin.setScenario(toolScenario);
     const error = await client.messages

@@ -242,7 +242,13 @@ function buildMessage(
   let stopReason: StopReason | undefined = scripted.stopReason;
   let stopSequence: string | null = null;
   let budget = request.max_tokens;
+  // tool_choice constrains what the model may emit: none → no tool calls; a single
+  // call when parallel use is disabled (the scenario sees the rest was never made).
+  const noTools = request.tool_choice?.type === 'none';
+  const oneTool = request.tool_choice?.disable_parallel_tool_use === true;
   for (const block of scripted.content) {
+    if (block.type === 'tool_use' && (noTools || (oneTool && content.some((b) => b.type === 'tool_use'))))
+      continue;
     if (block.type === 'tool_use') {
       if (!offered.has(block.name)) {
         throw new HttpError(
@@ -283,7 +289,13 @@ function buildMessage(
     if (stopReason === 'max_tokens' || stopReason === 'stop_sequence') break;
   }
   const hasToolUse = content.some((b) => b.type === 'tool_use');
-  const finalStop: StopReason = stopReason ?? (hasToolUse ? 'tool_use' : 'end_turn');
+  // The API never says tool_use without a tool_use block, nor end_turn with one.
+  const finalStop: StopReason =
+    stopReason === 'max_tokens' || stopReason === 'stop_sequence'
+      ? stopReason
+      : hasToolUse
+        ? 'tool_use'
+        : 'end_turn';
   const outputTokens = Math.min(
     request.max_tokens,
     scripted.outputTokens ??

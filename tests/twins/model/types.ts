@@ -111,7 +111,13 @@ const countTokensShape = {
   messages: z.array(MessageParam).min(1),
   system: SystemParam.optional(),
   tools: z.array(ToolDefinition).optional(),
-  tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']) }).optional(),
+  tool_choice: z
+    .looseObject({
+      type: z.enum(['auto', 'any', 'tool', 'none']),
+      name: z.string().optional(),
+      disable_parallel_tool_use: z.boolean().optional(),
+    })
+    .optional(),
 };
 
 /** The largest max_tokens the twin accepts (the real limit depends on the model). */
@@ -139,7 +145,10 @@ export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence
 
 export interface ScriptedReply {
   content: ScriptedBlock[];
-  /** Defaults to `tool_use` when the content holds a tool_use block, else `end_turn`. */
+  /**
+   * Only `max_tokens` and `stop_sequence` are taken as given; otherwise the twin says
+   * `tool_use` when the returned content holds a tool_use block, else `end_turn`.
+   */
   stopReason?: StopReason;
   /** Defaults to the token estimate of the content. */
   outputTokens?: number;
