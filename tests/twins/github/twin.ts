@@ -176,6 +176,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
   const slug = options.appSlug ?? 'pullwright';
   const tokenTtl = options.tokenTtlSeconds ?? 3600;
   const pushWebhooks = options.pushWebhooks ?? true;
+  const restWebhooks = options.restWebhooks ?? false;
   const webhookSecret = options.webhookSecret ?? randomBytes(20).toString('hex');
   const privateKey = options.privateKey ?? sharedKey();
   const publicKeyObject = createPublicKey(privateKey);
@@ -268,6 +269,20 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     if (installation && !full.installation) full.installation = installation;
     const id = inst?.id ?? (repo ? (state.installationForRepo(repo)?.id ?? null) : null);
     return deliverer.deliver(event, full, id);
+  }
+
+  /**
+   * Like GitHub, a REST change can itself trigger a webhook (the app sees its own comments). Off by default
+   * (`restWebhooks`); when on, deliveries run in the background after the response, tracked by settled().
+   */
+  function restEvent(ctx: Ctx, repo: RepoRec, event: string, build: (sender: Json) => Promise<Json> | Json) {
+    if (!restWebhooks) return;
+    const sender = ser.user(actorLogin(ctx.auth));
+    void deliverer.track(
+      (async () => {
+        await send(event, await build(sender), repo);
+      })().catch(() => {}),
+    );
   }
 
   function issueCounts(repo: RepoRec, i: IssueRec) {
@@ -931,6 +946,12 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       labels: strList(body.labels),
       assignees: strList(body.assignees),
     });
+    restEvent(ctx, repo, 'issues', (sender) => ({
+      action: 'opened',
+      issue: ser.issue(repo, issue),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 201, json: ser.issue(repo, issue) };
   });
 
@@ -954,7 +975,16 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     }
     if (body.body !== undefined) issue.body = str(body.body) ?? null;
     if (body.state === 'closed' || body.state === 'open') {
+      const wasState = issue.state;
       setIssueState(issue, body.state, str(body.state_reason));
+      if (wasState !== issue.state) {
+        restEvent(ctx, repo, 'issues', (sender) => ({
+          action: issue.state === 'closed' ? 'closed' : 'reopened',
+          issue: ser.issue(repo, issue),
+          repository: ser.repo(repo),
+          sender,
+        }));
+      }
     } else if (body.state !== undefined) {
       throw validation([{ resource: 'Issue', field: 'state', code: 'invalid' }]);
     }
@@ -1007,6 +1037,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     const body = str((await ctx.body()).body);
     if (!body) throw validation([{ resource: 'IssueComment', field: 'body', code: 'missing_field' }]);
     const c = newComment(repo, issue.number, body, actorLogin(ctx.auth));
+    restEvent(ctx, repo, 'issue_comment', (sender) => ({
+      action: 'created',
+      issue: ser.issue(repo, issue),
+      comment: ser.comment(repo, c),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 201, json: ser.comment(repo, c) };
   });
 
@@ -1035,7 +1072,16 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     }
     const body = str((await ctx.body()).body);
     if (!body) throw validation([{ resource: 'IssueComment', field: 'body', code: 'missing_field' }]);
+    const from = c.body;
     editCommentBody(c, body);
+    restEvent(ctx, repo, 'issue_comment', (sender) => ({
+      action: 'edited',
+      changes: { body: { from } },
+      issue: ser.issue(repo, mustIssue(repo, c.issueNumber)),
+      comment: ser.comment(repo, c),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 200, json: ser.comment(repo, c) };
   });
 
@@ -1257,6 +1303,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       author: actorLogin(ctx.auth),
       draft: body.draft === true,
     });
+    restEvent(ctx, repo, 'pull_request', async (sender) => ({
+      action: 'opened',
+      number: issue.number,
+      pull_request: await fullPull(repo, issue),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 201, json: await fullPull(repo, issue) };
   });
 
@@ -1307,7 +1360,17 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
           }
         }
       }
+      const wasState = issue.state;
       setIssueState(issue, body.state);
+      if (wasState !== issue.state) {
+        restEvent(ctx, repo, 'pull_request', async (sender) => ({
+          action: issue.state === 'closed' ? 'closed' : 'reopened',
+          number: issue.number,
+          pull_request: await fullPull(repo, issue),
+          repository: ser.repo(repo),
+          sender,
+        }));
+      }
     } else if (body.state !== undefined) {
       throw validation([{ resource: 'PullRequest', field: 'state', code: 'invalid' }]);
     }
@@ -1397,6 +1460,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       line,
       inReplyTo,
     });
+    restEvent(ctx, repo, 'pull_request_review_comment', (sender) => ({
+      action: 'created',
+      comment: ser.reviewComment(repo, c),
+      pull_request: ser.pull(repo, issue, null),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 201, json: ser.reviewComment(repo, c) };
   });
 
@@ -1418,6 +1488,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       body: text,
       inReplyTo: Number(ctx.params[3]),
     });
+    restEvent(ctx, repo, 'pull_request_review_comment', (sender) => ({
+      action: 'created',
+      comment: ser.reviewComment(repo, c),
+      pull_request: ser.pull(repo, issue, null),
+      repository: ser.repo(repo),
+      sender,
+    }));
     return { status: 201, json: ser.reviewComment(repo, c) };
   });
 

@@ -28,6 +28,11 @@ export interface StartGitHubTwinOptions {
   dataDir?: string;
   /** Also send `pull_request.synchronize` / `push` webhooks on git pushes. Default true. */
   pushWebhooks?: boolean;
+  /**
+   * Also send the webhooks GitHub sends for REST changes (issue_comment created/edited, issues opened/closed,
+   * pull_request opened/closed, pull_request_review_comment created), in the background. Default false.
+   */
+  restWebhooks?: boolean;
 }
 
 export interface TwinUser {

@@ -298,6 +298,52 @@ describe('pushFiles', () => {
   });
 });
 
+describe('REST-triggered webhooks', () => {
+  it('are off by default and, when on, show the app as a Bot sender of its own comment', async () => {
+    const { token } = twin.createInstallationToken(1);
+    const count = twin.deliveries.length;
+    const post = (t: GitHubTwin) =>
+      fetch(`${t.url}/repos/alice/hooks/issues/${issue}/comments`, {
+        method: 'POST',
+        headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ body: 'Working on it' }),
+      });
+    expect((await post(twin)).status).toBe(201);
+    await twin.settled();
+    expect(twin.deliveries.length).toBe(count);
+
+    const loud = await startGitHubTwin({ webhookUrl: receiverUrl, restWebhooks: true });
+    try {
+      loud.seed.user({ login: 'alice' });
+      await loud.seed.repo({ owner: 'alice', name: 'hooks' });
+      const inst = loud.seed.installation({ account: 'alice' }).id;
+      loud.seed.issue({ repo: 'alice/hooks', title: 'x', author: 'alice' });
+      const res = await fetch(`${loud.url}/repos/alice/hooks/issues/1/comments`, {
+        method: 'POST',
+        headers: {
+          authorization: `token ${loud.createInstallationToken(inst).token}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ body: 'Working on it' }),
+      });
+      expect(res.status).toBe(201);
+      await loud.settled();
+      const d = loud.deliveries.find((x) => x.event === 'issue_comment');
+      expect(d?.action).toBe('created');
+      expect(d?.status).toBe(202);
+      const payload = JSON.parse(d!.body) as {
+        sender: { login: string; type: string };
+        comment: { body: string };
+      };
+      expect(payload.sender).toMatchObject({ login: loud.app.botLogin, type: 'Bot' });
+      expect(payload.comment.body).toBe('Working on it');
+      expectShapedLikeExample(d!);
+    } finally {
+      await loud.close();
+    }
+  });
+});
+
 describe('Probot against the twin', () => {
   it('receives a signed delivery and answers through the twin REST API with an installation token', async () => {
     const probot = new Probot({
