@@ -18,17 +18,29 @@ try {
   say(`GitHub twin:  ${github.url}  (repository ${repo})`);
   say(`Model:        ${stack.model ? `model twin ${stack.model.url} (scripted agent)` : 'Anthropic API'}`);
   say(`App:          ${stack.app.url}  (webhooks, /healthz, /metrics)`);
-  const { number } = github.seed.issue({ repo, title: DEMO_ISSUE.title, body: DEMO_ISSUE.body, author: 'alice' });
+  const { number } = github.seed.issue({
+    repo,
+    title: DEMO_ISSUE.title,
+    body: DEMO_ISSUE.body,
+    author: 'alice',
+  });
   say(`\nIssue #${number}: ${DEMO_ISSUE.title}`);
   say(`Assigning it to ${github.app.botLogin} …`);
-  const { delivery } = await github.actions.assignIssue({ repo, number, assignee: github.app.botLogin, sender: 'alice' });
+  const { delivery } = await github.actions.assignIssue({
+    repo,
+    number,
+    assignee: github.app.botLogin,
+    sender: 'alice',
+  });
   say(`Webhook delivered: HTTP ${delivery.status}`);
 
   const deadline = Date.now() + 5 * 60_000;
   let pull = github.inspect.pulls(repo)[0];
   let lastStep = '';
   while (!pull && Date.now() < deadline) {
-    const tracking = github.inspect.comments(repo, number).find((c) => c.body.includes('pullwright:tracking'));
+    const tracking = github.inspect
+      .comments(repo, number)
+      .find((c) => c.body.includes('pullwright:tracking'));
     const step = tracking?.body.split('\n')[1] ?? '';
     if (step && step !== lastStep) {
       say(`  ${step.replace(/^### /, '')}`);

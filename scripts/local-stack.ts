@@ -7,7 +7,7 @@ import type { Logger } from '../src/logger.js';
 import { startGitHubTwin } from '../tests/twins/github/index.js';
 import type { GitHubTwin } from '../tests/twins/github/types.js';
 import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
-import { type WorkerRuntime, startWorkerRuntime } from '../worker/create-worker-runtime.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../worker/create-worker-runtime.js';
 import { createAgentRunner } from '../worker/flows/agent-runner.js';
 
 /**
@@ -24,7 +24,9 @@ export interface LocalStack {
   config: Config;
   installationId: number;
   repo: string;
-  startWorker(overrides?: Partial<Config>): Promise<WorkerRuntime>;
+  startWorker(overrides?: Partial<Config>, options?: { reapIntervalMs?: number }): Promise<WorkerRuntime>;
+  /** The environment a separate `worker/main.ts` process needs to join this stack. */
+  workerEnv(overrides?: Record<string, string>): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -66,13 +68,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const prefix = options.queuePrefix ?? `pw-local-${process.pid}-${Date.now().toString(36)}`;
   const workDir = await mkdtemp(join(tmpdir(), 'pullwright-stack-'));
   const github = await startGitHubTwin();
-  const model = options.anthropicApiKey ? null : await startModelTwin({ scenario: options.scenario ?? 'implement-issue' });
+  const model = options.anthropicApiKey
+    ? null
+    : await startModelTwin({ scenario: options.scenario ?? 'implement-issue' });
 
   // A sample repository: a tiny Node library whose tests catch two bugs, and an issue about them.
   const sampleDir = join(workDir, 'sample');
   await writeFixFailingTestRepo(sampleDir);
   const files = await filesOf(sampleDir);
-  files['.github/pullwright.yml'] = ['verify:', '  - npm test', 'pr:', '  labels: [pullwright]', ''].join('\n');
+  files['.github/pullwright.yml'] = ['verify:', '  - npm test', 'pr:', '  labels: [pullwright]', ''].join(
+    '\n',
+  );
   github.seed.user({ login: 'alice' });
   await github.seed.repo({ owner: 'alice', name: 'mathlib', files });
   const { id: installationId } = github.seed.installation({ account: 'alice', repos: ['alice/mathlib'] });
@@ -116,13 +122,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   github.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
 
   const workers: WorkerRuntime[] = [];
-  const startWorker = async (overrides: Partial<Config> = {}) => {
+  const startWorker = async (overrides: Partial<Config> = {}, extra: { reapIntervalMs?: number } = {}) => {
     const workerConfig = { ...config, ...overrides };
     const worker = await startWorkerRuntime({
       config: workerConfig,
       log: log.child({ component: 'worker' }),
       agent: createAgentRunner(workerConfig, log.child({ component: 'agent' })),
       lockDurationMs: options.lockDurationMs,
+      reapIntervalMs: extra.reapIntervalMs,
     });
     workers.push(worker);
     return worker;
@@ -138,6 +145,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     installationId,
     repo: 'alice/mathlib',
     startWorker,
+    workerEnv(overrides = {}) {
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        APP_ID: String(github.app.id),
+        PRIVATE_KEY: github.app.privateKey,
+        APP_SLUG: config.APP_SLUG,
+        GITHUB_API_URL: config.GITHUB_API_URL,
+        GITHUB_GIT_URL: config.GITHUB_GIT_URL,
+        REDIS_URL: config.REDIS_URL,
+        QUEUE_PREFIX: config.QUEUE_PREFIX,
+        WORK_DIR: config.WORK_DIR,
+        SANDBOX_IMAGE: config.SANDBOX_IMAGE,
+        MAX_NETWORK: config.MAX_NETWORK,
+        LOG_LEVEL: 'info',
+        ...overrides,
+      };
+      if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY;
+      if (config.ANTHROPIC_BASE_URL) env.ANTHROPIC_BASE_URL = config.ANTHROPIC_BASE_URL;
+      return env;
+    },
     async close() {
       for (const w of workers) await w.close(5_000).catch(() => {});
       await app.taskQueue.queue.obliterate({ force: true }).catch(() => {});

@@ -34,14 +34,16 @@ export interface WorkerRuntimeOptions {
   workerHostId?: string;
   lockDurationMs?: number;
   reapIntervalMs?: number;
+  mark?: FlowDeps['mark'];
 }
 
 const MAX_PATCH_BYTES = 5 * 1024 * 1024;
 
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
-  const { config, log } = options;
+  const { config } = options;
   if (!config.APP_ID || !config.privateKey) throw new Error('The worker needs APP_ID and a private key');
   const instanceId = newInstanceId();
+  const log = options.log.child({ instanceId });
   const workerHostId = options.workerHostId ?? hostname();
   const workRoot = resolve(config.WORK_DIR);
   const runsRoot = join(workRoot, 'runs');
@@ -122,6 +124,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     runDir: transcriptsDir,
     maxPatchBytes: MAX_PATCH_BYTES,
     workerHostId,
+    mark: options.mark,
   };
 
   const worker: TaskWorker = await startTaskWorker({

@@ -7,7 +7,10 @@ import { createAgentRunner } from './flows/agent-runner.js';
 const config = loadConfigOrExit('worker');
 const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-worker' });
 if (!config.ANTHROPIC_API_KEY) {
-  log.warn({}, 'ANTHROPIC_API_KEY is not set; model requests will fail unless ANTHROPIC_BASE_URL needs no key');
+  log.warn(
+    {},
+    'ANTHROPIC_API_KEY is not set; model requests will fail unless ANTHROPIC_BASE_URL needs no key',
+  );
 }
 
 const runtime = await startWorkerRuntime({

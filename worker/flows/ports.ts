@@ -98,6 +98,8 @@ export interface AgentRunnerPort {
     signal: AbortSignal;
     transcriptPath: string;
     onEvent: (event: AgentEvent) => void;
+    /** Called with 'context' once the context is built, just before the first model request. */
+    onMark?: (phase: string) => void;
   }): Promise<AgentRunResult>;
 }
 

@@ -46,6 +46,8 @@ export interface FlowDeps {
   maxPatchBytes: number;
   /** Host id put on sandbox labels, so each host's reaper touches only its own. */
   workerHostId: string;
+  /** Observes phase boundaries (the end-to-end benchmark's breakdown); never affects the run. */
+  mark?: (jobId: string, phase: string) => void;
 }
 
 export type FlowStatus =
@@ -118,8 +120,11 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   let tracking: TrackingComment | null = null;
 
   try {
+    const mark = (phase: string) => deps.mark?.(options.jobId, phase);
+    mark('dequeued');
     const { token } = await github.createRepoToken(task.installationId, repo);
     secrets.push(token);
+    mark('token');
     const defaultBranch = await github.getDefaultBranch(repo);
     const config = await deps.loadRepoConfig(repo, defaultBranch);
 
@@ -250,12 +255,15 @@ async function runInSandbox(
   const { deps, task, signal, config, tracking, log } = ctx;
   checkCancelled(signal);
   tracking?.update({ phase: 'workspace', step: 'Fetching the repository' });
+  const mark = (phase: string) => deps.mark?.(ctx.jobId, phase);
+  mark('prepared');
   const workspace = await deps.workspaces.prepare({
     repo: task.repo,
     token: ctx.token,
     ref: startRef,
     jobId: ctx.jobId,
   });
+  mark('workspace');
   try {
     const labels = { 'dev.pullwright.job': ctx.jobId, 'dev.pullwright.host': deps.workerHostId };
     checkCancelled(signal);
@@ -286,6 +294,7 @@ async function runInSandbox(
       network: config.network.agent,
       labels,
     });
+    mark('sandbox');
     let result: AgentRunResult;
     const verify: AgentPhaseResult['verify'] = [];
     let blockedHosts: string[] = [];
@@ -298,6 +307,7 @@ async function runInSandbox(
         limits: config.limits,
         signal,
         transcriptPath: join(deps.runDir, `${ctx.jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`),
+        onMark: mark,
         onEvent: (event) => {
           if (event.type === 'plan') tracking?.update({ plan: event.items });
           else if (event.type === 'tool') tracking?.update({ step: `${event.name}: ${event.summary}` });
