@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createNodeMiddleware, Probot } from 'probot';
+import { createAppGitHubPort } from '../github/app-github-port.js';
 import type { GitHubPort } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -26,8 +27,8 @@ export interface AppServerOptions {
   operatorToken?: string;
   settings: Omit<IntakeSettings, 'reviewQuietMs'> & { reviewQuietMs?: number };
   log: Logger;
-  /** Replaces the Probot GitHub adapter (benchmarks, tests of failure modes). */
-  github?: (app: Probot) => GitHubPort;
+  /** Replaces the Octokit GitHub adapter (tests of failure modes). */
+  github?: GitHubPort;
 }
 
 export interface AppServer {
@@ -58,6 +59,15 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
   const redis = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'Redis connection error'));
+  // Start answering only once Redis is there (or after a bounded wait: /healthz then says 503).
+  await new Promise<void>((resolve) => {
+    if (redis.status === 'ready') return resolve();
+    const timer = setTimeout(resolve, 5_000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   const taskQueue = createTaskQueue({ redisUrl: options.redisUrl, prefix: options.queuePrefix, redis });
   const metrics = new Metrics();
   const probot = new Probot({
@@ -74,7 +84,13 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     metrics,
     log,
     maintenanceCaps: createMaintenanceCaps(redis, options.queuePrefix),
-    github: options.github,
+    github:
+      options.github ??
+      createAppGitHubPort({
+        appId: options.appId,
+        privateKey: options.privateKey,
+        baseUrl: options.githubApiUrl,
+      }),
   });
   const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
 

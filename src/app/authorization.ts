@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RepoRef } from '../domain/task.js';
 import type { GitHubPort, Permission } from '../github/github-port.js';
 import { keyPrefix, repoSlug } from '../queue/queue-names.js';
+import { LocalCache } from './local-cache.js';
 
 /**
  * Only people who could push the change themselves may ask the agent for it:
@@ -21,24 +22,28 @@ export interface PermissionChecker {
 /**
  * Looks the permission up on GitHub and caches it briefly in Redis, so a burst
  * of comments costs one API call. Short TTL: a revoked collaborator loses
- * access within a minute.
+ * access within a minute (plus the few seconds of the in-process layer).
  */
 export function createPermissionChecker(
   github: GitHubPort,
   redis: Redis,
   prefix: string,
   ttlSeconds = 60,
+  localTtlMs = 5_000,
 ): PermissionChecker {
+  const recent = new LocalCache<Permission>(localTtlMs);
   const key = (installationId: number, repo: RepoRef, login: string) =>
     `${keyPrefix(prefix)}:perm:${installationId}/${repoSlug(repo)}:${login.toLowerCase()}`;
   return {
     async isAuthorized(installationId, repo, login) {
       const k = key(installationId, repo, login);
-      let permission = (await redis.get(k)) as Permission | null;
+      let permission: Permission | null = recent.get(k) ?? null;
+      if (permission === null) permission = (await redis.get(k)) as Permission | null;
       if (permission === null) {
         permission = await github.getPermission(installationId, repo, login);
         await redis.set(k, permission, 'EX', ttlSeconds);
       }
+      recent.set(k, permission);
       return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
     },
   };

@@ -4,7 +4,6 @@ import type { z } from 'zod';
 import type { NetworkMode } from '../config/env.js';
 import type { RepoRef, Task } from '../domain/task.js';
 import type { GitHubPort, ReactionTarget } from '../github/github-port.js';
-import { createProbotGitHubPort } from '../github/probot-github-port.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
@@ -55,8 +54,7 @@ export interface IntakeDeps {
   metrics: Metrics;
   log: Logger;
   maintenanceCaps: MaintenanceCapsStore;
-  /** Defaults to the Probot adapter; tests and benchmarks may pass their own. */
-  github?: (app: Probot) => GitHubPort;
+  github: GitHubPort;
 }
 
 type Outcome =
@@ -97,7 +95,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
   const kp = keyPrefix(prefix);
 
   return (app: Probot) => {
-    const github = (deps.github ?? createProbotGitHubPort)(app);
+    const github = deps.github;
     const permissions: PermissionChecker = createPermissionChecker(github, redis, prefix);
     const repoConfigs: RepoConfigSource = createRepoConfigSource(github, redis, prefix);
 
@@ -159,7 +157,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         log.debug({ reason: decision.reason }, 'Event is not a trigger');
         return 'ignored';
       }
-      const rlog = log.child({ repo: `${repo.owner}/${repo.name}`, installationId, number: decision.number });
+      const rlog = log.child({ installationId, number: decision.number });
       if (input.requireAuthorization) {
         const auth = await permissions.isAuthorized(installationId, repo, input.sender.login);
         if (!auth.ok) {

@@ -14,10 +14,21 @@ export const Account = z.object({
 });
 export type Account = z.infer<typeof Account>;
 
+// GitHub's own character sets; anything else (':' in particular) would break queue ids.
 export const RepositoryPayload = z.object({
   id: z.number().int().positive(),
-  name: z.string().min(1).max(100),
-  owner: z.object({ login: z.string().min(1).max(100) }),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9._-]+$/),
+  owner: z.object({
+    login: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9_-]+$/),
+  }),
   default_branch: z.string().min(1).max(255).optional(),
 });
 
@@ -97,7 +108,7 @@ export const PushEvent = z.object({
 });
 export type PushEvent = z.infer<typeof PushEvent>;
 
-const RepoListItem = z.object({ full_name: z.string().regex(/^[^/]+\/[^/]+$/) });
+const RepoListItem = z.object({ full_name: z.string().regex(/^[A-Za-z0-9_-]+\/[A-Za-z0-9._-]+$/) });
 
 export const InstallationEvent = z.object({
   action: z.string(),

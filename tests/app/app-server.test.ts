@@ -49,7 +49,7 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
         caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
       },
       log: createSilentLogger(),
-      github: () => github,
+      github,
     });
   });
 
