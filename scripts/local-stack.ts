@@ -24,7 +24,10 @@ export interface LocalStack {
   config: Config;
   installationId: number;
   repo: string;
-  startWorker(overrides?: Partial<Config>, options?: { reapIntervalMs?: number }): Promise<WorkerRuntime>;
+  startWorker(
+    overrides?: Partial<Config>,
+    options?: { reapIntervalMs?: number; mark?: (jobId: string, phase: string) => void },
+  ): Promise<WorkerRuntime>;
   /** The environment a separate `worker/main.ts` process needs to join this stack. */
   workerEnv(overrides?: Record<string, string>): Record<string, string>;
   close(): Promise<void>;
@@ -122,7 +125,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   github.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
 
   const workers: WorkerRuntime[] = [];
-  const startWorker = async (overrides: Partial<Config> = {}, extra: { reapIntervalMs?: number } = {}) => {
+  const startWorker = async (
+    overrides: Partial<Config> = {},
+    extra: { reapIntervalMs?: number; mark?: (jobId: string, phase: string) => void } = {},
+  ) => {
     const workerConfig = { ...config, ...overrides };
     const worker = await startWorkerRuntime({
       config: workerConfig,
@@ -130,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       agent: createAgentRunner(workerConfig, log.child({ component: 'agent' })),
       lockDurationMs: options.lockDurationMs,
       reapIntervalMs: extra.reapIntervalMs,
+      mark: extra.mark,
     });
     workers.push(worker);
     return worker;

@@ -1,0 +1,100 @@
+/**
+ * End-to-end start-up benchmark: from the webhook being sent to the agent's first
+ * model request, over repeated runs on a warm repository cache, with the parts:
+ * queue (webhook handling, enqueue and pickup), token, config and tracking
+ * comment, clone/fetch, sandbox start, context build, and the request itself.
+ * Everything is real (GitHub twin, app, Redis, worker, Docker, git, model twin).
+ * Target: p50 under 2 s.
+ */
+
+import { startLocalStack } from '../scripts/local-stack.js';
+import { createSilentLogger } from '../src/logger.js';
+import { finish } from '../tests/twins/model/index.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const marks = new Map<string, Map<string, number>>();
+const stack = await startLocalStack({ log: createSilentLogger(), workers: 0 });
+stack.model?.setScenario({
+  name: 'first-turn',
+  description: 'bench: stop at once',
+  respond: () => finish('Nothing to do.'),
+});
+await stack.startWorker(
+  {},
+  {
+    mark: (jobId, phase) => {
+      const m = marks.get(jobId) ?? new Map<string, number>();
+      m.set(phase, Date.now());
+      marks.set(jobId, m);
+    },
+  },
+);
+
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+
+const rows: Record<string, number>[] = [];
+try {
+  for (let i = 0; i <= RUNS; i++) {
+    const { number } = stack.github.seed.issue({
+      repo: stack.repo,
+      title: `Bench ${i}`,
+      body: 'noop',
+      author: 'alice',
+    });
+    const requestsBefore = stack.model?.requests.length ?? 0;
+    const sent = Date.now();
+    await stack.github.actions.assignIssue({
+      repo: stack.repo,
+      number,
+      assignee: stack.github.app.botLogin,
+      sender: 'alice',
+    });
+    const deadline = Date.now() + 120_000;
+    while ((stack.model?.requests.length ?? 0) <= requestsBefore && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const first = stack.model?.requests[requestsBefore];
+    const jobs = await stack.app.taskQueue.queue.getJobs(['active', 'completed', 'waiting']);
+    const job = jobs.find((j) => j.data.number === number);
+    const m = job?.id ? marks.get(job.id) : undefined;
+    // wait for the job to finish before the next run
+    while (job && !(await job.isCompleted()) && !(await job.isFailed()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!first || !m) throw new Error(`run ${i}: no first model request or no marks`);
+    const at = (phase: string) => m.get(phase) ?? Number.NaN;
+    const row = {
+      total: first.at - sent,
+      queue: at('dequeued') - sent,
+      token: at('token') - at('dequeued'),
+      configAndComment: at('prepared') - at('token'),
+      cloneFetch: at('workspace') - at('prepared'),
+      sandboxStart: at('sandbox') - at('workspace'),
+      contextBuild: at('context') - at('sandbox'),
+      modelRequest: first.at - at('context'),
+    };
+    if (i > 0) rows.push(row); // run 0 warms the repository cache
+  }
+  const keys = Object.keys(rows[0] ?? {});
+  process.stdout.write(`end-to-end start-up over ${rows.length} runs (warm cache), ms\n`);
+  process.stdout.write(`${'part'.padEnd(18)}${'p50'.padStart(8)}${'p90'.padStart(8)}\n`);
+  for (const k of keys) {
+    const xs = rows.map((r) => r[k] as number);
+    process.stdout.write(
+      `${k.padEnd(18)}${percentile(xs, 50).toFixed(0).padStart(8)}${percentile(xs, 90).toFixed(0).padStart(8)}\n`,
+    );
+  }
+  const p50 = percentile(
+    rows.map((r) => r.total as number),
+    50,
+  );
+  process.stdout.write(
+    `\nwebhook → first model request p50: ${p50.toFixed(0)} ms (target < 2000 ms: ${p50 < 2000 ? 'met' : 'NOT met'})\n`,
+  );
+} finally {
+  await stack.close();
+}
+process.exit(0);
