@@ -42,6 +42,16 @@ function start(args: string[], env: Record<string, string>) {
         check();
       }),
     stderr: () => err,
+    stdout: () => out,
+    line: (pattern: RegExp) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out)) return resolve();
+          if (proc.exitCode !== null) return reject(new Error(`exited ${proc.exitCode}: ${err}`));
+          setTimeout(check, 50);
+        };
+        check();
+      }),
   };
 }
 
@@ -69,6 +79,9 @@ describe('npm run twin:model (standalone)', () => {
       'update_plan',
       'bash',
     ]);
+    // It logs one line per request, never the key.
+    await twin.line(/POST \/v1\/messages 200 fix-failing-test turn 1 .*tools=update_plan,bash/);
+    expect(twin.stdout()).not.toContain('sk-ant-standalone-test');
     twin.proc.kill('SIGTERM');
     const [code] = await once(twin.proc, 'exit');
     expect(code).toBe(0);

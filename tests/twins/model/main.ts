@@ -29,6 +29,26 @@ const twin = await startModelTwin({
   host: values.host,
   scenario: values.scenario,
   apiKey: process.env.MODEL_TWIN_API_KEY || undefined,
+  maxRecordedRequests: 500,
+  // One line per request, so a demo shows the scripted agent's progress and its token use.
+  onRequest: (r) => {
+    const u = r.usage;
+    const tools = (r.response ?? []).flatMap((b) =>
+      typeof b === 'object' && b !== null && (b as { type?: string }).type === 'tool_use'
+        ? [(b as { name: string }).name]
+        : [],
+    );
+    process.stdout.write(
+      `${new Date(r.at).toISOString()} ${r.method} ${r.path} ${r.status}${r.scenario ? ` ${r.scenario} turn ${r.turn}` : ''}` +
+        (u
+          ? ` in=${u.input_tokens} cache_read=${u.cache_read_input_tokens} cache_write=${u.cache_creation_input_tokens} out=${u.output_tokens}`
+          : '') +
+        (tools.length > 0 ? ` tools=${tools.join(',')}` : '') +
+        (r.error ? ` error=${r.error.type}` : '') +
+        (r.cut ? ' cut' : '') +
+        '\n',
+    );
+  },
 });
 process.stdout.write(
   `model twin listening on ${twin.url} (scenario ${values.scenario})\n` +

@@ -433,3 +433,31 @@ describe('model twin: request validation like the real API', () => {
     expect(res.body).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
   });
 });
+
+describe('model twin: request log', () => {
+  it('reports each request when it ends and keeps only the newest entries when capped', async () => {
+    const ended: string[] = [];
+    const capped = await startModelTwin({
+      maxRecordedRequests: 2,
+      onRequest: (r) => ended.push(`${r.status}:${r.turn}`),
+    });
+    try {
+      const c = new Anthropic({ baseURL: capped.url, apiKey: capped.apiKey, maxRetries: 0 });
+      for (const word of ['one', 'two', 'three']) {
+        await c.messages.create({
+          model: MODEL,
+          max_tokens: 20,
+          messages: [{ role: 'user', content: word }],
+        });
+      }
+      await expect.poll(() => ended.length).toBe(3);
+      expect(ended).toEqual(['200:1', '200:1', '200:1']);
+      expect(
+        capped.requests.map((r) => (r.body as { messages: { content: string }[] }).messages[0]?.content),
+      ).toEqual(['two', 'three']);
+      expect(capped.usage.requests).toBe(3);
+    } finally {
+      await capped.close();
+    }
+  });
+});

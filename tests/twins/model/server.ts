@@ -756,6 +756,11 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
           headers: safeHeaders(req),
         };
         requests.push(record);
+        if (options.maxRecordedRequests !== undefined && requests.length > options.maxRecordedRequests) {
+          requests.splice(0, requests.length - options.maxRecordedRequests);
+        }
+        const finished = record;
+        res.once('close', () => options.onRequest?.(finished));
         if (!known) throw new HttpError(404, `Not found: ${req.method} ${path}`);
         if (req.method !== 'POST') throw new HttpError(405, `Method ${req.method} not allowed`);
         authenticate(req);

@@ -261,6 +261,10 @@ export interface ModelTwinOptions {
   now?: () => number;
   /** Overrides the per-model minimum cacheable prefix (1024, or 2048 for haiku models). */
   minCacheableTokens?: number;
+  /** Keep only the newest N entries in `requests` (a long-running standalone twin); default unbounded. */
+  maxRecordedRequests?: number;
+  /** Called once per API request when its response ends (or its connection drops). */
+  onRequest?: (request: RecordedRequest) => void;
 }
 
 export interface ModelTwin {
