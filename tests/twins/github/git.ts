@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { CommitInfo } from './types.js';
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';
@@ -56,13 +57,34 @@ async function gitOk(args: string[], options: Parameters<typeof runGit>[1] = {})
   return r.stdout.toString('utf8');
 }
 
+/**
+ * Creates a bare repository by writing its few files directly: the same layout `git init --bare` makes, without
+ * spawning git (tests start many twins). Hooks are pointed at /dev/null so a planted hook never runs here.
+ */
 export async function initBareRepo(gitDir: string, defaultBranch: string): Promise<void> {
-  await mkdir(gitDir, { recursive: true });
-  // --template= skips copying sample hooks; hooksPath=/dev/null makes any pushed hook inert anyway.
-  await gitOk(['init', '--quiet', '--bare', '--template=', `--initial-branch=${defaultBranch}`, gitDir]);
-  await gitOk(['config', 'core.hooksPath', '/dev/null'], { cwd: gitDir });
-  await gitOk(['config', 'http.receivepack', 'true'], { cwd: gitDir });
-  await gitOk(['config', 'uploadpack.allowAnySHA1InWant', 'true'], { cwd: gitDir });
+  await Promise.all([
+    mkdir(join(gitDir, 'objects', 'info'), { recursive: true }),
+    mkdir(join(gitDir, 'objects', 'pack'), { recursive: true }),
+    mkdir(join(gitDir, 'refs', 'heads'), { recursive: true }),
+    mkdir(join(gitDir, 'refs', 'tags'), { recursive: true }),
+  ]);
+  const config = [
+    '[core]',
+    '\trepositoryformatversion = 0',
+    '\tfilemode = true',
+    '\tbare = true',
+    '\thooksPath = /dev/null',
+    '[http]',
+    '\treceivepack = true',
+    '[uploadpack]',
+    '\tallowAnySHA1InWant = true',
+    '',
+  ].join('\n');
+  await Promise.all([
+    writeFile(join(gitDir, 'HEAD'), `ref: refs/heads/${defaultBranch}\n`),
+    writeFile(join(gitDir, 'config'), config),
+    writeFile(join(gitDir, 'description'), 'GitHub twin repository\n'),
+  ]);
 }
 
 export interface Signature {
@@ -107,6 +129,11 @@ export async function commitFiles(
   }
   line('done');
   await gitOk(['fast-import', '--quiet', '--done', '--force'], { cwd: gitDir, input: Buffer.concat(chunks) });
+  // fast-import writes a loose ref; reading it saves a process. Packed refs fall back to rev-parse.
+  const loose = await readFile(join(gitDir, 'refs', 'heads', ...input.branch.split('/')), 'utf8').catch(
+    () => '',
+  );
+  if (/^[0-9a-f]{40}\s*$/.test(loose)) return loose.trim();
   return (await gitOk(['rev-parse', `refs/heads/${input.branch}`], { cwd: gitDir })).trim();
 }
 
