@@ -1,3 +1,4 @@
+export { SAMPLE_SEED } from './sample-seed.js';
 export { startGitHubTwin } from './twin.js';
 export type * from './types.js';
 export { signBody } from './webhooks.js';
