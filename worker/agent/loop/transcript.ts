@@ -1,0 +1,95 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { redactText } from '../../../src/logger.js';
+import type { Message, TextBlock, ToolUseBlock } from '../../model/model.js';
+import { addUsage, emptyUsage, type Usage } from '../../model/model.js';
+import type { PlanItem } from '../tool.js';
+
+/** One line of the JSON-lines transcript. */
+export type TranscriptEvent =
+  | { type: 'start'; at: string; model: string; system: string; tools: string[]; resumed: boolean }
+  /** Messages added to the history since the previous request (never the whole history again). */
+  | { type: 'messages'; turn: number; messages: Message[] }
+  | {
+      type: 'response';
+      turn: number;
+      id: string;
+      stopReason: string | null;
+      content: (TextBlock | ToolUseBlock)[];
+      usage: Usage;
+      costUsd: number;
+      durationMs: number;
+    }
+  | {
+      type: 'tool';
+      turn: number;
+      id: string;
+      name: string;
+      input: unknown;
+      durationMs: number;
+      resultChars: number;
+      isError: boolean;
+    }
+  | { type: 'plan'; items: PlanItem[] }
+  /** The whole history after a compaction, so a resume starts from it. */
+  | { type: 'compaction'; kind: 'clear' | 'summary'; cleared: number; messages: Message[] }
+  | { type: 'result'; result: unknown };
+
+/**
+ * Appends one redacted line per event, synchronously, so the transcript is on
+ * disk after every step even if the worker dies right after. Secrets (the API
+ * key, tokens) are scrubbed from every line: a transcript may be shown to users.
+ */
+export class TranscriptWriter {
+  constructor(
+    readonly path: string,
+    private readonly secrets: readonly string[] = [],
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  write(event: TranscriptEvent): void {
+    const line = redactText(JSON.stringify(event), this.secrets);
+    appendFileSync(this.path, `${line}\n`);
+  }
+}
+
+export interface LoadedTranscript {
+  messages: Message[];
+  turns: number;
+  usage: Usage;
+  costUsd: number;
+  plan: PlanItem[];
+  finished: boolean;
+}
+
+/** Rebuilds the message history (and totals) from a transcript, for `runAgent({ resumeFrom })`. */
+export function loadTranscript(path: string): LoadedTranscript {
+  const out: LoadedTranscript = {
+    messages: [],
+    turns: 0,
+    usage: emptyUsage(),
+    costUsd: 0,
+    plan: [],
+    finished: false,
+  };
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    let event: TranscriptEvent;
+    try {
+      event = JSON.parse(line) as TranscriptEvent;
+    } catch {
+      continue; // a torn last line from a crash mid-write
+    }
+    if (event.type === 'messages') out.messages.push(...event.messages);
+    else if (event.type === 'response') {
+      out.messages.push({ role: 'assistant', content: event.content });
+      out.turns = Math.max(out.turns, event.turn);
+      out.usage = addUsage(out.usage, event.usage);
+      out.costUsd += event.costUsd;
+    } else if (event.type === 'compaction') out.messages = event.messages;
+    else if (event.type === 'plan') out.plan = event.items;
+    else if (event.type === 'result') out.finished = true;
+  }
+  return out;
+}
