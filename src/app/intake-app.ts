@@ -254,14 +254,28 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       }
     }
 
-    async function syncRepo(installationId: number, repo: RepoRef, log: Logger): Promise<void> {
+    /**
+     * Re-reads the repo's config from the default branch and makes its schedulers
+     * match. With `onlyIfChanged`, nothing is touched when the file's blob sha is
+     * the one last synced (a push that did not change it).
+     */
+    async function syncRepo(
+      installationId: number,
+      repo: RepoRef,
+      log: Logger,
+      onlyIfChanged = false,
+    ): Promise<boolean> {
       await repoConfigs.invalidate(installationId, repo);
       const config = await repoConfigs.load(installationId, repo);
+      const shaKey = `${kp}:config-synced:${installationId}/${repoSlug(repo)}`;
+      const sha = config.sha ?? 'none';
+      if (onlyIfChanged && (await redis.get(shaKey)) === sha) return false;
       const result = await syncRepoSchedulers(taskQueue, redis, {
         installationId,
         repo,
         tasks: config.config.maintenance,
       });
+      await redis.set(shaKey, sha, 'EX', 90 * 24 * 60 * 60);
       log.info(
         {
           repo: `${repo.owner}/${repo.name}`,
@@ -272,6 +286,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         },
         'Maintenance schedules synced',
       );
+      return true;
     }
 
     on(['issues.assigned', 'issues.unassigned', 'issues.closed'], IssuesEvent, async (p, delivery, log) => {
@@ -395,13 +410,20 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
 
     on(['push'], PushEvent, async (p, _delivery, log) => {
       const defaultBranch = p.repository.default_branch;
+      // Only the default branch counts: a branch or PR cannot schedule work.
       if (!defaultBranch || p.ref !== `refs/heads/${defaultBranch}`) return 'ignored';
-      const touched = [...p.commits, ...(p.head_commit ? [p.head_commit] : [])].some((c) =>
-        [...(c.added ?? []), ...(c.modified ?? []), ...(c.removed ?? [])].includes(REPO_CONFIG_PATH),
-      );
-      if (!touched) return 'ignored';
-      await syncRepo(p.installation.id, refOf(p.repository), log);
-      return 'scheduled';
+      const commits = [...p.commits, ...(p.head_commit ? [p.head_commit] : [])];
+      const files = (c: (typeof commits)[number]) => [
+        ...(c.added ?? []),
+        ...(c.modified ?? []),
+        ...(c.removed ?? []),
+      ];
+      // GitHub lists at most 20 commits, and lists can be empty: trust them only when complete.
+      const listsComplete =
+        p.commits.length > 0 && p.commits.length < 20 && commits.every((c) => files(c).length > 0);
+      if (listsComplete && !commits.some((c) => files(c).includes(REPO_CONFIG_PATH))) return 'ignored';
+      const changed = await syncRepo(p.installation.id, refOf(p.repository), log, true);
+      return changed ? 'scheduled' : 'ignored';
     });
 
     on(['installation.created', 'installation.deleted'], InstallationEvent, async (p, _delivery, log) => {
