@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -117,6 +117,17 @@ describe('workspace: cache, working copy, patch and delivery (real git over HTTP
     for (const file of allFiles(join(dir, '.git', 'objects'))) expect(statSync(file).nlink, file).toBe(1);
     expect(statSync(join(dir, 'README.md')).uid).toBe(1000);
     expect(statSync(join(dir, '.git', 'HEAD')).uid).toBe(1000);
+  });
+
+  it('fills an existing empty folder (already mounted by a sandbox) and refuses a non-empty one', async () => {
+    const dir = next('premade');
+    await mkdir(dir, { recursive: true });
+    await chown(dir, 1000, 1000);
+    const copy = await createWorkingCopy({ cache, ref: 'main', dir });
+    expect(await readFile(join(copy.dir, 'README.md'), 'utf8')).toBe('hello\nworld\nmore\n');
+    await expect(createWorkingCopy({ cache, ref: 'main', dir })).rejects.toMatchObject({
+      code: 'input_invalid',
+    });
   });
 
   it('checks out an existing branch and a pull request head', async () => {

@@ -59,7 +59,7 @@ export interface DockerSandboxProviderOptions {
 
 function envList(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === EXEC_MARKER_VAR)
       throw new PullwrightError('input_invalid', `Invalid environment variable name: ${k}`);
     return `${k}=${v}`;
   });
@@ -169,6 +169,8 @@ async function rawExec(
 
 type ActiveExec = {
   marker: string;
+  /** Workspace size when the command started, if it started over the bound; else 0. */
+  startBytes: number;
   diskLimitExceeded: boolean;
   kill: () => void;
   /** Settles when the kill (started by timeout, abort or the disk watchdog) is done. */
@@ -239,6 +241,7 @@ export class DockerSandbox implements Sandbox {
     let aborted = false;
     const active: ActiveExec = {
       marker,
+      startBytes: this.overLimit ? await hostDiskUsage(this.workspaceHostPath) : 0,
       diskLimitExceeded: false,
       kill: () => {
         if (stop.signal.aborted) return;
@@ -357,22 +360,23 @@ export class DockerSandbox implements Sandbox {
   }
 
   private checking = false;
-  private lastDiskBytes = 0;
+  /** Whether the last measurement found the workspace over its bound. */
+  private overLimit = false;
   private async checkDisk(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       const [base, now] = await Promise.all([this.diskBaseline, hostDiskUsage(this.workspaceHostPath)]);
-      const previous = this.lastDiskBytes;
-      this.lastDiskBytes = now;
-      // Only a command that is still growing an over-full workspace is stopped, so the
-      // agent can still look around and clean up (`rm`) once it hit the bound.
-      if (now - base <= this.policy.workspaceBytes || now <= previous) return;
+      this.overLimit = now - base > this.policy.workspaceBytes;
+      if (!this.overLimit) return;
       this.log.warn(
         { sandboxId: this.id, bytes: now, limit: base + this.policy.workspaceBytes },
         'Workspace over its size limit; killing running commands',
       );
+      // A command started while the workspace was already over the bound is stopped only
+      // if it grows it further, so the agent can still look around and clean up (`rm`).
       for (const a of this.active) {
+        if (now <= a.startBytes) continue;
         a.diskLimitExceeded = true;
         a.kill();
       }
@@ -558,7 +562,8 @@ export class DockerSandboxProvider implements SandboxProvider {
           ReadonlyRootfs: true,
           Tmpfs: {
             '/tmp': `rw,nosuid,nodev,size=${policy.tmpBytes},mode=1777`,
-            [HOME]: 'rw,nosuid,nodev,size=67108864,uid=1000,gid=1000,mode=0755',
+            // Package managers keep their caches in HOME (~/.npm, ~/.cache/pip) during setup.
+            [HOME]: `rw,nosuid,nodev,size=${policy.tmpBytes},uid=1000,gid=1000,mode=0755`,
           },
           CapDrop: ['ALL'],
           SecurityOpt: ['no-new-privileges:true'],

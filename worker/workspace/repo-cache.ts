@@ -70,7 +70,8 @@ export async function ensureRepoCache(input: EnsureRepoCacheInput): Promise<Repo
   const dir = cachePathFor(input.cacheDir, input.remoteUrl);
   const extra = (input.refs ?? []).map(refspecFor);
   return withLock(dir, async () => {
-    if (!existsSync(join(dir, 'HEAD'))) {
+    const fresh = !existsSync(join(dir, 'HEAD'));
+    if (fresh) {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await runGit(['init', '--bare', '--quiet', dir]);
@@ -92,6 +93,13 @@ export async function ensureRepoCache(input: EnsureRepoCacheInput): Promise<Repo
       { token: input.token },
     );
     // Point HEAD at the remote's default branch so "the default branch" has a name here too.
+    // Asked on the first fetch only, or when the branch HEAD names is gone: one round trip
+    // less for every warm job (a renamed default branch loses its old ref on prune).
+    const headOk =
+      !fresh &&
+      (await runGit(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', 'HEAD'], { okCodes: [1] }))
+        .code === 0;
+    if (headOk) return { dir, remoteUrl: input.remoteUrl };
     const remoteHead = await runGit(['ls-remote', '--symref', input.remoteUrl, 'HEAD'], {
       token: input.token,
     }).catch(() => null);

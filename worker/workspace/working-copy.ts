@@ -43,15 +43,18 @@ export async function createWorkingCopy(input: CreateWorkingCopyInput): Promise<
   if (existing && existing.length > 0)
     throw new PullwrightError('input_invalid', 'The working copy folder is not empty.', { retryable: false });
   await runGit(['clone', '--quiet', '--no-hardlinks', '--no-checkout', '--', input.cache.dir, input.dir]);
-  await runGit(['-C', input.dir, 'remote', 'set-url', 'origin', input.cache.remoteUrl]);
+  // The folder may already belong to uid 1000 (made for an early container start); this
+  // host git runs before any sandbox command, on content it just wrote, so trusting it is safe.
+  const inCopy = ['-c', `safe.directory=${input.dir}`, '-C', input.dir];
+  await runGit([...inCopy, 'remote', 'set-url', 'origin', input.cache.remoteUrl]);
   if (input.branch) {
     if (!/^[A-Za-z0-9_./-]+$/.test(input.branch) || input.branch.startsWith('-'))
       throw new PullwrightError('input_invalid', `Not a branch name: ${input.branch}`);
-    await runGit(['-C', input.dir, 'checkout', '--quiet', '-B', input.branch, baseSha]);
+    await runGit([...inCopy, 'checkout', '--quiet', '-B', input.branch, baseSha]);
   } else {
-    await runGit(['-C', input.dir, 'checkout', '--quiet', '--detach', baseSha]);
+    await runGit([...inCopy, 'checkout', '--quiet', '--detach', baseSha]);
   }
-  const head = await gitText(['-C', input.dir, 'rev-parse', 'HEAD']);
+  const head = await gitText([...inCopy, 'rev-parse', 'HEAD']);
   if (head !== baseSha)
     throw new PullwrightError('git_failed', 'The working copy is not at the expected commit.');
   await giveToSandboxUser(input.dir);
