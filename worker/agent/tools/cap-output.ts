@@ -1,0 +1,44 @@
+/** Limits on text returned to the model: a tool result must never flood the context window. */
+export interface OutputCaps {
+  maxBytes: number;
+  maxLines: number;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** Cuts a string to at most `bytes` UTF-8 bytes from the start (or the end), on a character boundary. */
+function sliceBytes(text: string, bytes: number, fromEnd: boolean): string {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= bytes) return text;
+  const part = fromEnd ? buf.subarray(buf.length - bytes) : buf.subarray(0, bytes);
+  // Drops a split multi-byte character at the cut instead of emitting U+FFFD.
+  return part.toString('utf8').replace(fromEnd ? /^\uFFFD+/ : /\uFFFD+$/, '');
+}
+
+/**
+ * Keeps the head and the tail of long output (errors usually sit at the end, the
+ * command's context at the start) and says exactly what was cut in between.
+ */
+export function capOutput(text: string, caps: OutputCaps): string {
+  const totalBytes = Buffer.byteLength(text, 'utf8');
+  const lines = text.split('\n');
+  if (lines.length <= caps.maxLines && totalBytes <= caps.maxBytes) return text;
+  const headLines = Math.ceil(caps.maxLines / 2);
+  const tailLines = Math.floor(caps.maxLines / 2);
+  let head = lines.slice(0, Math.min(headLines, lines.length)).join('\n');
+  let tail =
+    lines.length > headLines ? lines.slice(Math.max(headLines, lines.length - tailLines)).join('\n') : '';
+  const half = Math.floor(caps.maxBytes / 2);
+  head = sliceBytes(head, half, false);
+  tail = sliceBytes(tail, caps.maxBytes - Buffer.byteLength(head, 'utf8'), true);
+  const keptBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8');
+  const cutBytes = Math.max(0, totalBytes - keptBytes);
+  const keptLines = (head === '' ? 0 : head.split('\n').length) + (tail === '' ? 0 : tail.split('\n').length);
+  const cutLines = Math.max(0, lines.length - keptLines);
+  const marker = `[... ${cutLines} lines (${formatBytes(cutBytes)}) cut ...]`;
+  return tail === '' ? `${head}\n${marker}` : `${head}\n${marker}\n${tail}`;
+}

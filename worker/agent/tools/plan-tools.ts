@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { PlanStatus, type Tool } from '../tool.js';
+import { defineTool, toolError } from './define-tool.js';
+
+export const UpdatePlanInput = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        step: z.string().min(1).max(500),
+        status: z.enum(PlanStatus),
+      }),
+    )
+    .min(1)
+    .max(50)
+    .describe('The whole plan, in order; each call replaces the previous plan.'),
+});
+export type UpdatePlanInput = z.infer<typeof UpdatePlanInput>;
+
+export const FinishInput = z.strictObject({
+  summary: z
+    .string()
+    .min(1)
+    .max(20_000)
+    .describe('Markdown for the pull request body: what changed and why, and how it was verified.'),
+});
+export type FinishInput = z.infer<typeof FinishInput>;
+
+const MARK: Record<PlanStatus, string> = { pending: '[ ]', in_progress: '[~]', completed: '[x]' };
+
+export function createUpdatePlanTool(): Tool<UpdatePlanInput> {
+  return defineTool({
+    name: 'update_plan',
+    description:
+      'Records your plan as a checklist shown to the people following the task. Send the whole list every time, with at most one step in_progress; mark steps completed as you go.',
+    input: UpdatePlanInput,
+    async run(input) {
+      const active = input.items.filter((i) => i.status === 'in_progress').length;
+      if (active > 1) return toolError(`${active} steps are in_progress; keep at most one in_progress.`);
+      const rendered = input.items.map((i) => `${MARK[i.status]} ${i.step}`).join('\n');
+      return {
+        content: `Plan updated:\n${rendered}`,
+        isError: false,
+        effect: { kind: 'plan', items: input.items },
+      };
+    },
+  });
+}
+
+export function createFinishTool(): Tool<FinishInput> {
+  return defineTool({
+    name: 'finish',
+    description:
+      'Ends the task. Call it once the work is done and verified (or cannot be done), with a summary for the pull request body: what changed and why, and how you verified it (or why you stopped). The run ends after this call.',
+    input: FinishInput,
+    async run(input) {
+      return { content: 'Finished.', isError: false, effect: { kind: 'finish', summary: input.summary } };
+    },
+  });
+}
