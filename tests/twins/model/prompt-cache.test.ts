@@ -337,6 +337,25 @@ describe('model twin prompt caching', () => {
     expect(twin.requests.at(-1)?.cache?.writes).toHaveLength(2);
   });
 
+  it('leaves the cache untouched by a request it rejects', async () => {
+    const params = {
+      model: SONNET,
+      system: [text(BIG_SYSTEM, eph)],
+      messages: [{ role: 'user' as const, content: 'x' }],
+    };
+    // fix-failing-test calls tools, which this request does not offer: a 400.
+    const rejected = await client.messages
+      .create({ ...params, max_tokens: 100 }, { headers: { 'x-twin-scenario': 'fix-failing-test' } })
+      .catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(Anthropic.BadRequestError);
+    const first = await send(params);
+    expect(first.usage).toMatchObject({
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: estimateTokens(BIG_SYSTEM),
+    });
+    expect(twin.usage.requests).toBe(1);
+  });
+
   it('counts cached and uncached tokens identically in streaming responses', async () => {
     const params = {
       model: SONNET,

@@ -18,6 +18,35 @@ export class CacheRuleError extends Error {
   override readonly name = 'CacheRuleError';
 }
 
+/**
+ * The breakpoints of a request, in prompt order, after checking the rules the real API
+ * enforces with a 400. Changes nothing, so a request can be checked before it is answered.
+ */
+export function checkBreakpoints(blocks: PromptBlock[]): { position: number; ttl: CacheTtl }[] {
+  const breakpoints: { position: number; ttl: CacheTtl }[] = [];
+  blocks.forEach((block, position) => {
+    if (block.cacheControl) breakpoints.push({ position, ttl: block.cacheControl.ttl ?? '5m' });
+  });
+  if (breakpoints.length > MAX_CACHE_BREAKPOINTS) {
+    throw new CacheRuleError(
+      `A maximum of ${MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints.length}.`,
+    );
+  }
+  // Longer-lived entries must precede shorter ones: a 1h entry whose prefix holds a 5m
+  // breakpoint could outlive the part of the prefix it depends on.
+  let seenShort = false;
+  for (const bp of breakpoints) {
+    if (bp.ttl === '5m') seenShort = true;
+    else if (seenShort) {
+      throw new CacheRuleError(
+        "A cache_control block with ttl='1h' must not come after a cache_control block with ttl='5m'.",
+      );
+    }
+  }
+
+  return breakpoints;
+}
+
 interface Entry {
   expiresAt: number;
   ttl: CacheTtl;
@@ -52,27 +81,7 @@ export class PromptCache {
    * Throws CacheRuleError for what the real API rejects with a 400.
    */
   apply(model: string, blocks: PromptBlock[], minCacheableTokens: number): CacheOutcome {
-    const breakpoints: { position: number; ttl: CacheTtl }[] = [];
-    blocks.forEach((block, position) => {
-      if (block.cacheControl) breakpoints.push({ position, ttl: block.cacheControl.ttl ?? '5m' });
-    });
-    if (breakpoints.length > MAX_CACHE_BREAKPOINTS) {
-      throw new CacheRuleError(
-        `A maximum of ${MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints.length}.`,
-      );
-    }
-    // Longer-lived entries must precede shorter ones: a 1h entry whose prefix holds a 5m
-    // breakpoint could outlive the part of the prefix it depends on.
-    let seenShort = false;
-    for (const bp of breakpoints) {
-      if (bp.ttl === '5m') seenShort = true;
-      else if (seenShort) {
-        throw new CacheRuleError(
-          "A cache_control block with ttl='1h' must not come after a cache_control block with ttl='5m'.",
-        );
-      }
-    }
-
+    const breakpoints = checkBreakpoints(blocks);
     const now = this.now();
     const keys: string[] = [];
     const prefixTokens: number[] = [];

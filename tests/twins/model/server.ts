@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { CacheRuleError, minCacheableTokensFor, PromptCache } from './prompt-cache.js';
+import { CacheRuleError, checkBreakpoints, minCacheableTokensFor, PromptCache } from './prompt-cache.js';
 import { scenarios as shippedScenarios } from './scenarios/index.js';
 import {
   canonicalJson,
@@ -231,12 +231,7 @@ interface BuiltMessage {
 }
 
 /** Turns a scenario's reply into a Message, honouring max_tokens and stop_sequences like the model would. */
-function buildMessage(
-  request: MessagesRequest,
-  scripted: ScriptedReply,
-  usage: Usage,
-  scenarioName: string,
-): BuiltMessage {
+function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenarioName: string): BuiltMessage {
   const offered = new Set((request.tools ?? []).map((t) => t.name));
   const content: BuiltMessage['message']['content'] = [];
   let stopReason: StopReason | undefined = scripted.stopReason;
@@ -312,7 +307,15 @@ function buildMessage(
       stop_sequence: stopSequence,
       stop_details: null,
       container: null,
-      usage: { ...usage, output_tokens: outputTokens, service_tier: 'standard' },
+      // Input usage is filled in once the prompt cache has been applied.
+      usage: {
+        input_tokens: 0,
+        output_tokens: outputTokens,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+        service_tier: 'standard',
+      },
     },
   };
 }
@@ -620,13 +623,9 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     }
     record.scenario = scenario.name;
 
-    let outcome: ReturnType<PromptCache['apply']>;
+    const blocks = promptBlocks(request);
     try {
-      outcome = cache.apply(
-        request.model,
-        promptBlocks(request),
-        options.minCacheableTokens ?? minCacheableTokensFor(request.model),
-      );
+      checkBreakpoints(blocks);
     } catch (error) {
       if (error instanceof CacheRuleError) throw new HttpError(400, error.message);
       throw error;
@@ -652,7 +651,18 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
         `twin: scenario "${scenario.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    const built = buildMessage(request, scripted, outcome.usage, scenario.name);
+    const built = buildMessage(request, scripted, scenario.name);
+    // Only a request that is answered touches the cache: a rejected one writes nothing.
+    const outcome = cache.apply(
+      request.model,
+      blocks,
+      options.minCacheableTokens ?? minCacheableTokensFor(request.model),
+    );
+    built.message.usage = {
+      ...outcome.usage,
+      output_tokens: built.message.usage.output_tokens,
+      service_tier: 'standard',
+    };
     const finalUsage = built.message.usage;
     record.usage = {
       input_tokens: finalUsage.input_tokens,
