@@ -163,6 +163,13 @@ describe('admin endpoints', () => {
       ['hello'],
     );
     expect((await post('/_twin/actions/notAnAction', {})).status).toBe(404);
+    const unknownRepo = await post('/_twin/actions/openIssue', {
+      repo: 'nobody/none',
+      title: 't',
+      sender: 'x',
+    });
+    expect(unknownRepo.status).toBe(404);
+    expect(unknownRepo.json).toMatchObject({ code: 'not_found', message: 'Unknown repo nobody/none' });
     expect((await post('/_twin/actions/constructor', {})).status).toBe(404);
   });
 

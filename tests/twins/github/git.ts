@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { PullwrightError } from '../../../src/errors.js';
 import type { CommitInfo } from './types.js';
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';
@@ -53,7 +54,7 @@ export function runGit(
 
 async function gitOk(args: string[], options: Parameters<typeof runGit>[1] = {}): Promise<string> {
   const r = await runGit(args, options);
-  if (r.code !== 0) throw new Error(`git ${args[0]} failed: ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new PullwrightError('git_failed', `git ${args[0]} failed: ${r.stderr.trim()}`);
   return r.stdout.toString('utf8');
 }
 

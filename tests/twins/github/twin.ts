@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PullwrightError } from '../../../src/errors.js';
 import { FaultInjector } from './faults.js';
 import {
   commitFiles,
@@ -226,7 +227,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
 
   function mustUser(login: string): UserRec {
     const u = state.findUser(login);
-    if (!u) throw new Error(`Unknown user ${login}; seed it with twin.seed.user()`);
+    if (!u) throw new PullwrightError('not_found', `Unknown user ${login}; seed it with twin.seed.user()`);
     return u;
   }
 
@@ -238,13 +239,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
 
   function mustRepo(fullName: string): RepoRec {
     const r = state.findRepo(fullName);
-    if (!r) throw new Error(`Unknown repo ${fullName}`);
+    if (!r) throw new PullwrightError('not_found', `Unknown repo ${fullName}`);
     return r;
   }
 
   function mustIssue(repo: RepoRec, number: number): IssueRec {
     const i = state.issuesOf(repo).get(number);
-    if (!i) throw new Error(`Unknown issue ${repo.fullName}#${number}`);
+    if (!i) throw new PullwrightError('not_found', `Unknown issue ${repo.fullName}#${number}`);
     return i;
   }
 
@@ -327,9 +328,9 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
   }) {
     ensureUser(input.owner);
     const fullName = `${input.owner}/${input.name}`;
-    if (state.findRepo(fullName)) throw new Error(`Repo ${fullName} already exists`);
+    if (state.findRepo(fullName)) throw new PullwrightError('conflict', `Repo ${fullName} already exists`);
     if (!/^[A-Za-z0-9_.-]+$/.test(input.name) || !/^[A-Za-z0-9-]+$/.test(input.owner)) {
-      throw new Error(`Invalid repo name ${fullName}`);
+      throw new PullwrightError('input_invalid', `Invalid repo name ${fullName}`);
     }
     const defaultBranch = input.defaultBranch ?? 'main';
     const gitDir = join(reposRoot, input.owner.toLowerCase(), `${input.name.toLowerCase()}.git`);
@@ -370,7 +371,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     ensureUser(input.account);
     for (const inst of state.installations.values()) {
       if (inst.account.toLowerCase() === input.account.toLowerCase()) {
-        throw new Error(`The app is already installed on ${input.account}`);
+        throw new PullwrightError('conflict', `The app is already installed on ${input.account}`);
       }
     }
     const inst: InstallationRec = {
@@ -1980,11 +1981,9 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
         return;
       }
       const path = u.pathname.length > 1 ? u.pathname.replace(/\/+$/, '') : u.pathname;
-      let pathMatched = false;
       for (const route of routes) {
         const m = route.pattern.exec(path);
         if (!m) continue;
-        pathMatched = true;
         if (route.method !== method) continue;
         ctx.params = m.slice(1);
         const out = await route.handler(ctx);
@@ -1997,11 +1996,17 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
         return writeJson(res, out.status, out.json);
       }
       if (auth.kind === 'invalid') throw badCredentials();
-      throw pathMatched ? notFound() : notFound();
+      // GitHub answers an unknown path and a known path with the wrong method alike.
+      throw notFound();
     } catch (err) {
       if (err instanceof HttpError) {
         for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
         return writeJson(res, err.status, err.body);
+      }
+      if (err instanceof PullwrightError) {
+        // Misuse of the seed/action API (admin endpoints): say what was wrong instead of a 500.
+        const status = err.code === 'not_found' ? 404 : err.code === 'conflict' ? 409 : 422;
+        return writeJson(res, status, { message: err.message, code: err.code });
       }
       throw err;
     }
@@ -2052,11 +2057,9 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
           message: input.message ?? `Update ${input.branch}`,
           author: { name: author, email: `${author}@users.noreply.twin` },
         });
-        const after = await listBranches(repo.gitDir);
         for (const i of state.issuesOf(repo).values()) {
           if (i.pull && i.state === 'open' && i.pull.head === input.branch) i.pull.headSha = sha;
         }
-        void after;
         return { sha };
       });
     },
@@ -2067,15 +2070,15 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     review(input) {
       const repo = mustRepo(input.repo);
       const issue = mustIssue(repo, input.number);
-      if (!issue.pull) throw new Error(`#${input.number} is not a pull request`);
+      if (!issue.pull) throw new PullwrightError('input_invalid', `#${input.number} is not a pull request`);
       return { id: newReview(repo, issue, input.author, input.state, input.body ?? '').id };
     },
     reviewThread(input) {
       const repo = mustRepo(input.repo);
       const issue = mustIssue(repo, input.number);
-      if (!issue.pull) throw new Error(`#${input.number} is not a pull request`);
+      if (!issue.pull) throw new PullwrightError('input_invalid', `#${input.number} is not a pull request`);
       const [first, ...rest] = input.comments;
-      if (!first) throw new Error('A review thread needs at least one comment');
+      if (!first) throw new PullwrightError('input_invalid', 'A review thread needs at least one comment');
       const c0 = newReviewComment(repo, issue, { ...first, path: input.path, line: input.line });
       const ids = [c0.id];
       for (const r of rest) ids.push(newReviewComment(repo, issue, { ...r, inReplyTo: c0.id }).id);
@@ -2083,7 +2086,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     },
     resolveThread(threadId, resolved = true) {
       const t = state.threads.get(threadId);
-      if (!t) throw new Error(`Unknown thread ${threadId}`);
+      if (!t) throw new PullwrightError('not_found', `Unknown thread ${threadId}`);
       t.resolved = resolved;
     },
     async apply(file) {
@@ -2211,7 +2214,8 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     async editComment(input) {
       const repo = mustRepo(input.repo);
       const c = state.comments.get(input.commentId);
-      if (!c || c.repoId !== repo.id) throw new Error(`Unknown comment ${input.commentId}`);
+      if (!c || c.repoId !== repo.id)
+        throw new PullwrightError('not_found', `Unknown comment ${input.commentId}`);
       const from = c.body;
       editCommentBody(c, input.body);
       const delivery = await send(
@@ -2231,7 +2235,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     async submitReview(input) {
       const repo = mustRepo(input.repo);
       const issue = mustIssue(repo, input.number);
-      if (!issue.pull) throw new Error(`#${input.number} is not a pull request`);
+      if (!issue.pull) throw new PullwrightError('input_invalid', `#${input.number} is not a pull request`);
       const review = newReview(repo, issue, input.sender, input.state, input.body ?? '');
       const json = ser.review(repo, review);
       const delivery = await send(
@@ -2250,7 +2254,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     async reviewComment(input) {
       const repo = mustRepo(input.repo);
       const issue = mustIssue(repo, input.number);
-      if (!issue.pull) throw new Error(`#${input.number} is not a pull request`);
+      if (!issue.pull) throw new PullwrightError('input_invalid', `#${input.number} is not a pull request`);
       const c = newReviewComment(repo, issue, {
         author: input.sender,
         body: input.body,
@@ -2339,7 +2343,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     },
     async uninstall(input) {
       const inst = state.installations.get(input.installationId);
-      if (!inst) throw new Error(`Unknown installation ${input.installationId}`);
+      if (!inst) throw new PullwrightError('not_found', `Unknown installation ${input.installationId}`);
       const payload = {
         action: 'deleted',
         installation: ser.installation(inst),
@@ -2364,7 +2368,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     action: 'added' | 'removed',
   ) {
     const inst = state.installations.get(input.installationId);
-    if (!inst) throw new Error(`Unknown installation ${input.installationId}`);
+    if (!inst) throw new PullwrightError('not_found', `Unknown installation ${input.installationId}`);
     const current = new Set(state.installationRepos(inst).map((r) => r.fullName.toLowerCase()));
     const changed = input.repos.map((n) => mustRepo(n));
     for (const r of changed) {
@@ -2473,7 +2477,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     async diff(repoName, number) {
       const repo = mustRepo(repoName);
       const issue = mustIssue(repo, number);
-      if (!issue.pull) throw new Error(`#${number} is not a pull request`);
+      if (!issue.pull) throw new PullwrightError('input_invalid', `#${number} is not a pull request`);
       return gitDiff(repo.gitDir, issue.pull.baseSha, issue.pull.headSha);
     },
     async file(repoName, ref, path) {
@@ -2521,7 +2525,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     },
     createInstallationToken(installationId, opts = {}) {
       const inst = state.installations.get(installationId);
-      if (!inst) throw new Error(`Unknown installation ${installationId}`);
+      if (!inst) throw new PullwrightError('not_found', `Unknown installation ${installationId}`);
       const m = mintToken(inst, {
         repositories: opts.repositories,
         permissions: opts.permissions,

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { PullwrightError } from '../../../src/errors.js';
 import type { Delivery } from './types.js';
 
 const USER_AGENT = 'GitHub-Hookshot/twin';
@@ -49,7 +50,7 @@ export class Deliverer {
   /** Re-sends the identical body with the same delivery id, as GitHub's "Redeliver" does. */
   async redeliver(id: string): Promise<Delivery> {
     const original = this.log.find((d) => d.id === id);
-    if (!original) throw new Error(`Unknown delivery ${id}`);
+    if (!original) throw new PullwrightError('not_found', `Unknown delivery ${id}`);
     const copy: Delivery = {
       ...original,
       url: this.url,
