@@ -192,6 +192,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   let previousTail: number | undefined;
   let lastContext = 0;
   let nudged = false;
+  let lastCompactionTurn = Number.NEGATIVE_INFINITY;
   const warned = new Set<LimitKind>();
   const pendingNotes: string[] = [];
   let lastAssistantText = '';
@@ -334,7 +335,14 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         pendingNotes.push(wrapUpNote(near));
         emit({ type: 'status', message: `Near the ${near.join(', ')} budget; asked the agent to wrap up` });
       }
-      if (lastContext > compaction.triggerShare * model.contextWindow) await compact();
+      // Hysteresis: compacting invalidates the cache from the first changed message, so never two in a row.
+      if (
+        lastContext > compaction.triggerShare * model.contextWindow &&
+        turns - lastCompactionTurn >= compaction.keepTurns
+      ) {
+        lastCompactionTurn = turns;
+        await compact();
+      }
 
       // Notes go at the end of the newest (still unsent) user message: nothing already sent is rewritten.
       if (pendingNotes.length > 0) {

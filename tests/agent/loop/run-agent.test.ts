@@ -1,0 +1,321 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { countBreakpoints } from '../../../worker/agent/loop/cache-breakpoints.js';
+import { estimateTokens } from '../../../worker/agent/loop/compaction.js';
+import { runAgent } from '../../../worker/agent/loop/run-agent.js';
+import { loadTranscript } from '../../../worker/agent/loop/transcript.js';
+import type { AgentEvent } from '../../../worker/agent/tool.js';
+import type { Message, ToolResultBlock } from '../../../worker/model/model.js';
+import {
+  baseOptions,
+  bigTool,
+  echoTool,
+  FakeModel,
+  finishTool,
+  planTool,
+  slowTool,
+  text,
+  throwTool,
+  use,
+} from './fakes.js';
+
+const toolResults = (m: Message | undefined): ToolResultBlock[] =>
+  (m?.content ?? []).filter((b): b is ToolResultBlock => b.type === 'tool_result');
+const texts = (m: Message | undefined): string[] =>
+  (m?.content ?? []).flatMap((b) => (b.type === 'text' ? [b.text] : []));
+
+describe('runAgent', () => {
+  it('runs tools, keeps the plan and completes on finish (other tools first)', async () => {
+    const events: AgentEvent[] = [];
+    const model = new FakeModel((_r, call) => {
+      if (call === 1)
+        return {
+          content: [
+            text('Plan first'),
+            use('update_plan', { items: [{ step: 'Fix', status: 'in_progress' }] }),
+          ],
+        };
+      return { content: [use('finish', { summary: 'All done' }), use('echo', { text: 'last' })] };
+    });
+    let echoed = 0;
+    const tools = [
+      planTool,
+      finishTool,
+      { ...echoTool, run: async () => ({ content: String(++echoed), isError: false }) },
+    ];
+    const result = await runAgent({ ...baseOptions(model, tools), onEvent: (e) => events.push(e) });
+    expect(result.outcome).toBe('completed');
+    expect(result.summary).toBe('All done');
+    expect(result.turns).toBe(2);
+    expect(result.plan).toEqual([{ step: 'Fix', status: 'in_progress' }]);
+    expect(echoed).toBe(1);
+    const toolEvents = events.filter((e) => e.type === 'tool').map((e) => (e.type === 'tool' ? e.name : ''));
+    expect(toolEvents).toEqual(['update_plan', 'echo', 'finish']);
+    expect(events.some((e) => e.type === 'plan')).toBe(true);
+    expect(events.filter((e) => e.type === 'turn')).toHaveLength(2);
+    expect(result.usage.input).toBe(200);
+    expect(result.usage.costUsd).toBeGreaterThan(0);
+  });
+
+  it('reports malformed tool input and a throwing tool as error results and goes on', async () => {
+    const model = new FakeModel((_r, call) => {
+      if (call === 1) return { content: [use('echo', { text: 42 }), use('explode', {}), use('nope', {})] };
+      return { content: [use('finish', { summary: 'ok' })] };
+    });
+    const result = await runAgent(baseOptions(model, [echoTool, throwTool, finishTool]));
+    expect(result.outcome).toBe('completed');
+    const results = toolResults(model.requests[1]?.messages[2]);
+    expect(results).toHaveLength(3);
+    expect(results.every((r) => r.is_error === true)).toBe(true);
+    expect(results[0]?.content).toMatch(/Invalid input for echo: text/);
+    expect(results[1]?.content).toMatch(/kaboom/);
+    expect(results[2]?.content).toMatch(/Unknown tool "nope"/);
+  });
+
+  it('nudges once on end_turn without finish, then completes; hasChanges decides no-changes', async () => {
+    const model = new FakeModel(() => ({ content: [text('I think I am done')] }));
+    const result = await runAgent({
+      ...baseOptions(model, [echoTool, finishTool]),
+      hasChanges: async () => false,
+    });
+    expect(model.requests).toHaveLength(2);
+    expect(texts(model.requests[1]?.messages.at(-1)).join()).toMatch(/without calling the finish tool/);
+    expect(result.outcome).toBe('no-changes');
+    expect(result.summary).toBe('I think I am done');
+  });
+
+  it('asks for shorter output after max_tokens', async () => {
+    const model = new FakeModel((_r, call) =>
+      call === 1
+        ? { content: [text('long...')], stopReason: 'max_tokens' }
+        : { content: [use('finish', { summary: 's' })] },
+    );
+    const result = await runAgent(baseOptions(model, [finishTool]));
+    expect(result.outcome).toBe('completed');
+    expect(texts(model.requests[1]?.messages.at(-1)).join()).toMatch(/output token limit/);
+  });
+
+  describe('budgets', () => {
+    const forever = () => new FakeModel(() => ({ content: [use('echo', { text: 'again' })] }));
+
+    it('stops at the turn limit and warns near it', async () => {
+      const model = forever();
+      const result = await runAgent({
+        ...baseOptions(model, [echoTool]),
+        budgets: { maxTurns: 5, maxCostUsd: 100, maxWallMs: 60_000 },
+      });
+      expect(result).toMatchObject({ outcome: 'limit', limit: 'turns', turns: 5 });
+      const notes = model.requests.map((r) => texts(r.messages.at(-1)).join());
+      expect(notes[4]).toMatch(/close to this run's turns budget/);
+      expect(notes.slice(0, 4).some((n) => /budget/.test(n))).toBe(false);
+    });
+
+    it('stops at the cost limit', async () => {
+      const model = new FakeModel(() => ({
+        content: [use('echo', { text: 'x' })],
+        usage: { input: 100_000, output: 1000 },
+      }));
+      // sonnet: 100k input = $0.30 + 1k output = $0.015 per turn
+      const result = await runAgent({
+        ...baseOptions(model, [echoTool]),
+        budgets: { maxTurns: 100, maxCostUsd: 1, maxWallMs: 60_000 },
+      });
+      expect(result).toMatchObject({ outcome: 'limit', limit: 'cost', turns: 4 });
+      expect(result.usage.costUsd).toBeGreaterThanOrEqual(1);
+    });
+
+    it('stops at the input and output token limits', async () => {
+      const inModel = forever();
+      const a = await runAgent({
+        ...baseOptions(inModel, [echoTool]),
+        budgets: { maxTurns: 100, maxCostUsd: 100, maxWallMs: 60_000, maxInputTokens: 350 },
+      });
+      expect(a).toMatchObject({ outcome: 'limit', limit: 'input_tokens', turns: 4 });
+      const outModel = forever();
+      const b = await runAgent({
+        ...baseOptions(outModel, [echoTool]),
+        budgets: { maxTurns: 100, maxCostUsd: 100, maxWallMs: 60_000, maxOutputTokens: 30 },
+      });
+      expect(b).toMatchObject({ outcome: 'limit', limit: 'output_tokens', turns: 3 });
+    });
+
+    it('stops at the wall time limit, even with a tool in flight', async () => {
+      const seen = { aborted: false };
+      const model = new FakeModel(() => ({ content: [use('slow', {})] }));
+      const result = await runAgent({
+        ...baseOptions(model, [slowTool(seen)]),
+        budgets: { maxTurns: 100, maxCostUsd: 100, maxWallMs: 300 },
+      });
+      expect(result).toMatchObject({ outcome: 'limit', limit: 'wall_time' });
+      expect(seen.aborted).toBe(true);
+    });
+  });
+
+  describe('cancellation', () => {
+    it('aborts a model request in flight', async () => {
+      const controller = new AbortController();
+      const model = new FakeModel(
+        (request) =>
+          new Promise((_resolve, reject) => {
+            request.signal?.addEventListener('abort', () => reject(new Error('aborted')));
+            setTimeout(() => controller.abort(), 20);
+          }),
+      );
+      const result = await runAgent({ ...baseOptions(model, [echoTool]), signal: controller.signal });
+      expect(result.outcome).toBe('cancelled');
+      expect(result.turns).toBe(0);
+    });
+
+    it('aborts a running tool through its signal', async () => {
+      const controller = new AbortController();
+      const seen = { aborted: false };
+      const model = new FakeModel(() => {
+        setTimeout(() => controller.abort(), 20);
+        return { content: [use('slow', {})] };
+      });
+      const result = await runAgent({ ...baseOptions(model, [slowTool(seen)]), signal: controller.signal });
+      expect(result.outcome).toBe('cancelled');
+      expect(seen.aborted).toBe(true);
+      expect(result.turns).toBe(1);
+    });
+  });
+
+  it('places at most 4 cache breakpoints: tools and system 1h, the newest message and the previous tail 5m', async () => {
+    const model = new FakeModel((_r, call) =>
+      call < 4
+        ? { content: [use('echo', { text: `t${call}` })] }
+        : { content: [use('finish', { summary: 'done' })] },
+    );
+    await runAgent(baseOptions(model, [echoTool, finishTool]));
+    for (const [i, r] of model.requests.entries()) {
+      expect(countBreakpoints(r)).toBeLessThanOrEqual(4);
+      expect(r.tools.at(-1)?.cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+      expect(r.tools.slice(0, -1).every((t) => !t.cache_control)).toBe(true);
+      expect(r.system.at(-1)?.cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+      expect(r.messages.at(-1)?.content.at(-1)?.cache_control).toEqual({ type: 'ephemeral' });
+      if (i > 0) {
+        const prevTail = model.requests[i - 1]?.messages.length ?? 0;
+        expect(r.messages[prevTail - 1]?.content.at(-1)?.cache_control).toEqual({ type: 'ephemeral' });
+        // Apart from breakpoints, the earlier prefix is sent byte for byte again.
+        const strip = (ms: Message[]) =>
+          JSON.stringify(ms.map((m) => m.content.map(({ cache_control: _c, ...b }) => b)));
+        expect(strip(r.messages.slice(0, prevTail))).toBe(strip(model.requests[i - 1]?.messages ?? []));
+      }
+    }
+  });
+
+  it('compacts old tool results in one batch, keeping the task and the plan', async () => {
+    // The fake reports the real size of each request, so clearing does lower the context.
+    const model = new FakeModel((request, call) => {
+      const input = estimateTokens(request.messages);
+      if (call === 1)
+        return {
+          content: [use('update_plan', { items: [{ step: 'Explore', status: 'in_progress' }] })],
+          usage: { input },
+        };
+      if (call < 12) return { content: [use('big', { tag: `t${call}` })], usage: { input } };
+      return { content: [use('finish', { summary: 'done' })], usage: { input } };
+    }, 10_000);
+    const events: AgentEvent[] = [];
+    const result = await runAgent({
+      ...baseOptions(model, [planTool, bigTool(5000), finishTool]),
+      compaction: { keepTurns: 2 },
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.outcome).toBe('completed');
+    const compactions = events.filter((e) => e.type === 'status').length;
+    expect(compactions).toBeGreaterThanOrEqual(1);
+    const strip = (ms: Message[]) =>
+      JSON.stringify(ms.map((m) => m.content.map(({ cache_control: _c, ...b }) => b)));
+    // Between requests the history only grows, except at a compaction, which rewrites it once.
+    let rewrites = 0;
+    let firstCompacted = -1;
+    for (let i = 1; i < model.requests.length; i += 1) {
+      const prev = model.requests[i - 1]?.messages ?? [];
+      const cur = model.requests[i]?.messages ?? [];
+      if (strip(cur.slice(0, prev.length)) !== strip(prev)) {
+        rewrites += 1;
+        if (firstCompacted < 0) firstCompacted = i;
+      }
+    }
+    expect(rewrites).toBe(compactions);
+    const after = model.requests[firstCompacted];
+    if (!after) throw new Error('no compaction seen');
+    // The task is intact.
+    expect(texts(after.messages[0])).toEqual(['Task: do the thing.']);
+    const cleared = after.messages
+      .flatMap(toolResults)
+      .filter((r) => r.content.startsWith('[output cleared'));
+    expect(cleared.length).toBeGreaterThanOrEqual(2);
+    expect(cleared[0]?.content).toMatch(
+      /^\[output cleared to save context: big \{"tag":"t2"\}, 5003 bytes\]$/,
+    );
+    // The two newest turns are kept whole.
+    const kept = after.messages.flatMap(toolResults).slice(-2);
+    expect(kept.every((r) => r.content.length > 5000)).toBe(true);
+    // The note re-states the plan.
+    expect(texts(after.messages.at(-1)).join()).toMatch(/Current plan:\n- \[in_progress\] Explore/);
+  });
+
+  it('writes a redacted transcript each step and resumes from it', async () => {
+    const secret = 'super-secret-value-123';
+    const model = new FakeModel((_r, call) =>
+      call === 1
+        ? { content: [use('echo', { text: `token ${secret} ghp_abcdefghijklmnopqrstuvwxyz0123` })] }
+        : { content: [use('update_plan', { items: [{ step: 'A', status: 'completed' }] })] },
+    );
+    const opts = baseOptions(model, [echoTool, planTool, finishTool], {
+      secrets: [secret],
+      budgets: { maxTurns: 2, maxCostUsd: 10, maxWallMs: 60_000 },
+    });
+    const first = await runAgent(opts);
+    expect(first).toMatchObject({ outcome: 'limit', limit: 'turns' });
+    const raw = readFileSync(opts.transcriptPath, 'utf8');
+    expect(raw).not.toContain(secret);
+    expect(raw).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123');
+    const lines = raw
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(lines.map((l) => l.type)).toEqual([
+      'start',
+      'messages',
+      'response',
+      'tool',
+      'messages',
+      'response',
+      'tool',
+      'plan',
+      'messages',
+      'result',
+    ]);
+    const loaded = loadTranscript(opts.transcriptPath);
+    expect(loaded.turns).toBe(2);
+    expect(loaded.plan).toEqual([{ step: 'A', status: 'completed' }]);
+    expect(loaded.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
+
+    const model2 = new FakeModel(() => ({ content: [use('finish', { summary: 'resumed and done' })] }));
+    const second = await runAgent({
+      ...opts,
+      model: model2,
+      resumeFrom: opts.transcriptPath,
+      budgets: { maxTurns: 5, maxCostUsd: 10, maxWallMs: 60_000 },
+    });
+    expect(second).toMatchObject({ outcome: 'completed', summary: 'resumed and done', turns: 3 });
+    expect(second.plan).toEqual([{ step: 'A', status: 'completed' }]);
+    expect(model2.requests[0]?.messages).toHaveLength(5);
+  });
+
+  it('caps a huge tool result keeping head and tail', async () => {
+    const model = new FakeModel((_r, call) =>
+      call === 1
+        ? { content: [use('big', { tag: 'head' })] }
+        : { content: [use('finish', { summary: 'ok' })] },
+    );
+    await runAgent({ ...baseOptions(model, [bigTool(1_000_000), finishTool]), maxToolResultChars: 10_000 });
+    const r = toolResults(model.requests[1]?.messages[2])[0];
+    expect(r?.content.length).toBeLessThanOrEqual(10_000);
+    expect(r?.content.startsWith('head:xxx')).toBe(true);
+    expect(r?.content).toMatch(/characters cut by the harness/);
+  });
+});
