@@ -1,0 +1,135 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createSilentLogger } from '../../../src/logger.js';
+import { type RunAgentOptions, runAgent } from '../../../worker/agent/loop/run-agent.js';
+import type { AgentEvent } from '../../../worker/agent/tool.js';
+import { createDefaultTools } from '../../../worker/agent/tools/index.js';
+import { createAnthropicModel } from '../../../worker/model/anthropic-model.js';
+import {
+  type ModelTwin,
+  SCENARIO_HEADER,
+  startModelTwin,
+  writeFixFailingTestRepo,
+} from '../../twins/model/index.js';
+import { createLocalSandbox } from './local-sandbox.js';
+
+/** The loop through the real SDK over HTTP against the model twin, with the real tools on a host temp dir. */
+describe('runAgent against the model twin', { timeout: 120_000 }, () => {
+  let twin: ModelTwin;
+  let dir: string;
+
+  beforeAll(async () => {
+    twin = await startModelTwin({ scenario: 'echo' });
+  });
+  afterAll(async () => {
+    await twin.close();
+  });
+  beforeEach(async () => {
+    twin.reset();
+    dir = await mkdtemp(join(tmpdir(), 'pw-loop-twin-'));
+    return async () => {
+      await rm(dir, { recursive: true, force: true });
+    };
+  });
+
+  function options(scenario: string, overrides: Partial<RunAgentOptions> = {}): RunAgentOptions {
+    const model = createAnthropicModel({
+      apiKey: twin.apiKey,
+      baseURL: twin.url,
+      model: 'claude-sonnet-5-5',
+      maxOutputTokens: 4096,
+      timeoutMs: 20_000,
+      retry: { baseDelayMs: 10, maxDelayMs: 50 },
+      defaultHeaders: { [SCENARIO_HEADER]: scenario },
+    });
+    return {
+      model,
+      sandbox: createLocalSandbox(dir),
+      tools: createDefaultTools(),
+      system: 'You are a coding agent working in a repository. Call finish when done.',
+      firstUserMessage: 'Fix the failing tests of this repository.',
+      budgets: { maxTurns: 40, maxCostUsd: 5, maxWallMs: 120_000 },
+      signal: new AbortController().signal,
+      log: createSilentLogger(),
+      transcriptPath: join(dir, '.transcript', 'run.jsonl'),
+      secrets: [twin.apiKey],
+      ...overrides,
+    };
+  }
+
+  it('streams a whole scenario to completion, reading the prefix from the cache', async () => {
+    await writeFixFailingTestRepo(dir);
+    const events: AgentEvent[] = [];
+    let streamed = '';
+    const result = await runAgent({
+      ...options('fix-failing-test'),
+      onEvent: (e) => events.push(e),
+      onText: (d) => {
+        streamed += d;
+      },
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.turns).toBeGreaterThan(4);
+    expect(result.plan.length).toBeGreaterThan(0);
+    expect(result.plan.every((p) => p.status === 'completed')).toBe(true);
+    expect(streamed.length).toBeGreaterThan(0);
+    // The fix is real: the repo's tests pass now.
+    const check = await createLocalSandbox(dir).exec({ cmd: 'npm test 2>&1', timeoutMs: 60_000 });
+    expect(check.exitCode).toBe(0);
+    // Caching: at most 4 breakpoints, reads from the second request on.
+    for (const r of twin.requests) expect(r.cache?.breakpoints.length ?? 0).toBeLessThanOrEqual(4);
+    expect(twin.usage.cacheReadInputTokens).toBeGreaterThan(0);
+    expect(twin.usage.cacheCreation1hInputTokens).toBeGreaterThan(0);
+    expect(result.usage.cacheRead).toBe(twin.usage.cacheReadInputTokens);
+    expect(events.filter((e) => e.type === 'turn')).toHaveLength(result.turns);
+    // The key never reaches the transcript.
+    const transcript = await readFile(join(dir, '.transcript', 'run.jsonl'), 'utf8');
+    expect(transcript).not.toContain(twin.apiKey);
+    expect(transcript.trim().split('\n').at(-1)).toMatch(/"type":"result"/);
+  });
+
+  it('reports malformed tool calls as tool errors and goes on', async () => {
+    await writeFixFailingTestRepo(dir);
+    const result = await runAgent(options('malformed-tool-input'));
+    expect(result.outcome).toBe('completed');
+    expect(result.summary).toMatch(/^Both malformed calls were reported as tool errors/);
+  });
+
+  it('ends a model that never stops at the turn budget', async () => {
+    const result = await runAgent({
+      ...options('never-stops'),
+      budgets: { maxTurns: 6, maxCostUsd: 5, maxWallMs: 60_000 },
+    });
+    expect(result).toMatchObject({ outcome: 'limit', limit: 'turns', turns: 6 });
+    const last = twin.requests.at(-1)?.body as { messages: { content: unknown }[] };
+    expect(JSON.stringify(last.messages.at(-1))).toMatch(/Wrap up now/);
+  });
+
+  it('rides out a 529 and a cut stream during a run', async () => {
+    await writeFixFailingTestRepo(dir);
+    twin.faults.add({ status: 529, times: 1 });
+    twin.faults.add({ cutStreamAfterEvents: 3, times: 1 });
+    const result = await runAgent(options('fix-failing-test'));
+    expect(result.outcome).toBe('completed');
+    expect(twin.requests.some((r) => r.status === 529)).toBe(true);
+  });
+
+  it('ends as error with the code when the model keeps failing', async () => {
+    twin.faults.add({ status: 500, times: 20 });
+    const result = await runAgent(options('fix-failing-test'));
+    expect(result.outcome).toBe('error');
+    expect(result.error?.code).toBe('upstream_unavailable');
+  });
+
+  it('is cancelled promptly with a request in flight', async () => {
+    twin.faults.add({ delayMs: 10_000, times: 1 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const t0 = Date.now();
+    const result = await runAgent({ ...options('fix-failing-test'), signal: controller.signal });
+    expect(result.outcome).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
