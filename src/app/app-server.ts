@@ -40,17 +40,24 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
+/** Bounds a Redis call that could wait for a connection forever (BullMQ waits until ready). */
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
     });
-    return (await Promise.race([redis.ping(), timeout])) === 'PONG';
-  } catch {
-    return false;
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    return (await withTimeout(redis.ping(), timeoutMs)) === 'PONG';
+  } catch {
+    return false;
   }
 }
 
@@ -105,7 +112,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     }
     if (req.method === 'GET' && path === '/metrics') {
       try {
-        const depth = await taskQueue.depth();
+        const depth = await withTimeout(taskQueue.depth(), 1_000);
         for (const [state, n] of Object.entries(depth)) metrics.set('pullwright_queue_depth', { state }, n);
       } catch {
         // Redis away: serve the counters we have; /healthz reports the outage.
@@ -167,7 +174,10 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await taskQueue.close();
+      await withTimeout(taskQueue.close(), 5_000).catch(() => {
+        // Redis is gone: nothing left to flush.
+        void taskQueue.queue.disconnect();
+      });
       redis.disconnect();
     },
   };

@@ -118,6 +118,23 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     expect((await jobs()).filter((j) => j.id?.includes('#4~'))).toHaveLength(0);
   });
 
+  it('uses the repo config trigger phrase instead of the operator one; @<slug> always works', async () => {
+    const t2 = { ...t, repo: `${t.repo}-cfg` };
+    github.permissions.set(`octo/${t2.repo}:alice`, 'admin');
+    github.files.set(`octo/${t2.repo}:.github/pullwright.yml`, {
+      text: 'trigger: "@helper"\n',
+      sha: 'abc123',
+    });
+    const count = async (n: number) =>
+      (await jobs()).filter((j) => j.id?.includes(`${t2.repo}#${n}~`)).length;
+    expect((await post('issue_comment', issueComment(t2, 1, '@agent do it'))).status).toBe(200);
+    expect(await count(1)).toBe(0);
+    expect((await post('issue_comment', issueComment(t2, 2, '@helper do it'))).status).toBe(200);
+    expect(await count(2)).toBe(1);
+    expect((await post('issue_comment', issueComment(t2, 3, '@pullwright do it'))).status).toBe(200);
+    expect(await count(3)).toBe(1);
+  });
+
   it('serves metrics and an operator-only dashboard', async () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toContain('pullwright_jobs_enqueued_total{kind="implement"}');
@@ -133,5 +150,41 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     const page = await fetch(`${app.url}/admin/queues`, { headers: { authorization: `Bearer ${OPERATOR}` } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('implement~11/octo/');
+  });
+});
+
+describe('app server without Redis', () => {
+  it('starts, answers /healthz with 503 and refuses deliveries with a 5xx', async () => {
+    const app = await startAppServer({
+      appId: 1,
+      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      webhookSecret: SECRET,
+      githubApiUrl: 'http://127.0.0.1:9',
+      redisUrl: 'redis://127.0.0.1:1',
+      queuePrefix: uniquePrefix('noredis'),
+      port: 0,
+      host: '127.0.0.1',
+      settings: {
+        appSlug: 'pullwright',
+        botLogin: 'pullwright[bot]',
+        triggerPhrase: '@agent',
+        caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
+      },
+      log: createSilentLogger(),
+      github: new FakeGitHubPort(),
+    });
+    try {
+      expect((await fetch(`${app.url}/healthz`)).status).toBe(503);
+      const res = await postDelivery(
+        `${app.url}${WEBHOOK_PATH}`,
+        'issue_comment',
+        issueComment({ installationId: 1, owner: 'o', repo: 'r' }, 1, '@agent go'),
+        { secret: SECRET },
+      );
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
