@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { writeFixFailingTestRepo } from '../twins/model/index.js';
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'Test User',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test User',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_CONFIG_NOSYSTEM: '1',
+};
+
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', dir, ...args], { env: GIT_ENV, encoding: 'utf8' }).trim();
+}
+
+/** A real git repository holding the model twin's sample project, committed on `main`. */
+export async function makeSampleRepo(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'pw-cli-repo-'));
+  await writeFixFailingTestRepo(dir);
+  git(dir, 'init', '--quiet', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Test User');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'add', '--all');
+  git(dir, 'commit', '--quiet', '-m', 'initial');
+  return dir;
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Containers still carrying the CLI run label of this run id (should be none after a run). */
+export async function containersOfRun(runId: string): Promise<string[]> {
+  const list = await new Docker().listContainers({
+    all: true,
+    filters: { label: [`dev.pullwright.cli-run=${runId}`] },
+  });
+  return list.map((c) => c.Id);
+}
