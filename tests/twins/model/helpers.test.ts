@@ -74,6 +74,8 @@ describe('model twin scenario helpers', () => {
     ['10 passed', 'pass'],
     ['8 passing\n2 failing', 'fail'],
     ['hello', 'unknown'],
+    ['{"exit_code":1,"stdout":"ok"}', 'fail'],
+    ['{"exit_code":0,"stdout":"# pass 3\\n# fail 0"}', 'pass'],
   ])('reads a test run: %j → %s', (output, outcome) => {
     expect(testOutcome(output)).toBe(outcome);
   });

@@ -208,6 +208,9 @@ describe('model twin scenarios run to completion against a tool runner', () => {
       'Fix rm -rf / script alert(1) /script',
     );
     expect(extractTaskTitle('\n\nJust a line\nmore')).toBe('Just a line');
+    expect(extractTaskTitle('# Task\n\nIssue #12: Average is off by one\n\nDetails')).toBe(
+      'Average is off by one',
+    );
     expect(extractTaskTitle('x'.repeat(200))).toHaveLength(80);
   });
 

@@ -111,7 +111,7 @@ export function testOutcome(output: string): TestOutcome {
   if (counts.some((n) => n > 0) || /\b[1-9]\d*\s+(?:tests?\s+)?fail(?:ed|ing|ures?)\b/i.test(output))
     return 'fail';
   if (/\bnot ok\b|✖|npm ERR!|Tests? failed|AssertionError/i.test(output)) return 'fail';
-  if (/exit(?:ed)?(?: with)?(?: code| status)?[:= ]+[1-9]/i.test(output)) return 'fail';
+  if (/exit(?:ed)?(?: with)?(?:[ _](?:code|status))?"?\s*[:= ]\s*[1-9]/i.test(output)) return 'fail';
   if (counts.length > 0) return 'pass';
   if (/\bpass(?:ed)?\s*:?\s+[1-9]|\b[1-9]\d*\s+(?:tests?\s+)?pass(?:ed|ing)\b/i.test(output)) return 'pass';
   return 'unknown';

@@ -3,12 +3,15 @@ import { EDIT_TOOL, fixLoopStep, isEdit } from './fix-loop.js';
 import { finish, firstUserText, oneLine, planUpdate, reply, text, tool, toolExchanges } from './helpers.js';
 
 /**
- * The task title, read from the first user message: a `Title: …` line, else the first
+ * The task title, read from the first user message: a `Title: …` line, else an
+ * `Issue #N: …` line, else the first
  * markdown heading, else the first non-empty line. Untrusted text: flattened to one
  * bounded line before it is quoted anywhere.
  */
 export function extractTaskTitle(taskText: string): string {
-  const titled = /^\s*(?:issue\s+)?title\s*:\s*(.+)$/im.exec(taskText);
+  const titled =
+    /^\s*(?:issue\s+)?title\s*:\s*(.+)$/im.exec(taskText) ??
+    /^\s*(?:#+\s*)?issue\s+#\d+\s*[:\-–]\s*(.+)$/im.exec(taskText);
   const heading = /^\s{0,3}#{1,3}\s+(.+)$/m.exec(taskText);
   const firstLine = taskText.split('\n').find((l) => l.trim().length > 0) ?? 'the requested change';
   return oneLine(titled?.[1] ?? heading?.[1] ?? firstLine, 80) || 'the requested change';
