@@ -501,7 +501,11 @@ describe('pull requests', () => {
       body: { body: 'no path' },
     });
     const one = '/repos/{owner}/{repo}/pulls/comments/{comment_id}';
-    await check('GET', one, `/repos/alice/demo/pulls/comments/${reviewCommentId}`, 200, { auth: tok(token) });
+    const got = await check('GET', one, `/repos/alice/demo/pulls/comments/${reviewCommentId}`, 200, {
+      auth: tok(token),
+    });
+    // The hunk comes from the real diff of the PR, cut at the commented line.
+    expect((got.json as { diff_hunk: string }).diff_hunk).toBe('@@ -0,0 +1 @@\n+export const b = 2;');
     await check('GET', one, '/repos/alice/demo/pulls/comments/1', 404, { auth: tok(token) });
     const replies = '/repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies';
     await check(

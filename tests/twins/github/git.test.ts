@@ -185,6 +185,11 @@ describe('git over smart HTTP', () => {
     expect((await git(['push', '-q', 'origin', 'feature'], c.dir)).code).toBe(0);
     expect(twin.inspect.pull('alice/proj', number)?.headSha).toBe(sha);
     expect(await twin.inspect.diff('alice/proj', number)).toContain('+two');
+    const viaApi = await fetch(`${twin.url}/repos/alice/proj/pulls/${number}`, {
+      headers: { authorization: `token ${token}`, accept: 'application/vnd.github.diff' },
+    });
+    expect(viaApi.status).toBe(200);
+    expect(await viaApi.text()).toBe(await twin.inspect.diff('alice/proj', number));
     await twin.settled();
     const push = received.find((r) => r.event === 'push' && r.body.after === sha);
     expect(push?.body).toMatchObject({ ref: 'refs/heads/feature', before });

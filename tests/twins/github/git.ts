@@ -317,3 +317,34 @@ export function serveGitHttp(
     });
   });
 }
+
+/**
+ * The hunk of `git diff base...head -- path` that contains new-side `line`, cut after that line, which is what
+ * GitHub puts in a review comment's `diff_hunk`. Null when the line is outside the diff.
+ */
+export async function diffHunkAt(
+  gitDir: string,
+  base: string,
+  head: string,
+  path: string,
+  line: number,
+): Promise<string | null> {
+  const r = await runGit(['diff', `${base}...${head}`, '--', path], { cwd: gitDir });
+  if (r.code !== 0) return null;
+  let hunk: string[] | null = null;
+  let newLine = 0;
+  for (const l of r.stdout.toString('utf8').split('\n')) {
+    const header = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(l);
+    if (header) {
+      hunk = [l];
+      newLine = Number(header[1]) - 1;
+      continue;
+    }
+    if (!hunk || l.startsWith('\\')) continue;
+    hunk.push(l);
+    if (l.startsWith('-')) continue;
+    newLine += 1;
+    if (newLine === line) return hunk.join('\n');
+  }
+  return null;
+}

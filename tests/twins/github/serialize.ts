@@ -397,7 +397,7 @@ export class Serializer {
       pull_request_review_id: c.reviewId,
       id: c.id,
       node_id: nodeId('PullRequestReviewComment', c.id),
-      diff_hunk: `@@ -${c.line},1 +${c.line},1 @@`,
+      diff_hunk: c.diffHunk ?? `@@ -${c.line},1 +${c.line},1 @@`,
       path: c.path,
       commit_id: c.commitId,
       original_commit_id: c.commitId,

@@ -105,6 +105,8 @@ export interface ReviewCommentRec {
   commitId: string;
   createdAt: string;
   updatedAt: string;
+  /** The diff hunk up to the commented line, filled from git on first read. */
+  diffHunk?: string;
 }
 
 export interface ThreadRec {

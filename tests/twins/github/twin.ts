@@ -10,6 +10,7 @@ import {
   commitFiles,
   countAhead,
   deleteBranch,
+  diffHunkAt,
   diffStat,
   gitDiff,
   gitLog,
@@ -567,6 +568,19 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     state.reviewComments.set(c.id, c);
     state.threads.get(threadId)!.commentIds.push(c.id);
     return c;
+  }
+
+  /** Fills `diff_hunk` from the real diff the first time a review comment is read. */
+  async function withHunks(repo: RepoRec, comments: ReviewCommentRec[]): Promise<ReviewCommentRec[]> {
+    for (const c of comments) {
+      if (c.diffHunk !== undefined) continue;
+      const issue = state.issuesOf(repo).get(c.number);
+      const hunk = issue?.pull
+        ? await diffHunkAt(repo.gitDir, issue.pull.baseSha, c.commitId, c.path, c.line).catch(() => null)
+        : null;
+      c.diffHunk = hunk ?? `@@ -${c.line},1 +${c.line},1 @@`;
+    }
+    return comments;
   }
 
   function mintToken(
@@ -1441,6 +1455,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       .filter((c) => c.repoId === repo.id && c.number === issue.number)
       .sort((a, b) => a.id - b.id);
     const page = paginate(ctx, list);
+    await withHunks(repo, page.items);
     return { status: 200, json: page.items.map((c) => ser.reviewComment(repo, c)), headers: page.headers };
   });
 
@@ -1461,6 +1476,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       line,
       inReplyTo,
     });
+    await withHunks(repo, [c]);
     restEvent(ctx, repo, 'pull_request_review_comment', (sender) => ({
       action: 'created',
       comment: ser.reviewComment(repo, c),
@@ -1475,6 +1491,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     const repo = repoAccess(ctx, ctx.params[0]!, ctx.params[1]!, { perm: 'pull_requests', level: 'read' });
     const c = state.reviewComments.get(Number(ctx.params[2]));
     if (!c || c.repoId !== repo.id) throw notFound();
+    await withHunks(repo, [c]);
     return { status: 200, json: ser.reviewComment(repo, c) };
   });
 
@@ -1489,6 +1506,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       body: text,
       inReplyTo: Number(ctx.params[3]),
     });
+    await withHunks(repo, [c]);
     restEvent(ctx, repo, 'pull_request_review_comment', (sender) => ({
       action: 'created',
       comment: ser.reviewComment(repo, c),
@@ -2262,6 +2280,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
         line: input.line,
         inReplyTo: input.inReplyTo,
       });
+      await withHunks(repo, [c]);
       const delivery = await send(
         'pull_request_review_comment',
         {
