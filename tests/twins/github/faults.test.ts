@@ -162,6 +162,23 @@ describe('admin endpoints', () => {
     expect(state.repos.find((r) => r.fullName === 'http-user/via-http')?.comments.map((c) => c.body)).toEqual(
       ['hello'],
     );
+    await post('/_twin/seed', { users: [{ login: 'rev' }] });
+    await twin.seed.branch({ repo: 'http-user/via-http', branch: 'b', files: { 'y.md': 'y\n' } });
+    const pr = await twin.seed.pullRequest({
+      repo: 'http-user/via-http',
+      head: 'b',
+      title: 'B',
+      author: 'rev',
+    });
+    const { threadId } = twin.seed.reviewThread({
+      repo: 'http-user/via-http',
+      number: pr.number,
+      path: 'y.md',
+      line: 1,
+      comments: [{ author: 'rev', body: 'nit' }],
+    });
+    expect((await post('/_twin/resolve-thread', { threadId })).json).toEqual({ threadId, resolved: true });
+    expect((await post('/_twin/resolve-thread', { threadId: 'nope' })).status).toBe(404);
     expect((await post('/_twin/actions/notAnAction', {})).status).toBe(404);
     const unknownRepo = await post('/_twin/actions/openIssue', {
       repo: 'nobody/none',
@@ -203,5 +220,5 @@ describe('admin endpoints', () => {
       child?.kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

@@ -1917,6 +1917,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       return { status: 204 };
     }
     if (method === 'GET' && p === '/_twin/faults') return { status: 200, json: faults.list() };
+    if (method === 'POST' && p === '/_twin/resolve-thread') {
+      const body = await ctx.body();
+      const threadId = str(body.threadId);
+      if (!threadId) throw invalidBody('threadId is required');
+      seed.resolveThread(threadId, body.resolved !== false);
+      return { status: 200, json: { threadId, resolved: body.resolved !== false } };
+    }
     const action = /^\/_twin\/actions\/([A-Za-z]+)$/.exec(p);
     if (method === 'POST' && action) {
       const name = action[1] as keyof TwinActions;
