@@ -303,7 +303,74 @@ describe('runAgent', () => {
     });
     expect(second).toMatchObject({ outcome: 'completed', summary: 'resumed and done', turns: 3 });
     expect(second.plan).toEqual([{ step: 'A', status: 'completed' }]);
+    expect(second.usage.input).toBe(300);
     expect(model2.requests[0]?.messages).toHaveLength(5);
+    // Resuming into the same file never writes a message twice.
+    const again = loadTranscript(opts.transcriptPath);
+    expect(again.messages.map((m) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+      'user',
+    ]);
+    expect(again.turns).toBe(3);
+
+    // Resuming into a new file starts it with a snapshot, so it stands alone.
+    const model3 = new FakeModel(() => ({ content: [use('finish', { summary: 'third' })] }));
+    const otherPath = `${opts.transcriptPath}.2`;
+    const third = await runAgent({
+      ...opts,
+      model: model3,
+      resumeFrom: opts.transcriptPath,
+      transcriptPath: otherPath,
+      budgets: { maxTurns: 5, maxCostUsd: 10, maxWallMs: 60_000 },
+    });
+    expect(third.outcome).toBe('completed');
+    const fresh = loadTranscript(otherPath);
+    expect(fresh.messages).toHaveLength(9);
+    expect(fresh.turns).toBe(4);
+    expect(fresh.usage.input).toBe(400);
+  });
+
+  it('summarizes older turns when clearing tool results is not enough', async () => {
+    const model = new FakeModel((request, call) => {
+      const input = estimateTokens(request.messages);
+      if (request.toolChoice === 'none')
+        return { content: [text('SUMMARY: explored t2..t5, nothing fixed yet')] };
+      if (call === 1)
+        return {
+          content: [use('update_plan', { items: [{ step: 'Explore', status: 'in_progress' }] })],
+          usage: { input },
+        };
+      // Big tool inputs (not results) cannot be cleared, so only a summary brings the context down.
+      if (call < 8)
+        return { content: [use('echo', { text: `t${call} ${'y'.repeat(8000)}` })], usage: { input } };
+      return { content: [use('finish', { summary: 'done' })], usage: { input } };
+    }, 10_000);
+    const opts = { ...baseOptions(model, [planTool, echoTool, finishTool]), compaction: { keepTurns: 1 } };
+    const result = await runAgent(opts);
+    expect(result.outcome).toBe('completed');
+    const idx = model.requests.findIndex((r) => r.toolChoice === 'none');
+    expect(idx).toBeGreaterThan(0);
+    const next = model.requests[idx + 1];
+    if (!next) throw new Error('no request after the summary');
+    const head = texts(next.messages[0]);
+    expect(head[0]).toBe('Task: do the thing.');
+    expect(head[1]).toMatch(/<summary>\nSUMMARY: explored/);
+    expect(head[1]).toMatch(/Current plan:\n- \[in_progress\] Explore/);
+    expect(next.messages[1]?.role).toBe('assistant');
+    expect(next.messages.length).toBeLessThan(model.requests[idx]?.messages.length ?? 0);
+    // The transcript can rebuild the compacted history.
+    const loaded = loadTranscript(opts.transcriptPath);
+    expect(texts(loaded.messages[0])[1]).toMatch(/<summary>/);
+    // The rebuilt history is the last request's plus the final answer and its tool result.
+    expect(loaded.messages).toHaveLength((model.requests.at(-1)?.messages.length ?? 0) + 2);
+    expect(loaded.messages.at(-2)?.content.some((b) => b.type === 'tool_use' && b.name === 'finish')).toBe(
+      true,
+    );
   });
 
   it('caps a huge tool result keeping head and tail', async () => {

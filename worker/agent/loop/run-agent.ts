@@ -152,6 +152,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   let usage: Usage = emptyUsage();
   let costUsd = 0;
   let plan: PlanItem[] = [];
+  let loadedCount = 0;
   if (options.resumeFrom) {
     const loaded = loadTranscript(options.resumeFrom);
     history = loaded.messages;
@@ -159,6 +160,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     usage = loaded.usage;
     costUsd = loaded.costUsd;
     plan = loaded.plan;
+    loadedCount = history.length;
     const last = history.at(-1);
     if (!last) history = [{ role: 'user', content: [{ type: 'text', text: options.firstUserMessage }] }];
     else if (last.role === 'assistant') {
@@ -185,10 +187,17 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     resumed: options.resumeFrom !== undefined,
   });
 
-  let logged = options.resumeFrom ? history.length - 1 : 0;
-  if (options.resumeFrom)
-    transcript.write({ type: 'messages', turn: turns, messages: history.slice(logged) });
-  logged = options.resumeFrom ? history.length : 0;
+  // Messages already on disk are never written twice; resuming into another file starts it with a snapshot.
+  let logged = loadedCount;
+  if (options.resumeFrom && options.resumeFrom !== options.transcriptPath && loadedCount > 0)
+    transcript.write({
+      type: 'snapshot',
+      turns,
+      usage,
+      costUsd,
+      plan,
+      messages: history.slice(0, loadedCount),
+    });
   let previousTail: number | undefined;
   let lastContext = 0;
   let nudged = false;

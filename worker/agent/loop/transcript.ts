@@ -33,6 +33,8 @@ export type TranscriptEvent =
   | { type: 'plan'; items: PlanItem[] }
   /** The whole history after a compaction, so a resume starts from it. */
   | { type: 'compaction'; kind: 'clear' | 'summary'; cleared: number; messages: Message[] }
+  /** The history a resumed run starts from, when it writes to a new file. */
+  | { type: 'snapshot'; turns: number; usage: Usage; costUsd: number; plan: PlanItem[]; messages: Message[] }
   | { type: 'result'; result: unknown };
 
 /**
@@ -88,7 +90,13 @@ export function loadTranscript(path: string): LoadedTranscript {
       out.usage = addUsage(out.usage, event.usage);
       out.costUsd += event.costUsd;
     } else if (event.type === 'compaction') out.messages = event.messages;
-    else if (event.type === 'plan') out.plan = event.items;
+    else if (event.type === 'snapshot') {
+      out.messages = event.messages;
+      out.turns = Math.max(out.turns, event.turns);
+      out.plan = event.plan;
+      out.usage = event.usage;
+      out.costUsd = event.costUsd;
+    } else if (event.type === 'plan') out.plan = event.items;
     else if (event.type === 'result') out.finished = true;
   }
   return out;
