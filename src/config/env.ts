@@ -59,7 +59,7 @@ export const Env = z.object({
   // Model
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: url.optional(),
-  PULLWRIGHT_MODEL: z.string().default('claude-sonnet-4-5'),
+  PULLWRIGHT_MODEL: z.string().default('claude-sonnet-5-5'),
   MAX_OUTPUT_TOKENS: int(256, 128_000).default(16_000),
   MODEL_TIMEOUT_MS: int(1_000).default(600_000),
   // Logging
