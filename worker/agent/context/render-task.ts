@@ -1,0 +1,112 @@
+import type { AgentTask } from '../tool.js';
+import { fenceUntrusted } from './fence-untrusted.js';
+
+const MAX_TASK_TEXT = 60_000;
+
+function capTask(text: string): string {
+  return text.length <= MAX_TASK_TEXT
+    ? text
+    : `${text.slice(0, MAX_TASK_TEXT)}\n[... ${text.length - MAX_TASK_TEXT} characters cut]`;
+}
+
+function fence(source: string, text: string): string {
+  return fenceUntrusted(source, capTask(text));
+}
+
+/** Renders the task. Every piece of human-written text goes through the data fence; only our own framing is plain. */
+export function renderTask(task: AgentTask): string {
+  const out: string[] = ['# Task'];
+  switch (task.kind) {
+    case 'implement': {
+      const n = task.issue.number;
+      out.push(
+        `Resolve issue #${n}: implement what it asks in this repository, verify it, then call finish.`,
+        fence(`issue #${n} title`, task.issue.title),
+        fence(`issue #${n} body`, task.issue.body || '(no description)'),
+      );
+      if (task.issue.comments.length > 0) {
+        out.push(`Comments on issue #${n}, oldest first:`);
+        task.issue.comments.forEach((c, i) => {
+          out.push(fence(`issue #${n} comment ${i + 1} by @${c.author}`, c.body));
+        });
+      }
+      if (task.instruction)
+        out.push('The request that started this run:', fence('trigger comment', task.instruction));
+      break;
+    }
+    case 'address-review':
+    case 'revise': {
+      const pr = task.pr;
+      out.push(
+        task.kind === 'address-review'
+          ? `Address the review feedback on pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}). The workspace is the pull request's branch. Change the code where the feedback asks for it; where you disagree or cannot, say why in your summary. Then verify and call finish.`
+          : `Revise pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}) as requested below. The workspace is the pull request's branch. Then verify and call finish.`,
+        fence(`PR #${pr.number} title`, pr.title),
+        fence(`PR #${pr.number} body`, pr.body || '(no description)'),
+      );
+      for (const review of task.reviews) {
+        if (review.body.trim() === '') continue;
+        out.push(
+          `Review by @${review.author} (${review.state}):`,
+          fence(`review by @${review.author}`, review.body),
+        );
+      }
+      task.threads.forEach((t, i) => {
+        const where = t.line === null ? `${t.path} (outdated position)` : `${t.path}:${t.line}`;
+        out.push(
+          `## Review thread ${i + 1} on ${where}`,
+          'Diff hunk:',
+          fence(`diff hunk of thread ${i + 1}`, t.diffHunk),
+        );
+        t.comments.forEach((c, j) => {
+          out.push(fence(`thread ${i + 1} comment ${j + 1} by @${c.author}`, c.body));
+        });
+      });
+      if (task.threads.length === 0 && task.reviews.every((r) => r.body.trim() === ''))
+        out.push('There are no open review threads.');
+      if (task.instruction)
+        out.push('The request that started this run:', fence('trigger comment', task.instruction));
+      break;
+    }
+    case 'maintenance':
+      out.push(
+        `Scheduled maintenance task "${task.taskId.replace(/[^\w.-]/g, '_')}". Do what it asks if anything needs doing; if nothing does, change nothing and explain in finish.`,
+        fence(`maintenance task ${task.taskId}`, task.prompt),
+      );
+      break;
+    case 'local':
+      out.push(
+        'Do the following in this repository, verify it, then call finish.',
+        fence('local task', task.text),
+      );
+      break;
+  }
+  return out.join('\n\n');
+}
+
+/** Workspace-relative paths the task mentions (used to pick nested AGENTS.md files). */
+export function mentionedPaths(task: AgentTask): string[] {
+  const texts: string[] = [];
+  const paths: string[] = [];
+  if (task.kind === 'implement') {
+    texts.push(
+      task.issue.title,
+      task.issue.body,
+      ...task.issue.comments.map((c) => c.body),
+      task.instruction ?? '',
+    );
+  } else if (task.kind === 'address-review' || task.kind === 'revise') {
+    texts.push(task.pr.title, task.pr.body, ...task.reviews.map((r) => r.body), task.instruction ?? '');
+    for (const t of task.threads) {
+      paths.push(t.path);
+      texts.push(...t.comments.map((c) => c.body));
+    }
+  } else if (task.kind === 'maintenance') texts.push(task.prompt);
+  else if (task.kind === 'local') texts.push(task.text);
+  for (const text of texts) {
+    for (const m of text.matchAll(/(?:^|[\s`'"(])\.?\/?((?:[\w@.-]+\/)+[\w@.-]*)/g)) paths.push(m[1] ?? '');
+  }
+  return [...new Set(paths.map((p) => p.replace(/^\.\//, '')))].filter(
+    (p) => p !== '' && !p.split('/').includes('..') && !p.startsWith('/'),
+  );
+}
