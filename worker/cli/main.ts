@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/config/env.js';
 import { isPullwrightError } from '../../src/errors.js';
 import { createLogger, createSilentLogger, redactText } from '../../src/logger.js';
 import type { AgentEvent } from '../agent/tool.js';
-import { type LocalRunResult, runLocal } from './run-local.js';
+import type { LocalRunResult } from './run-local.js';
 
 const USAGE = `Usage: pullwright run --repo <path> --task "<text>" [options]
 
@@ -129,6 +129,8 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
+      // Loaded lazily so `--help` and usage errors answer without loading Docker, git and model clients.
+      const { runLocal } = await import('./run-local.js');
       const result = await runLocal({
         repo: values.repo ?? process.cwd(),
         task,

@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSampleRepo, removeDir } from './cli-helpers.js';
+
+/** The installed entry point, run as a user would: errors are one clear line, never a stack trace. */
+
+const BIN = join(process.cwd(), 'bin/pullwright.js');
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const clean: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...env };
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: clean, encoding: 'utf8', timeout: 150_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectNoStack(text: string): void {
+  expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+}
+
+let repo: string;
+let notGit: string;
+
+beforeAll(async () => {
+  repo = await makeSampleRepo();
+  notGit = await mkdtemp(join(tmpdir(), 'pw-cli-plain-'));
+});
+
+afterAll(async () => {
+  await removeDir(repo);
+  await removeDir(notGit);
+});
+
+describe('bin/pullwright.js', () => {
+  it('prints help and exits 0 for --help', () => {
+    const r = cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('pullwright run --repo <path> --task');
+  }, 300_000);
+
+  it('rejects an unknown command and a missing task with usage (exit 2)', () => {
+    const unknown = cli(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown command: frobnicate');
+    const noTask = cli(['run', '--repo', repo]);
+    expect(noTask.code).toBe(2);
+    expect(noTask.stderr).toContain('--task (or --task-file) is required');
+    const badTurns = cli(['run', '--repo', repo, '--task', 'x', '--max-turns', 'lots'], {
+      ANTHROPIC_API_KEY: 'sk-ant-test-key-123456',
+    });
+    expect(badTurns.code).toBe(2);
+    expect(badTurns.stderr).toContain('--max-turns must be a positive integer');
+  }, 300_000);
+
+  it('explains a missing key, a bad path and a folder that is not a repository, without a stack trace', () => {
+    const noKey = cli(['run', '--repo', repo, '--task', 'x']);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('ANTHROPIC_API_KEY is not set');
+    expectNoStack(noKey.stderr);
+
+    const key = { ANTHROPIC_API_KEY: 'sk-ant-test-key-123456' };
+    const badPath = cli(['run', '--repo', '/nonexistent/pw', '--task', 'x', '--json'], key);
+    expect(badPath.code).toBe(2);
+    expect(JSON.parse(badPath.stdout)).toEqual({
+      outcome: 'error',
+      error: { code: 'input_invalid', message: expect.stringContaining('does not exist') },
+    });
+    expectNoStack(badPath.stderr);
+
+    const plain = cli(['run', '--repo', notGit, '--task', 'x'], key);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('is not inside a git repository');
+    expectNoStack(plain.stderr);
+  }, 300_000);
+
+  it('explains that Docker is not reachable', () => {
+    const r = cli(['run', '--repo', repo, '--task', 'x'], {
+      ANTHROPIC_API_KEY: 'sk-ant-test-key-123456',
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Docker is not reachable');
+    expectNoStack(r.stderr);
+  }, 300_000);
+});
