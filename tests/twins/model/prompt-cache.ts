@@ -83,6 +83,11 @@ export class PromptCache {
   apply(model: string, blocks: PromptBlock[], minCacheableTokens: number): CacheOutcome {
     const breakpoints = checkBreakpoints(blocks);
     const now = this.now();
+    // Expired entries are dropped lazily on lookup; sweep now and then so a long-running
+    // standalone twin does not keep every prefix it ever saw.
+    if (this.entries.size > 5_000) {
+      for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    }
     const keys: string[] = [];
     const prefixTokens: number[] = [];
     let hash = createHash('sha256').update(`model:${model}`).digest('hex');
