@@ -102,11 +102,13 @@ describe('AnthropicModel against the model twin', () => {
     expect(twin.requests.filter((r) => r.status === 529)).toHaveLength(2);
   });
 
-  it('honours retry-after on a 429', async () => {
+  it('honours retry-after on a 429 and tells the retry hook', async () => {
     twin.faults.add({ status: 429, retryAfterSeconds: 3 });
-    const res = await model().complete(request());
+    const retries: unknown[] = [];
+    const res = await model({ onRetry: (info) => retries.push(info) }).complete(request());
     expect(res.stopReason).toBe('end_turn');
     expect(sleeps).toEqual([3_000]);
+    expect(retries).toEqual([{ attempt: 1, delayMs: 3_000, code: 'rate_limited', status: 429 }]);
   });
 
   it('fails fast as rate_limited when retry-after exceeds the allowed wait', async () => {

@@ -44,6 +44,8 @@ export interface AnthropicModelOptions {
   /** Injected for tests: 0 ≤ random() < 1. */
   random?: () => number;
   defaultHeaders?: Record<string, string>;
+  /** Told before each backoff sleep, e.g. to show "model overloaded, retrying" on the tracking comment. */
+  onRetry?: (info: { attempt: number; delayMs: number; code: ErrorCode; status?: number }) => void;
 }
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -208,6 +210,11 @@ export class AnthropicModel implements Model {
         const delayMs = c.retryAfterMs !== undefined ? Math.max(c.retryAfterMs, jittered) : jittered;
         attempt += 1;
         this.log.warn({ attempt, delayMs, status: c.status, code: c.code }, 'Model call failed; retrying');
+        try {
+          this.options.onRetry?.({ attempt, delayMs, code: c.code, status: c.status });
+        } catch (hookErr) {
+          this.log.warn({ err: hookErr }, 'Retry hook failed');
+        }
         try {
           await this.sleep(delayMs, request.signal);
         } catch (sleepErr) {
