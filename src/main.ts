@@ -20,7 +20,13 @@ const app = await startAppServer({
     appSlug: config.APP_SLUG,
     botLogin: config.botLogin,
     triggerPhrase: config.TRIGGER_PHRASE,
-    caps: { MAX_NETWORK: config.MAX_NETWORK, ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS },
+    caps: {
+      MAX_NETWORK: config.MAX_NETWORK,
+      ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS,
+      MAX_TURNS: config.MAX_TURNS,
+      MAX_COST_USD: config.MAX_COST_USD,
+      MAX_WALL_MINUTES: config.MAX_WALL_MINUTES,
+    },
   },
   log,
 });

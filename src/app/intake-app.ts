@@ -14,6 +14,7 @@ import {
   syncRepoSchedulers,
 } from '../queue/schedulers.js';
 import type { TaskQueue } from '../queue/task-queue.js';
+import { getEffectiveRepoConfig } from '../repo-config/effective-repo-config.js';
 import { REPO_CONFIG_PATH } from '../repo-config/repo-config.js';
 import { createPermissionChecker, type PermissionChecker } from './authorization.js';
 import {
@@ -44,7 +45,14 @@ export interface IntakeSettings {
   triggerPhrase: string;
   /** Quiet period that coalesces a burst of review comments into one job. */
   reviewQuietMs: number;
-  caps: { MAX_NETWORK: NetworkMode; ALLOW_WORKFLOW_EDITS: boolean };
+  /** Operator caps; what a repo's file asks above them is listed in the config comment. */
+  caps: {
+    MAX_NETWORK: NetworkMode;
+    ALLOW_WORKFLOW_EDITS: boolean;
+    MAX_TURNS?: number;
+    MAX_COST_USD?: number;
+    MAX_WALL_MINUTES?: number;
+  };
 }
 
 export interface IntakeDeps {
@@ -221,12 +229,27 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       // After the job is safely in Redis: acknowledge on GitHub without delaying the answer.
       background(rlog, 'reaction', () => github.addReaction(installationId, repo, input.reactOn, 'eyes'));
       const config = input.config;
-      if (config && config.problems.length > 0 && config.sha) {
-        background(rlog, 'config comment', () =>
-          commentConfigProblemsOnce(installationId, repo, decision.number, config),
-        );
+      const sha = config?.sha;
+      if (config && sha) {
+        const problems = configProblems(config);
+        if (problems.length > 0) {
+          background(rlog, 'config comment', () =>
+            commentConfigProblemsOnce(installationId, repo, decision.number, sha, problems),
+          );
+        }
       }
       return result.status === 'enqueued' ? 'enqueued' : 'duplicate';
+    }
+
+    /** The file's own problems plus what the operator's caps cut back. */
+    function configProblems(config: LoadedRepoConfig): string[] {
+      return getEffectiveRepoConfig(config, {
+        MAX_NETWORK: settings.caps.MAX_NETWORK,
+        ALLOW_WORKFLOW_EDITS: settings.caps.ALLOW_WORKFLOW_EDITS,
+        MAX_TURNS: settings.caps.MAX_TURNS ?? Number.POSITIVE_INFINITY,
+        MAX_COST_USD: settings.caps.MAX_COST_USD ?? Number.POSITIVE_INFINITY,
+        MAX_WALL_MINUTES: settings.caps.MAX_WALL_MINUTES ?? Number.POSITIVE_INFINITY,
+      }).problems;
     }
 
     /** One comment per version of a broken file, not one per delivery. */
@@ -234,15 +257,16 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       installationId: number,
       repo: RepoRef,
       number: number,
-      config: LoadedRepoConfig,
+      sha: string,
+      problems: string[],
     ): Promise<void> {
-      const key = `${kp}:config-comment:${installationId}/${repoSlug(repo)}:${config.sha}`;
+      const key = `${kp}:config-comment:${installationId}/${repoSlug(repo)}:${sha}`;
       const first = await redis.set(key, '1', 'EX', 30 * 24 * 60 * 60, 'NX');
       if (first === null) return;
       const body = [
-        `⚠️ \`${REPO_CONFIG_PATH}\` on the default branch has problems, so Pullwright uses the defaults for these settings:`,
+        `⚠️ \`${REPO_CONFIG_PATH}\` on the default branch has problems; Pullwright uses the defaults (or the operator's limits) for these settings:`,
         '',
-        ...config.problems.map((p) => `- ${p.replace(/[\r\n]+/g, ' ')}`),
+        ...problems.map((p) => `- ${p.replace(/[\r\n]+/g, ' ')}`),
         '',
         'See docs/configuration.md for the format. This comment is posted once per version of the file.',
       ].join('\n');

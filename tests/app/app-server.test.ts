@@ -183,6 +183,8 @@ describe('app server without Redis', () => {
       );
       expect(res.status).toBeGreaterThanOrEqual(500);
       expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
+      // No OPERATOR_TOKEN: the dashboard does not exist.
+      expect((await fetch(`${app.url}/admin/queues`)).status).toBe(404);
     } finally {
       await app.close();
     }

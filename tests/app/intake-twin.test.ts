@@ -282,7 +282,7 @@ describe('intake through the GitHub twin: installs and broken config', () => {
     await twin.seed.repo({
       owner,
       name: 'broken',
-      files: { '.github/pullwright.yml': 'limits: { turns: -5 }\ncolour: blue\n' },
+      files: { '.github/pullwright.yml': 'limits: { turns: -5 }\ncolour: blue\nnetwork: { agent: open }\n' },
     });
     app = await startAppServer({
       appId: twin.app.id,
@@ -355,5 +355,7 @@ describe('intake through the GitHub twin: installs and broken config', () => {
     expect(botComments()).toHaveLength(1);
     expect(botComments()[0]?.body).toContain('limits.turns');
     expect(botComments()[0]?.body).toContain('colour');
+    // Capped by the operator (MAX_NETWORK allowlist), and said so in the same comment.
+    expect(botComments()[0]?.body).toContain('network.agent');
   });
 });
