@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
 import { createSilentLogger } from '../../src/logger.js';
+import { findCancelIntent } from '../../src/queue/cancel-intents.js';
+import { TASK_QUEUE } from '../../src/queue/queue-names.js';
 import { listRepoSchedulers } from '../../src/queue/schedulers.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
 import { type GitHubTwin, startGitHubTwin } from '../twins/github/index.js';
@@ -160,6 +163,34 @@ describe('intake through the GitHub twin', () => {
     expect(await jobsFor(b.number)).toHaveLength(1);
     await twin.actions.closeIssue({ repo, number: b.number, sender: owner });
     expect(await jobsFor(b.number)).toEqual([]);
+  });
+
+  it('stop on a running job records a cancel intent the worker can see', async () => {
+    const { number } = twin.seed.issue({ repo, title: 'Long', author: owner });
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let startedId = '';
+    const worker = new Worker(
+      TASK_QUEUE,
+      async (job) => {
+        if (job.data.number !== number) throw new Error('not this test');
+        startedId = job.id ?? '';
+        await held;
+      },
+      { prefix, connection: { url: REDIS_URL, maxRetriesPerRequest: null } },
+    );
+    try {
+      await twin.actions.commentOnIssue({ repo, number, body: '@agent take your time', sender: 'alice' });
+      await expect.poll(() => startedId, { timeout: 15_000 }).not.toBe('');
+      await twin.actions.commentOnIssue({ repo, number, body: '@agent stop', sender: 'alice' });
+      const intent = await findCancelIntent(app.redis, prefix, startedId);
+      expect(intent).toMatchObject({ jobId: startedId, reason: 'stop-comment', actor: 'alice' });
+    } finally {
+      release();
+      await worker.close();
+    }
   });
 
   it('on a pull request: address review, revise, and a burst of review comments coalesced into one job', async () => {
