@@ -40,7 +40,8 @@ function npmTest(cwd: string): string {
 
 const header = (name: string) => ({ 'x-twin-scenario': name });
 
-describe('model twin scenarios run to completion against a tool runner', () => {
+// Each run spawns real `npm test` processes; the machine is shared, so timeouts are generous.
+describe('model twin scenarios run to completion against a tool runner', { timeout: 180_000 }, () => {
   it('the sample repo fails its tests before any scenario runs', async () => {
     await writeFixFailingTestRepo(dir);
     const output = npmTest(dir);
@@ -235,5 +236,5 @@ describe('model twin scenarios run to completion against a tool runner', () => {
     for (const r of twin.requests.slice(firstWrite + 1))
       expect(r.usage!.cache_read_input_tokens).toBeGreaterThan(0);
     expect(twin.usage.cacheReadInputTokens).toBeGreaterThan(twin.usage.inputTokens);
-  }, 180_000);
+  }, 300_000);
 });
