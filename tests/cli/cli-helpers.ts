@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,4 +42,22 @@ export async function containersOfRun(runId: string): Promise<string[]> {
     filters: { label: [`dev.pullwright.cli-run=${runId}`] },
   });
   return list.map((c) => c.Id);
+}
+
+/** Waits until a CLI-run sandbox container runs a process whose command line contains `pattern`. */
+export async function waitForProcessInRunContainer(pattern: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ids = spawnSync('docker', ['ps', '-q', '--filter', 'label=dev.pullwright.cli-run'], {
+      encoding: 'utf8',
+    })
+      .stdout.split('\n')
+      .filter(Boolean);
+    for (const id of ids) {
+      const r = spawnSync('docker', ['exec', id, 'pgrep', '-f', pattern], { encoding: 'utf8' });
+      if (r.status === 0) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`No sandbox process matching ${pattern} within ${timeoutMs} ms`);
 }

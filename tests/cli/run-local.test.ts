@@ -14,7 +14,13 @@ import {
   tool,
   toolExchanges,
 } from '../twins/model/index.js';
-import { containersOfRun, git, makeSampleRepo, removeDir } from './cli-helpers.js';
+import {
+  containersOfRun,
+  git,
+  makeSampleRepo,
+  removeDir,
+  waitForProcessInRunContainer,
+} from './cli-helpers.js';
 
 /**
  * End-to-end scenarios of `pullwright run` through its programmatic entry: the
@@ -129,20 +135,20 @@ describe('pullwright run (model twin, Docker, git)', () => {
     };
     twin = await startModelTwin({ scenario: longCommand, apiKey });
     const controller = new AbortController();
-    const started = Date.now();
     const pending = run('Run the slow step.', {
       signal: controller.signal,
       onEvent: () => undefined,
     });
-    // Abort once the model has asked for the command and it has had time to start.
-    while (twin.requests.length < 1) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Abort once the long command is really running inside the sandbox.
+    await waitForProcessInRunContainer('sleep 300');
     controller.abort(new Error('test cancel'));
     const result = await pending;
     expect(result.outcome).toBe('cancelled');
     expect(result.branch).toBeNull();
-    // The 300 s command did not run to its end.
-    expect(Date.now() - started).toBeLessThan(120_000);
+    // The command was killed before it finished, and the model was not asked again.
+    const transcript = await readFile(result.transcriptPath, 'utf8');
+    expect(transcript).not.toContain('exit code: 0');
+    expect(twin.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(1);
     await expectNoContainersLeft(result);
   }, 180_000);
 
