@@ -109,6 +109,27 @@ describe('DockerSandbox network policies (real Docker)', () => {
     }
   });
 
+  it('moves a running sandbox from none to an allowlist (setup phase) and back', async () => {
+    const box = await provider.create({ image: SANDBOX_IMAGE }, workspace);
+    try {
+      const before = await box.exec({
+        cmd: `curl -sS -m 5 --proxy http://127.0.0.1:3128 http://127.0.0.2:${allowed.port}/`,
+      });
+      expect(before.exitCode).not.toBe(0);
+      await box.setNetwork({ mode: 'allowlist', hosts: [`127.0.0.2:${allowed.port}`] });
+      const during = await box.exec({ cmd: `curl -sS -m 10 http://127.0.0.2:${allowed.port}/` });
+      expect(during.stdout).toBe('allowed-ok');
+      expect((await box.exec({ cmd: ifaces })).stdout.trim()).toBe('lo');
+      await box.setNetwork({ mode: 'none' });
+      const after = await box.exec({
+        cmd: `curl -sS -m 5 --proxy http://127.0.0.1:3128 http://127.0.0.2:${allowed.port}/`,
+      });
+      expect(after.exitCode).not.toBe(0);
+    } finally {
+      await box.dispose();
+    }
+  });
+
   it('dispose removes the per-sandbox egress folder', async () => {
     const egressRoot = `${workspace}-egress`;
     const own = new DockerSandboxProvider({ workerHostId, docker, egressRoot });
