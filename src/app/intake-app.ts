@@ -23,6 +23,7 @@ import {
   type RepoConfigSource,
 } from './repo-config-source.js';
 import {
+  isBot,
   type MatchContext,
   matchComment,
   matchIssueEvent,
@@ -334,6 +335,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
 
     on(['issue_comment.created', 'issue_comment.edited'], IssueCommentEvent, async (p, delivery, log) => {
       if (p.action !== 'created' || !p.comment.body?.includes('@')) return 'ignored';
+      if (isBot(p.sender, settings.botLogin)) return 'ignored';
       const repo = refOf(p.repository);
       const config = await repoConfigs.load(p.installation.id, repo);
       const decision = matchComment(
@@ -361,7 +363,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
     });
 
     on(['pull_request_review.submitted'], PullRequestReviewEvent, async (p, delivery, log) => {
-      if (!p.review.body?.includes('@')) return 'ignored';
+      if (!p.review.body?.includes('@') || isBot(p.sender, settings.botLogin)) return 'ignored';
       const repo = refOf(p.repository);
       const config = await repoConfigs.load(p.installation.id, repo);
       const decision = matchComment(
@@ -389,7 +391,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
     });
 
     on(['pull_request_review_comment.created'], PullRequestReviewCommentEvent, async (p, delivery, log) => {
-      if (!p.comment.body?.includes('@')) return 'ignored';
+      if (!p.comment.body?.includes('@') || isBot(p.sender, settings.botLogin)) return 'ignored';
       const repo = refOf(p.repository);
       const config = await repoConfigs.load(p.installation.id, repo);
       const decision = matchComment(
