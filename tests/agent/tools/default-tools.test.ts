@@ -127,6 +127,31 @@ describe('default tools in a real Docker sandbox', () => {
     expect(r.content).toContain('view_range [801, -1]');
   });
 
+  it('windows a file of long lines by characters too', async () => {
+    await sh('for i in {1..500}; do printf "%0100d\\n" $i; done > wide.txt');
+    const r = await call('str_replace_based_edit_tool', { command: 'view', path: 'wide.txt' });
+    expect(r.content.length).toBeLessThan(16_000);
+    expect(r.content).toMatch(/\[Showing lines 1-\d+ of 500\. Use view_range \[\d+, -1\]/);
+  });
+
+  it('keeps CRLF line ends when editing', async () => {
+    await sandbox.writeFile('win.txt', 'one\r\ntwo\r\nthree\r\n');
+    const r = await call('str_replace_based_edit_tool', {
+      command: 'str_replace',
+      path: 'win.txt',
+      old_str: 'two\n',
+      new_str: 'TWO\n',
+    });
+    expect(r.isError).toBe(false);
+    await call('str_replace_based_edit_tool', {
+      command: 'insert',
+      path: 'win.txt',
+      insert_line: 3,
+      new_str: 'four',
+    });
+    expect((await sandbox.readFile('win.txt')).toString()).toBe('one\r\nTWO\r\nthree\r\nfour\r\n');
+  });
+
   it('views a directory two levels deep, hiding dotfiles and node_modules', async () => {
     const r = await call('str_replace_based_edit_tool', { command: 'view', path: '.' });
     expect(r.content).toContain('src/');

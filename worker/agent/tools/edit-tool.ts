@@ -9,6 +9,8 @@ export interface EditToolOptions {
   maxViewLines: number;
   /** Characters per shown line; longer lines (minified code) are cut. */
   maxLineChars: number;
+  /** Characters a file view shows at most (the loop caps a tool result too). */
+  maxViewChars: number;
   /** Entries a directory view lists at most. */
   maxDirEntries: number;
   /** Largest file create may write. */
@@ -98,14 +100,25 @@ function snippet(text: string, centerLine: number, extraLines: number, options: 
   return numbered(lines.slice(start - 1, end), start, options.maxLineChars);
 }
 
-async function readText(sandbox: Sandbox, absolute: string, shown: string): Promise<string | ToolResult> {
+interface TextFile {
+  text: string;
+  /** The file uses CRLF line ends; edits write them back, so the diff shows only the change. */
+  crlf: boolean;
+}
+
+async function readText(sandbox: Sandbox, absolute: string, shown: string): Promise<TextFile | ToolResult> {
   const buf = await sandbox.readFile(absolute);
   const text = decodeText(buf);
   if (text === null)
     return toolError(
       `${shown} looks like a binary file (${buf.length} bytes); it cannot be viewed or edited as text.`,
     );
-  return text.replace(/\r\n/g, '\n');
+  const crlf = text.includes('\r\n') && !/(^|[^\r])\n/.test(text);
+  return { text: crlf ? text.replace(/\r\n/g, '\n') : text, crlf };
+}
+
+function encodeText(text: string, crlf: boolean): string {
+  return crlf ? text.replace(/\n/g, '\r\n') : text;
 }
 
 async function viewDirectory(
@@ -183,9 +196,9 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
           return viewDirectory(ctx.sandbox, resolved.absolute, shown, options, ctx.signal);
         }
         if (resolved.kind !== 'file') return toolError(`${shown} is not a regular file.`);
-        const text = await readText(ctx.sandbox, resolved.absolute, shown);
-        if (typeof text !== 'string') return text;
-        const lines = splitLines(text);
+        const file = await readText(ctx.sandbox, resolved.absolute, shown);
+        if (!('text' in file)) return file;
+        const lines = splitLines(file.text);
         if (lines.length === 0) return { content: `${shown} is empty.`, isError: false };
         let start = 1;
         let end = lines.length;
@@ -200,8 +213,16 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
           if (end < start) return toolError(`view_range end ${end} is before its start ${start}.`);
           end = Math.min(end, lines.length);
         }
-        if (end - start + 1 > options.maxViewLines) {
-          end = start + options.maxViewLines - 1;
+        // Lines and characters both bound the window, so one view fits a tool result.
+        let chars = 0;
+        let fit = start;
+        while (fit <= end && fit - start < options.maxViewLines) {
+          chars += Math.min((lines[fit - 1] ?? '').length, options.maxLineChars) + 8;
+          if (chars > options.maxViewChars && fit > start) break;
+          fit++;
+        }
+        if (fit <= end) {
+          end = fit - 1;
           note = `\n[Showing lines ${start}-${end} of ${lines.length}. Use view_range [${end + 1}, -1] (or a smaller window) to see more, or the search tool to find a line.]`;
         }
         return {
@@ -224,8 +245,9 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
       if (!resolved.exists)
         return toolError(`${shown} does not exist. Use the create command to make a new file.`);
       if (resolved.kind !== 'file') return toolError(`${shown} is not a regular file.`);
-      const text = await readText(ctx.sandbox, resolved.absolute, shown);
-      if (typeof text !== 'string') return text;
+      const file = await readText(ctx.sandbox, resolved.absolute, shown);
+      if (!('text' in file)) return file;
+      const { text, crlf } = file;
       if (input.command === 'str_replace') {
         const oldStr = (input.old_str ?? '').replace(/\r\n/g, '\n');
         const newStr = (input.new_str ?? '').replace(/\r\n/g, '\n');
@@ -241,7 +263,7 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
             `No replacement was performed: old_str occurs ${lines.length} times in ${shown}, at lines ${lines.join(', ')}. Include more surrounding text to make it unique.`,
           );
         const updated = text.slice(0, first) + newStr + text.slice(first + oldStr.length);
-        await ctx.sandbox.writeFile(resolved.absolute, updated);
+        await ctx.sandbox.writeFile(resolved.absolute, encodeText(updated, crlf));
         const startLine = lineOf(updated, first);
         const view = snippet(updated, startLine, splitLines(newStr).length, options);
         return {
@@ -260,7 +282,7 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
       const result = [...lines.slice(0, at), ...inserted, ...lines.slice(at)];
       const keepsFinalNewline = text === '' || text.endsWith('\n') || at === lines.length;
       const updated = result.join('\n') + (keepsFinalNewline ? '\n' : '');
-      await ctx.sandbox.writeFile(resolved.absolute, updated);
+      await ctx.sandbox.writeFile(resolved.absolute, encodeText(updated, crlf));
       const view = snippet(updated, at + 1, inserted.length, options);
       return {
         content: `Inserted ${inserted.length} line(s) into ${shown} after line ${at}. A snippet of the result:\n${view}`,

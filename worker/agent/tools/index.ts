@@ -14,7 +14,7 @@ export interface DefaultToolsOptions {
   bashTimeoutMs?: number;
   /** bash: the most a model may ask for (default 600 s). */
   maxBashTimeoutMs?: number;
-  /** Cap on the text of one tool result (default 30 000 bytes, 400 lines). */
+  /** Cap on the text of one tool result (default 14 000 bytes, 400 lines: under the loop's own 16 000-character cap). */
   output?: Partial<OutputCaps>;
 }
 
@@ -24,7 +24,7 @@ export interface DefaultToolsOptions {
  */
 export function createDefaultTools(options: DefaultToolsOptions = {}): Tool[] {
   const caps: OutputCaps = {
-    maxBytes: options.output?.maxBytes ?? 30_000,
+    maxBytes: options.output?.maxBytes ?? 14_000,
     maxLines: options.output?.maxLines ?? 400,
   };
   const defaultTimeoutMs = options.bashTimeoutMs ?? 120_000;
@@ -37,12 +37,13 @@ export function createDefaultTools(options: DefaultToolsOptions = {}): Tool[] {
     }),
     createEditTool({
       maxViewLines: 800,
+      maxViewChars: 14_000,
       maxLineChars: 2000,
       maxDirEntries: 400,
       maxFileBytes: 2 * 1024 ** 2,
     }),
     createSearchTool({ maxMatches: 200, maxPerFile: 30, caps }),
-    createListFilesTool({ maxEntries: 500 }),
+    createListFilesTool({ maxEntries: 500, maxChars: 14_000 }),
     createUpdatePlanTool(),
     createFinishTool(),
   ];

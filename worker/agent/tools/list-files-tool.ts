@@ -5,6 +5,7 @@ import { resolveWorkspacePath } from './workspace-path.js';
 
 export interface ListFilesToolOptions {
   maxEntries: number;
+  maxChars: number;
 }
 
 export const ListFilesInput = z.strictObject({
@@ -70,7 +71,14 @@ export function createListFilesTool(options: ListFilesToolOptions): Tool<ListFil
         }
       }
       const entries = [...shown, ...[...deeper].map(([dir, n]) => `${dir} (${n} files deeper)`)].sort();
-      const kept = entries.slice(0, options.maxEntries);
+      // Entries and characters both bound the listing, so it fits one tool result.
+      const kept: string[] = [];
+      let chars = 0;
+      for (const e of entries) {
+        chars += e.length + 1;
+        if (kept.length >= options.maxEntries || chars > options.maxChars) break;
+        kept.push(e);
+      }
       const notes: string[] = [];
       if (entries.length > kept.length)
         notes.push(
