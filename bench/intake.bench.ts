@@ -121,6 +121,8 @@ function makeDeliveries(count: number, repo: string, offset: number): Delivery[]
 }
 
 interface RunResult {
+  /** Process CPU (user + system) per delivery, in ms: server and load generator together. */
+  cpuMs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -162,6 +164,7 @@ async function load(url: string, deliveries: Delivery[]): Promise<RunResult> {
       req.end(d.body);
     });
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < deliveries.length && Date.now() < deadline) {
@@ -175,11 +178,19 @@ async function load(url: string, deliveries: Delivery[]): Promise<RunResult> {
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-  return { rps: (ok + failed) / seconds, p50: pct(50), p99: pct(99), ok, failed };
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, ok + failed),
+    rps: (ok + failed) / seconds,
+    p50: pct(50),
+    p99: pct(99),
+    ok,
+    failed,
+  };
 }
 
 const ROUNDS = 3;
@@ -211,6 +222,7 @@ async function measureAll(servers: { name: string; url: string }[]): Promise<Map
   const out = new Map<string, RunResult>();
   for (const [name, runs] of results) {
     const result = {
+      cpuMs: median(runs.map((r) => r.cpuMs)),
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
@@ -219,7 +231,7 @@ async function measureAll(servers: { name: string; url: string }[]): Promise<Map
     };
     out.set(name, result);
     process.stdout.write(
-      `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
+      `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
     );
   }
   return out;
@@ -300,7 +312,7 @@ async function main() {
       { name: 'pullwright', url: app.url },
     ].filter((s) => !only || s.name.startsWith(only));
     const results = await measureAll(servers);
-    const skip = { rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, ok: 0, failed: 0 };
+    const skip = { cpuMs: Number.NaN, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, ok: 0, failed: 0 };
     const b = results.get('bare node:http') ?? skip;
     const p = results.get('probot no-op') ?? skip;
     const w = results.get('pullwright') ?? skip;
@@ -308,6 +320,7 @@ async function main() {
     process.stdout.write(
       `\nprobot/bare      ${(p.rps / b.rps).toFixed(2)}x\npullwright/probot ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x)\n` +
         `pullwright p99   ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
+        `CPU per delivery (server + load generator, robust to a busy machine): bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
         `jobs enqueued by pullwright: ${enqueued} of ${only && only !== 'pullwright' ? 0 : Math.ceil(REQUESTS / ROUNDS) * ROUNDS + WARMUP} deliveries; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
     );
   } finally {
