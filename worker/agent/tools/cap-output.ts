@@ -27,18 +27,24 @@ export function capOutput(text: string, caps: OutputCaps): string {
   const totalBytes = Buffer.byteLength(text, 'utf8');
   const lines = text.split('\n');
   if (lines.length <= caps.maxLines && totalBytes <= caps.maxBytes) return text;
-  const headLines = Math.ceil(caps.maxLines / 2);
-  const tailLines = Math.floor(caps.maxLines / 2);
-  let head = lines.slice(0, Math.min(headLines, lines.length)).join('\n');
-  let tail =
-    lines.length > headLines ? lines.slice(Math.max(headLines, lines.length - tailLines)).join('\n') : '';
+  // Head and tail are always a prefix and a suffix of the text: first by lines, then by bytes.
+  let head = text;
+  let tail = text;
+  if (lines.length > caps.maxLines) {
+    const headLines = Math.ceil(caps.maxLines / 2);
+    head = lines.slice(0, headLines).join('\n');
+    tail = lines.slice(lines.length - (caps.maxLines - headLines)).join('\n');
+  }
   const half = Math.floor(caps.maxBytes / 2);
   head = sliceBytes(head, half, false);
   tail = sliceBytes(tail, caps.maxBytes - Buffer.byteLength(head, 'utf8'), true);
-  const keptBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(tail, 'utf8');
-  const cutBytes = Math.max(0, totalBytes - keptBytes);
-  const keptLines = (head === '' ? 0 : head.split('\n').length) + (tail === '' ? 0 : tail.split('\n').length);
-  const cutLines = Math.max(0, lines.length - keptLines);
-  const marker = `[... ${cutLines} lines (${formatBytes(cutBytes)}) cut ...]`;
+  if (caps.maxLines - Math.ceil(caps.maxLines / 2) === 0 && lines.length > caps.maxLines) tail = '';
+  const middle = text.slice(head.length, text.length - tail.length);
+  const cutBytes = Buffer.byteLength(middle, 'utf8');
+  const cutLines = Math.max(0, middle.split('\n').length - 2);
+  const marker =
+    cutLines > 0
+      ? `[... ${cutLines} lines (${formatBytes(cutBytes)}) cut ...]`
+      : `[... ${formatBytes(cutBytes)} cut ...]`;
   return tail === '' ? `${head}\n${marker}` : `${head}\n${marker}\n${tail}`;
 }

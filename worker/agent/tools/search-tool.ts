@@ -28,7 +28,7 @@ export function createSearchTool(options: SearchToolOptions): Tool<SearchInput> 
     name: 'search',
     description: [
       'Searches file contents with ripgrep (regex) and returns matching lines as path:line:text.',
-      'Respects .gitignore and skips hidden and binary files.',
+      'Respects .gitignore, skips binary files and .git; searches hidden files such as .github/.',
       `At most ${options.maxMatches} matches (${options.maxPerFile} per file); narrow with path or glob when capped.`,
     ].join(' '),
     input: SearchInput,
@@ -41,7 +41,9 @@ export function createSearchTool(options: SearchToolOptions): Tool<SearchInput> 
         target = resolved.relative;
       }
       // argv form: the pattern and glob reach rg as single arguments, never through a shell.
-      const args = ['rg', '--line-number', '--no-heading', '--color', 'never', '--with-filename'];
+      const args = ['rg', '--line-number', '--no-heading', '--color', 'never', '--with-filename', '--hidden'];
+      // Hidden files such as .github/ are searched; git's own folder never is.
+      args.push('--glob', '!.git');
       args.push('--max-columns', '300', '--max-columns-preview', '--max-count', String(options.maxPerFile));
       args.push(input.case_sensitive === undefined ? '--smart-case' : input.case_sensitive ? '-s' : '-i');
       if (input.glob !== undefined) args.push('--glob', input.glob);
