@@ -218,6 +218,49 @@ describe('pullwright run (model twin, Docker, git)', () => {
   }, 180_000);
 });
 
+describe('pullwright run: repository config', () => {
+  it('runs the setup command first, shows the verify commands, and refuses a protected-path change', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(`${repo}/.github`, { recursive: true });
+    await writeFile(
+      `${repo}/.github/pullwright.yml`,
+      'setup: mkdir -p node_modules && echo setup-ok > node_modules/setup-ran\nverify:\n  - npm run verify-cli-unique\n',
+    );
+    git(repo, 'add', '--all');
+    git(repo, 'commit', '--quiet', '-m', 'config');
+    // An uncommitted edit: left out of the run, and the user is told so.
+    await writeFile(`${repo}/README.md`, 'local edit\n');
+    const scenario: Scenario = {
+      name: 'touch-workflow',
+      description: 'Reads what setup left, then edits a protected workflow file.',
+      respond: (request) => {
+        const done = toolExchanges(request).length;
+        if (done === 0) return reply(tool('bash', { command: 'cat node_modules/setup-ran' }));
+        if (done === 1)
+          return reply(
+            tool('str_replace_based_edit_tool', {
+              command: 'create',
+              path: '.github/workflows/ci.yml',
+              file_text: 'on: push\n',
+            }),
+          );
+        return finish('Added a CI workflow.');
+      },
+    };
+    twin = await startModelTwin({ scenario, apiKey });
+    const result = await run('Add CI.');
+    expect(result.outcome).toBe('completed');
+    expect(allToolResultText(twin)).toContain('setup-ok');
+    expect(JSON.stringify(twin.requests[0]?.body)).toContain('npm run verify-cli-unique');
+    expect(result.branch).toBeNull();
+    expect(result.filesChanged).toEqual(['.github/workflows/ci.yml']);
+    expect(result.notes.join('\n')).toMatch(/not kept/);
+    expect(result.notes.join('\n')).toMatch(/uncommitted changes/);
+    expect(git(repo, 'status', '--porcelain')).toBe('M README.md');
+    await expectNoContainersLeft(result);
+  }, 240_000);
+});
+
 describe('pullwright run: clear errors before any work', () => {
   it('rejects a path that does not exist, a folder that is not a git repository, and a missing key', async () => {
     twin = await startModelTwin({ scenario: 'echo', apiKey });

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import { type Config, parseConfig } from '../../src/config/env.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
+import { getEffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import { parseRepoConfig, REPO_CONFIG_PATH } from '../../src/repo-config/repo-config.js';
 import { buildContext } from '../agent/context/build-context.js';
 import { type AgentResult, runAgent } from '../agent/loop/run-agent.js';
@@ -195,24 +196,38 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
       'show',
       `${repo.head}:${REPO_CONFIG_PATH}`,
     ]).catch(() => null);
-    const repoConfig = parseRepoConfig(configText);
+    // The same operator caps as the workers (MAX_NETWORK, ALLOW_WORKFLOW_EDITS, budgets) apply.
+    const repoConfig = getEffectiveRepoConfig(parseRepoConfig(configText), config);
     for (const p of repoConfig.problems) notes.push(`${REPO_CONFIG_PATH}: ${p}`);
 
     const work = await createWorkingCopy({ cache, ref: repo.head, dir: join(scratch, 'work') });
     const provider = new DockerSandboxProvider({ workerHostId: `cli-${hostname()}-${process.pid}`, log });
+    const labels = { 'dev.pullwright.cli-run': runId };
+    if (repoConfig.setupCommand) {
+      // Setup may need the network (installing dependencies); the agent then gets its own,
+      // usually stricter, policy in a fresh container on the same working copy.
+      options.onEvent?.({ type: 'status', message: 'Running the setup command' });
+      const setupBox = await provider.create(
+        { image: config.SANDBOX_IMAGE, network: repoConfig.network.setup, labels },
+        work.dir,
+      );
+      try {
+        const setup = await setupBox.exec({ cmd: repoConfig.setupCommand, timeoutMs: 15 * 60_000, signal });
+        if (setup.exitCode !== 0)
+          notes.push(`The setup command exited with ${setup.exitCode ?? 'a kill'}; the agent ran anyway.`);
+      } finally {
+        await setupBox.dispose();
+      }
+    }
     sandbox = await provider.create(
-      {
-        image: config.SANDBOX_IMAGE,
-        network: { mode: 'none' },
-        labels: { 'dev.pullwright.cli-run': runId },
-      },
+      { image: config.SANDBOX_IMAGE, network: repoConfig.network.agent, labels },
       work.dir,
     );
 
     const context = await buildContext({
       sandbox,
       task: { kind: 'local', text: options.task },
-      repoConfig: { verify: repoConfig.config.verify, setup: repoConfig.config.setup ?? undefined },
+      repoConfig: { verify: repoConfig.verifyCommands, setup: repoConfig.setupCommand ?? undefined },
     });
     const model =
       options.modelOverride ??
@@ -239,9 +254,12 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
       firstUserMessage: context.firstUserMessage,
       task: { kind: 'local', text: options.task },
       budgets: {
-        maxTurns: options.maxTurns ?? config.MAX_TURNS,
-        maxCostUsd: options.maxCostUsd ?? config.MAX_COST_USD,
-        maxWallMs: Math.round((options.maxWallMinutes ?? config.MAX_WALL_MINUTES) * 60_000),
+        maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
+        maxCostUsd: options.maxCostUsd ?? repoConfig.limits.maxCostUsd,
+        maxWallMs:
+          options.maxWallMinutes !== undefined
+            ? Math.round(options.maxWallMinutes * 60_000)
+            : repoConfig.limits.maxWallMs,
       },
       signal,
       log,
@@ -267,8 +285,8 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
         };
         const problems = findPatchProblems(patch.patch, {
           maxBytes: 20 * 1024 ** 2,
-          protectedPaths: repoConfig.config.protectedPaths,
-          allowProtected: repoConfig.config.allowWorkflowEdits,
+          protectedPaths: repoConfig.protectedPaths,
+          allowProtected: repoConfig.allowProtectedPaths,
         });
         if (problems.length > 0) {
           notes.push(`The change was not kept: ${problems.map((p) => p.message).join('; ')}`);
