@@ -1,9 +1,18 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeSampleRepo, removeDir } from './cli-helpers.js';
+import {
+  finish,
+  reply,
+  type Scenario,
+  startModelTwin,
+  text,
+  tool,
+  toolExchanges,
+} from '../twins/model/index.js';
+import { containersOfRun, makeSampleRepo, removeDir, waitForProcessInRunContainer } from './cli-helpers.js';
 
 /** The installed entry point, run as a user would: errors are one clear line, never a stack trace. */
 
@@ -82,5 +91,54 @@ describe('bin/pullwright.js', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Docker is not reachable');
     expectNoStack(r.stderr);
+  }, 300_000);
+
+  it('cancels on Ctrl-C (SIGINT) in the middle of a long command: exit 130, outcome cancelled, sandbox removed', async () => {
+    const scenario: Scenario = {
+      name: 'long-command-bin',
+      description: 'Runs a command that would take five minutes.',
+      respond: (request) =>
+        toolExchanges(request).length === 0
+          ? reply(text('Running the slow step.'), tool('bash', { command: 'sleep 301; echo finished' }))
+          : finish('Slow step finished.'),
+    };
+    const twin = await startModelTwin({ scenario });
+    try {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'run', '--repo', repo, '--task', 'Run the slow step.', '--json'],
+        {
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            ANTHROPIC_API_KEY: twin.apiKey,
+            ANTHROPIC_BASE_URL: twin.url,
+            PULLWRIGHT_MODEL: 'claude-sonnet-5-5',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString('utf8');
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString('utf8');
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await waitForProcessInRunContainer('sleep 301');
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(code).toBe(130);
+      expect(stderr).toContain('Cancelling');
+      const result = JSON.parse(stdout) as { outcome: string; branch: string | null; transcriptPath: string };
+      expect(result.outcome).toBe('cancelled');
+      expect(result.branch).toBeNull();
+      const runId = result.transcriptPath.split('/').at(-2) ?? '';
+      expect(await containersOfRun(runId)).toEqual([]);
+    } finally {
+      await twin.close();
+    }
   }, 300_000);
 });
