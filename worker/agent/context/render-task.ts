@@ -1,3 +1,4 @@
+import { sanitizeUntrusted } from '../../../src/domain/sanitize-untrusted.js';
 import type { AgentTask } from '../tool.js';
 import { fenceUntrusted } from './fence-untrusted.js';
 
@@ -7,6 +8,11 @@ function capTask(text: string): string {
   return text.length <= MAX_TASK_TEXT
     ? text
     : `${text.slice(0, MAX_TASK_TEXT)}\n[... ${text.length - MAX_TASK_TEXT} characters cut]`;
+}
+
+/** A title, cleaned on its own first so markup in it (an unclosed `<!--`) cannot swallow the body after it. */
+function oneLine(text: string): string {
+  return sanitizeUntrusted(text).replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
 function fence(source: string, text: string): string {
@@ -21,8 +27,11 @@ export function renderTask(task: AgentTask): string {
       const n = task.issue.number;
       out.push(
         `Resolve issue #${n}: implement what it asks in this repository, verify it, then call finish.`,
-        fence(`issue #${n} title`, task.issue.title),
-        fence(`issue #${n} body`, task.issue.body || '(no description)'),
+        // One fence for the issue, its title on a `Title:` line, as a reader sees it on GitHub.
+        fence(
+          `issue #${n}`,
+          `Title: ${oneLine(task.issue.title)}\n\n${task.issue.body || '(no description)'}`,
+        ),
       );
       if (task.issue.comments.length > 0) {
         out.push(`Comments on issue #${n}, oldest first:`);
@@ -41,8 +50,7 @@ export function renderTask(task: AgentTask): string {
         task.kind === 'address-review'
           ? `Address the review feedback on pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}). The workspace is the pull request's branch. Change the code where the feedback asks for it; where you disagree or cannot, say why in your summary. Then verify and call finish.`
           : `Revise pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}) as requested below. The workspace is the pull request's branch. Then verify and call finish.`,
-        fence(`PR #${pr.number} title`, pr.title),
-        fence(`PR #${pr.number} body`, pr.body || '(no description)'),
+        fence(`PR #${pr.number}`, `Title: ${oneLine(pr.title)}\n\n${pr.body || '(no description)'}`),
       );
       for (const review of task.reviews) {
         if (review.body.trim() === '') continue;
