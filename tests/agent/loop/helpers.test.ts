@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { exceededLimit, nearLimits } from '../../../worker/agent/loop/budgets.js';
+import { applyCacheBreakpoints, countBreakpoints } from '../../../worker/agent/loop/cache-breakpoints.js';
+import { clearOldToolResults, keepBoundary } from '../../../worker/agent/loop/compaction.js';
+import { canonicalize, stableStringify } from '../../../worker/agent/loop/stable-json.js';
+import { capText } from '../../../worker/agent/loop/truncate.js';
+import type { Message } from '../../../worker/model/model.js';
+import { emptyUsage } from '../../../worker/model/model.js';
+
+function history(turns: number, size: number): Message[] {
+  const out: Message[] = [{ role: 'user', content: [{ type: 'text', text: 'the task' }] }];
+  for (let i = 1; i <= turns; i += 1) {
+    out.push({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: `t${i}`, name: 'bash', input: { command: `cmd ${i}` } }],
+    });
+    out.push({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: `${i}:${'o'.repeat(size)}` }],
+    });
+  }
+  return out;
+}
+
+describe('capText', () => {
+  it('keeps short text and cuts long text to the cap, keeping head and tail', () => {
+    expect(capText('short', 100)).toBe('short');
+    const long = `HEAD${'m'.repeat(100_000)}TAIL`;
+    const cut = capText(long, 2_000);
+    expect(cut.length).toBeLessThanOrEqual(2_000);
+    expect(cut.startsWith('HEAD')).toBe(true);
+    expect(cut.endsWith('TAIL')).toBe(true);
+    expect(cut).toMatch(/characters cut by the harness/);
+  });
+});
+
+describe('applyCacheBreakpoints', () => {
+  it('marks tools and system 1h, the newest and the bridge message 5m, without touching the input', () => {
+    const messages = history(3, 10);
+    const before = JSON.stringify(messages);
+    const placed = applyCacheBreakpoints({
+      tools: [
+        { name: 'a', description: 'a', input_schema: { type: 'object' } },
+        { name: 'b', description: 'b', input_schema: { type: 'object' } },
+      ],
+      system: [{ type: 'text', text: 'sys' }],
+      messages,
+      previousTailIndex: 4,
+    });
+    expect(JSON.stringify(messages)).toBe(before);
+    expect(countBreakpoints(placed)).toBe(4);
+    expect(placed.tools[1]?.cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+    expect(placed.system[0]?.cache_control).toEqual({ type: 'ephemeral', ttl: '1h' });
+    expect(placed.messages[4]?.content[0]?.cache_control).toEqual({ type: 'ephemeral' });
+    expect(placed.messages[6]?.content[0]?.cache_control).toEqual({ type: 'ephemeral' });
+  });
+
+  it('drops stale marks from stored messages so there are never more than 4', () => {
+    const messages = history(3, 10).map((m) => ({
+      role: m.role,
+      content: m.content.map((b) => ({ ...b, cache_control: { type: 'ephemeral' as const } })),
+    }));
+    const placed = applyCacheBreakpoints({ tools: [], system: [{ type: 'text', text: 's' }], messages });
+    expect(countBreakpoints(placed)).toBe(2);
+  });
+});
+
+describe('clearOldToolResults', () => {
+  it('clears results before the kept turns, never the task, and is stable when run again', () => {
+    const messages = history(6, 1000);
+    expect(keepBoundary(messages, 2)).toBe(9);
+    const first = clearOldToolResults(messages, { keepTurns: 2, minClearChars: 100 });
+    expect(first.cleared).toBe(4);
+    expect(first.firstChanged).toBe(2);
+    expect(first.messages[0]).toBe(messages[0]);
+    const results = first.messages.flatMap((m) =>
+      m.content.flatMap((b) => (b.type === 'tool_result' ? [b.content] : [])),
+    );
+    expect(
+      results.slice(0, 4).every((r) => r.startsWith('[output cleared to save context: bash {"command":"cmd')),
+    ).toBe(true);
+    expect(results.slice(4).every((r) => r.length > 1000)).toBe(true);
+    // Cleared placeholders are never rewritten, so an older cached prefix stays as it is.
+    const second = clearOldToolResults(first.messages, { keepTurns: 2, minClearChars: 10 });
+    expect(second.cleared).toBe(0);
+  });
+});
+
+describe('budgets', () => {
+  it('reports the first limit reached and those near their limit', () => {
+    const budgets = { maxTurns: 10, maxCostUsd: 1, maxWallMs: 1000, maxOutputTokens: 100 };
+    const usage = { ...emptyUsage(), output: 85 };
+    expect(exceededLimit(budgets, { turns: 3, usage, costUsd: 0.1, elapsedMs: 10 })).toBeUndefined();
+    expect(nearLimits(budgets, { turns: 8, usage, costUsd: 0.1, elapsedMs: 10 })).toEqual([
+      'turns',
+      'output_tokens',
+    ]);
+    expect(exceededLimit(budgets, { turns: 3, usage, costUsd: 1.2, elapsedMs: 10 })).toBe('cost');
+    expect(exceededLimit(budgets, { turns: 3, usage, costUsd: 0, elapsedMs: 1000 })).toBe('wall_time');
+  });
+});
+
+describe('stableStringify', () => {
+  it('serializes objects with sorted keys at every depth', () => {
+    expect(stableStringify({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 2 } })).toBe(
+      '{"a":{"c":2,"d":[{"y":2,"z":1}]},"b":1}',
+    );
+    expect(JSON.stringify(canonicalize({ b: 1, a: 2 }))).toBe('{"a":2,"b":1}');
+  });
+});
