@@ -52,7 +52,7 @@ const HIDING_ELEMENTS = ['script', 'style', 'template', 'noscript', 'iframe', 'o
 
 /** An attribute that hides the element: `hidden`, `aria-hidden`, display:none, visibility:hidden, zero size/opacity. */
 const HIDING_ATTR =
-  /\bhidden\b|aria-hidden\s*=\s*["']?true|display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0*)?\s*(?:;|["'])|font-size\s*:\s*0|(?:height|width)\s*:\s*0(?:px)?\s*(?:;|["'])/i;
+  /(?:^|\s)hidden(?=\s|=|$)|aria-hidden\s*=\s*["']?true|display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0*)?\s*(?:;|["'])|font-size\s*:\s*0|(?:height|width)\s*:\s*0(?:px)?\s*(?:;|["'])/i;
 
 function stripHiddenElements(text: string): string {
   let out = text;
@@ -105,6 +105,8 @@ function stripMarkdownHiding(text: string): string {
     text
       // ![alt](url "title") → ![](url)
       .replace(/!\[[^\]]*\]\(\s*(<[^>]*>|[^\s)]+)(?:\s+(?:"[^"]*"|'[^']*'|\([^)]*\)))?\s*\)/g, '![]($1)')
+      // ![alt][ref] → ![][ref]
+      .replace(/!\[[^\]]*\]\[/g, '![][')
       // [text](url "title") → [text](url)
       .replace(/\]\(\s*(<[^>]*>|[^\s)]+)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g, ']($1)')
       // [ref]: url "title" → [ref]: url
@@ -112,11 +114,25 @@ function stripMarkdownHiding(text: string): string {
   );
 }
 
+const NAMED_INVISIBLE =
+  /&(?:zwj|zwnj|lrm|rlm|shy|NoBreak|ZeroWidthSpace|InvisibleTimes|InvisibleComma|ic|it|af|lre|rle|pdf|lro|rlo);/gi;
+
+/** Character references that would render as an invisible character (`&#8203;`, `&#xE0041;`, `&zwj;`). */
+function stripInvisibleEntities(text: string): string {
+  return text
+    .replace(/&#(x[0-9a-f]{1,6}|\d{1,7});/gi, (m, code: string) => {
+      const cp = code[0] === 'x' || code[0] === 'X' ? Number.parseInt(code.slice(1), 16) : Number(code);
+      return isInvisible(cp) || (cp < 0x20 && cp !== 9 && cp !== 10) ? '' : m;
+    })
+    .replace(NAMED_INVISIBLE, '');
+}
+
 export function sanitizeUntrusted(text: string): string {
   let out = text.normalize('NFC');
   out = out.replace(/\r\n?/g, '\n');
   out = out.replace(CONTROL, '');
   out = removeInvisible(out);
+  out = stripInvisibleEntities(out);
   // Comments first: a comment may hide a hiding element's closing tag, or the other way round.
   out = out.replace(HTML_COMMENT, '');
   out = stripHiddenElements(out);
