@@ -12,6 +12,7 @@ import {
   SCENARIO_HEADER,
   startModelTwin,
   writeFixFailingTestRepo,
+  writeLongTrajectoryRepo,
 } from '../../twins/model/index.js';
 import { createLocalSandbox } from './local-sandbox.js';
 
@@ -34,8 +35,13 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
     };
   });
 
-  function options(scenario: string, overrides: Partial<RunAgentOptions> = {}): RunAgentOptions {
+  function options(
+    scenario: string,
+    overrides: Partial<RunAgentOptions> = {},
+    contextWindow = 200_000,
+  ): RunAgentOptions {
     const model = createAnthropicModel({
+      contextWindow,
       apiKey: twin.apiKey,
       baseURL: twin.url,
       model: 'claude-sonnet-5-5',
@@ -88,6 +94,35 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
     const transcript = await readFile(join(dir, '.transcript', 'run.jsonl'), 'utf8');
     expect(transcript).not.toContain(twin.apiKey);
     expect(transcript.trim().split('\n').at(-1)).toMatch(/"type":"result"/);
+  });
+
+  it('compacts a long trajectory in a small window and still finishes, with the cache doing most of the work', async () => {
+    await writeLongTrajectoryRepo(dir);
+    const events: AgentEvent[] = [];
+    const window = 20_000;
+    const result = await runAgent({
+      ...options('long-trajectory', { budgets: { maxTurns: 80, maxCostUsd: 5, maxWallMs: 240_000 } }, window),
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.outcome).toBe('completed');
+    const compactions = events.filter((e) => e.type === 'status' && /Cleared|Summarized/.test(e.message));
+    expect(compactions.length).toBeGreaterThan(0);
+    const ok = twin.requests.filter((r) => r.status === 200 && r.usage);
+    for (const r of ok) {
+      const u = r.usage;
+      if (!u) continue;
+      expect(u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens).toBeLessThan(window);
+    }
+    const read = ok.reduce((a, r) => a + (r.usage?.cache_read_input_tokens ?? 0), 0);
+    const all = ok.reduce(
+      (a, r) =>
+        a +
+        (r.usage
+          ? r.usage.input_tokens + r.usage.cache_read_input_tokens + r.usage.cache_creation_input_tokens
+          : 0),
+      0,
+    );
+    expect(read / all).toBeGreaterThan(0.7);
   });
 
   it('reports malformed tool calls as tool errors and goes on', async () => {
