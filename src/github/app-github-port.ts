@@ -41,6 +41,18 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
     return octokit;
   };
 
+  // The token for the bare reaction request, reused until 5 minutes before it expires
+  // (createAppAuth mints and caches it; this skips its hook on the hot path).
+  const tokens = new Map<number, { token: string; refreshAt: number }>();
+  const installationToken = async (installationId: number, octokit: Octokit): Promise<string> => {
+    const cached = tokens.get(installationId);
+    if (cached && cached.refreshAt > Date.now()) return cached.token;
+    const auth = (await octokit.auth({ type: 'installation' })) as { token: string; expiresAt?: string };
+    const expires = auth.expiresAt ? Date.parse(auth.expiresAt) : Date.now() + 10 * 60_000;
+    tokens.set(installationId, { token: auth.token, refreshAt: expires - 5 * 60_000 });
+    return auth.token;
+  };
+
   return {
     async getPermission(installationId, repo, login) {
       try {
@@ -61,8 +73,7 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
     async addReaction(installationId, repo: RepoRef, target, content) {
       const octokit = client(installationId);
       try {
-        // Token from the client's own cache (createAppAuth refreshes it before expiry).
-        const { token } = (await octokit.auth({ type: 'installation' })) as { token: string };
+        const token = await installationToken(installationId, octokit);
         const base = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}`;
         const path =
           target.kind === 'issue'
