@@ -134,6 +134,26 @@ describe('default tools in a real Docker sandbox', () => {
     expect(r.content).toMatch(/\[Showing lines 1-\d+ of 500\. Use view_range \[\d+, -1\]/);
   });
 
+  it('views a window of a file too large to read whole, and refuses to edit it', async () => {
+    await sh('seq 1 600000 > huge.txt');
+    const r = await call('str_replace_based_edit_tool', {
+      command: 'view',
+      path: 'huge.txt',
+      view_range: [1000, 1002],
+    });
+    expect(r.isError).toBe(false);
+    expect(r.content).toContain('  1000\t1000\n  1001\t1001\n  1002\t1002');
+    expect(r.content).toContain('huge.txt is large');
+    const edit = await call('str_replace_based_edit_tool', {
+      command: 'str_replace',
+      path: 'huge.txt',
+      old_str: '599999\n',
+      new_str: 'x\n',
+    });
+    expect(edit.isError).toBe(true);
+    expect(edit.content).toContain('too large to edit');
+  });
+
   it('keeps CRLF line ends when editing', async () => {
     await sandbox.writeFile('win.txt', 'one\r\ntwo\r\nthree\r\n');
     const r = await call('str_replace_based_edit_tool', {

@@ -121,6 +121,43 @@ function encodeText(text: string, crlf: boolean): string {
   return crlf ? text.replace(/\n/g, '\r\n') : text;
 }
 
+/**
+ * A window of a file too large to read whole: `sed` prints only the asked lines inside
+ * the sandbox, so a 500 MB log never crosses into the host.
+ */
+async function viewLargeFile(
+  sandbox: Sandbox,
+  absolute: string,
+  shown: string,
+  sizeBytes: number,
+  range: [number, number] | undefined,
+  options: EditToolOptions,
+  signal: AbortSignal,
+): Promise<ToolResult> {
+  const start = range?.[0] ?? 1;
+  const asked = range === undefined || range[1] === -1 ? start + options.maxViewLines - 1 : range[1];
+  if (asked < start) return toolError(`view_range end ${asked} is before its start ${start}.`);
+  const end = Math.min(asked, start + options.maxViewLines - 1);
+  const out = await sandbox.exec({
+    cmd: ['sed', '-n', `${start},${end}p;${end}q`, '--', absolute],
+    timeoutMs: 60_000,
+    maxOutputBytes: options.maxViewChars * 4,
+    signal,
+  });
+  if (out.exitCode !== 0) return toolError(`Cannot read ${shown}: ${out.stderr.trim()}`);
+  if (out.stdout.includes('\0'))
+    return toolError(`${shown} looks like a binary file; it cannot be viewed as text.`);
+  const lines = splitLines(out.stdout);
+  if (lines.length === 0) return toolError(`${shown} has fewer than ${start} lines.`);
+  let body = numbered(lines, start, options.maxLineChars);
+  if (body.length > options.maxViewChars) body = `${body.slice(0, options.maxViewChars)} [... cut]`;
+  const last = start + lines.length - 1;
+  return {
+    content: `${body}\n[${shown} is large (${sizeBytes} bytes); showing lines ${start}-${last}. Use view_range [${last + 1}, ${last + options.maxViewLines}] for more, or search for a line.]`,
+    isError: false,
+  };
+}
+
 async function viewDirectory(
   sandbox: Sandbox,
   absolute: string,
@@ -196,6 +233,16 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
           return viewDirectory(ctx.sandbox, resolved.absolute, shown, options, ctx.signal);
         }
         if (resolved.kind !== 'file') return toolError(`${shown} is not a regular file.`);
+        if (resolved.sizeBytes > options.maxFileBytes)
+          return viewLargeFile(
+            ctx.sandbox,
+            resolved.absolute,
+            shown,
+            resolved.sizeBytes,
+            input.view_range,
+            options,
+            ctx.signal,
+          );
         const file = await readText(ctx.sandbox, resolved.absolute, shown);
         if (!('text' in file)) return file;
         const lines = splitLines(file.text);
@@ -245,6 +292,10 @@ export function createEditTool(options: EditToolOptions): Tool<EditInput> {
       if (!resolved.exists)
         return toolError(`${shown} does not exist. Use the create command to make a new file.`);
       if (resolved.kind !== 'file') return toolError(`${shown} is not a regular file.`);
+      if (resolved.sizeBytes > options.maxFileBytes)
+        return toolError(
+          `${shown} is ${resolved.sizeBytes} bytes, too large to edit with this tool (limit ${options.maxFileBytes}); use bash (sed, a script) instead.`,
+        );
       const file = await readText(ctx.sandbox, resolved.absolute, shown);
       if (!('text' in file)) return file;
       const { text, crlf } = file;

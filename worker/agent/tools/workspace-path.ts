@@ -8,6 +8,8 @@ export type ResolvedPath =
       relative: string;
       exists: boolean;
       kind: 'file' | 'directory' | 'other' | 'missing';
+      /** Size of a regular file; 0 otherwise. */
+      sizeBytes: number;
     }
   | { ok: false; error: string };
 
@@ -36,7 +38,7 @@ export async function resolveWorkspacePath(
     cmd: [
       'bash',
       '-c',
-      'r=$(realpath -m -- "$1") || exit 2; printf "%s\\n" "$r"; if [ -d "$r" ]; then echo directory; elif [ -f "$r" ]; then echo file; elif [ -e "$r" ]; then echo other; else echo missing; fi',
+      'r=$(realpath -m -- "$1") || exit 2; printf "%s\\n" "$r"; if [ -d "$r" ]; then echo directory; elif [ -f "$r" ]; then echo file; elif [ -e "$r" ]; then echo other; else echo missing; fi; if [ -f "$r" ]; then stat -c %s -- "$r"; else echo 0; fi',
       'pw-resolve',
       lexical,
     ],
@@ -45,7 +47,7 @@ export async function resolveWorkspacePath(
     signal,
   });
   if (out.exitCode !== 0) return { ok: false, error: `Cannot resolve ${path}: ${out.stderr.trim()}` };
-  const [real = '', kind = 'missing'] = out.stdout.trimEnd().split('\n').slice(-2);
+  const [real = '', kind = 'missing', size = '0'] = out.stdout.trimEnd().split('\n').slice(-3);
   if (!isInside(root, real))
     return { ok: false, error: `${path} resolves (through a symlink) to ${real}, outside the workspace.` };
   const relative = posix.relative(root, real) || '.';
@@ -55,5 +57,6 @@ export async function resolveWorkspacePath(
     relative,
     exists: kind !== 'missing',
     kind: kind as 'file' | 'directory' | 'other' | 'missing',
+    sizeBytes: Number.parseInt(size, 10) || 0,
   };
 }
