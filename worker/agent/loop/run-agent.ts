@@ -200,6 +200,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     });
   let previousTail: number | undefined;
   let lastContext = 0;
+  /** The next request's size: the last one's as the API counted it, plus what was added since (estimated). */
+  const upcomingContext = () =>
+    previousTail === undefined ? lastContext : lastContext + estimateTokens(history.slice(previousTail + 2));
   let nudged = false;
   let lastCompactionTurn = Number.NEGATIVE_INFINITY;
   const warned = new Set<LimitKind>();
@@ -282,7 +285,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     const cleared = clearOldToolResults(history, compaction);
     let kind: 'clear' | 'summary' = 'clear';
     if (cleared.cleared > 0) history = cleared.messages;
-    const estimate = lastContext - Math.floor(cleared.savedChars / 4);
+    const estimate = upcomingContext() - Math.floor(cleared.savedChars / 4);
     if (estimate > compaction.targetShare * model.contextWindow) {
       // Clearing was not enough: summarize the older turns in one model call (it reads the cached prefix).
       const request = history.slice();
@@ -320,7 +323,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       type: 'status',
       message: kind === 'summary' ? 'Summarized older turns' : 'Cleared old tool outputs',
     });
-    log.info({ kind, cleared: cleared.cleared, contextTokens: lastContext }, 'Context compacted');
+    log.info({ kind, cleared: cleared.cleared, contextTokens: upcomingContext() }, 'Context compacted');
+    // Until the next response reports real usage, the size is estimated from the text.
     lastContext = estimateTokens(history);
   };
 
@@ -346,7 +350,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       }
       // Hysteresis: compacting invalidates the cache from the first changed message, so never two in a row.
       if (
-        lastContext > compaction.triggerShare * model.contextWindow &&
+        upcomingContext() > compaction.triggerShare * model.contextWindow &&
         turns - lastCompactionTurn >= compaction.keepTurns
       ) {
         lastCompactionTurn = turns;
