@@ -158,6 +158,23 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
     expect(result.error?.code).toBe('upstream_unavailable');
   });
 
+  it('ends as error with code timeout when a request stalls past the model timeout', async () => {
+    twin.faults.add({ delayMs: 10_000, times: 1 });
+    const base = options('fix-failing-test');
+    const model = createAnthropicModel({
+      apiKey: twin.apiKey,
+      baseURL: twin.url,
+      model: 'claude-sonnet-5-5',
+      maxOutputTokens: 1024,
+      timeoutMs: 1_000,
+      retry: { maxRetries: 0 },
+      defaultHeaders: { [SCENARIO_HEADER]: 'fix-failing-test' },
+    });
+    const result = await runAgent({ ...base, model });
+    expect(result.outcome).toBe('error');
+    expect(result.error?.code).toBe('timeout');
+  });
+
   it('is cancelled promptly with a request in flight', async () => {
     twin.faults.add({ delayMs: 10_000, times: 1 });
     const controller = new AbortController();
