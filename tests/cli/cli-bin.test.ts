@@ -83,7 +83,7 @@ describe('bin/pullwright.js', () => {
     expectNoStack(plain.stderr);
   }, 300_000);
 
-  it('explains that Docker is not reachable', () => {
+  it('explains that Docker is not reachable or the sandbox image is missing', () => {
     const r = cli(['run', '--repo', repo, '--task', 'x'], {
       ANTHROPIC_API_KEY: 'sk-ant-test-key-123456',
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
@@ -91,6 +91,13 @@ describe('bin/pullwright.js', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Docker is not reachable');
     expectNoStack(r.stderr);
+    const noImage = cli(['run', '--repo', repo, '--task', 'x'], {
+      ANTHROPIC_API_KEY: 'sk-ant-test-key-123456',
+      SANDBOX_IMAGE: `pullwright-missing-${process.pid}:latest`,
+    });
+    expect(noImage.code).toBe(2);
+    expect(noImage.stderr).toContain('is not present. Build it with: bash scripts/services.sh up');
+    expectNoStack(noImage.stderr);
   }, 300_000);
 
   it('cancels on Ctrl-C (SIGINT) in the middle of a long command: exit 130, outcome cancelled, sandbox removed', async () => {

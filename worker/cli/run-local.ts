@@ -82,12 +82,25 @@ function timestampId(d: Date): string {
     .replace('T', '-');
 }
 
-async function dockerAvailable(): Promise<boolean> {
+async function assertDockerReady(image: string): Promise<void> {
+  const docker = new Docker();
   try {
-    await new Docker().ping();
-    return true;
+    await docker.ping();
   } catch {
-    return false;
+    throw new PullwrightError(
+      'sandbox_failed',
+      'Docker is not reachable. Start the Docker engine (and build the sandbox image: bash scripts/services.sh up).',
+      { retryable: false },
+    );
+  }
+  try {
+    await docker.getImage(image).inspect();
+  } catch {
+    throw new PullwrightError(
+      'sandbox_failed',
+      `The sandbox image ${image} is not present. Build it with: bash scripts/services.sh up (or set SANDBOX_IMAGE).`,
+      { retryable: false },
+    );
   }
 }
 
@@ -166,12 +179,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
   const repo = await inspectRepo(options.repo);
   if (repo.dirty)
     notes.push('The repository has uncommitted changes; the agent worked from the last commit (HEAD) only.');
-  if (!(await dockerAvailable()))
-    throw new PullwrightError(
-      'sandbox_failed',
-      'Docker is not reachable. Start the Docker engine (and build the sandbox image: bash scripts/services.sh up).',
-      { retryable: false },
-    );
+  await assertDockerReady(config.SANDBOX_IMAGE);
 
   const now = options.now ?? (() => new Date());
   const runId = `${timestampId(now())}-${randomBytes(3).toString('hex')}`;
@@ -274,48 +282,57 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
     let filesChanged: string[] = [];
     let stats = { files: 0, additions: 0, deletions: 0 };
     const keep = result.outcome === 'completed' || result.outcome === 'limit';
-    if (keep) {
-      const patch = extracted ?? (await extract());
-      if (patch.patch.trim() !== '') {
-        filesChanged = patch.paths;
-        stats = {
-          files: patch.stats.files,
-          additions: patch.stats.additions,
-          deletions: patch.stats.deletions,
-        };
-        const problems = findPatchProblems(patch.patch, {
-          maxBytes: 20 * 1024 ** 2,
-          protectedPaths: repoConfig.protectedPaths,
-          allowProtected: repoConfig.allowProtectedPaths,
-        });
-        if (problems.length > 0) {
-          notes.push(`The change was not kept: ${problems.map((p) => p.message).join('; ')}`);
-        } else {
-          const clean = await createCleanCheckout({ cache, ref: repo.head, dir: join(scratch, 'clean') });
-          await applyPatch({ cleanDir: clean.dir, patch: patch.patch });
-          const who = await userIdentity(repo.top);
-          commit = await commitChange({
-            dir: clean.dir,
-            message: commitMessage(options.task, result.summary || 'Change made by Pullwright.'),
-            author: AUTHOR,
-            coAuthors: who ? [who] : [],
+    // A change that cannot be delivered is reported with the run, not thrown: the
+    // usage, summary and transcript of a finished run are still worth returning.
+    if (keep)
+      try {
+        const patch = extracted ?? (await extract());
+        if (patch.patch.trim() !== '') {
+          filesChanged = patch.paths;
+          stats = {
+            files: patch.stats.files,
+            additions: patch.stats.additions,
+            deletions: patch.stats.deletions,
+          };
+          const problems = findPatchProblems(patch.patch, {
+            maxBytes: 20 * 1024 ** 2,
+            protectedPaths: repoConfig.protectedPaths,
+            allowProtected: repoConfig.allowProtectedPaths,
           });
-          const name = await freeBranchName(repo.top, `pullwright/run-${timestampId(now())}`);
-          // Fetched by the user's repository from ours: only a new ref is created there,
-          // so the user's checkout, index and working tree stay as they were.
-          await runGit([
-            '-C',
-            repo.top,
-            'fetch',
-            '--quiet',
-            '--no-tags',
-            clean.dir,
-            `${commit}:refs/heads/${name}`,
-          ]);
-          branch = name;
+          if (problems.length > 0) {
+            notes.push(`The change was not kept: ${problems.map((p) => p.message).join('; ')}`);
+          } else {
+            const clean = await createCleanCheckout({ cache, ref: repo.head, dir: join(scratch, 'clean') });
+            await applyPatch({ cleanDir: clean.dir, patch: patch.patch });
+            const who = await userIdentity(repo.top);
+            commit = await commitChange({
+              dir: clean.dir,
+              message: commitMessage(options.task, result.summary || 'Change made by Pullwright.'),
+              author: AUTHOR,
+              coAuthors: who ? [who] : [],
+            });
+            const name = await freeBranchName(repo.top, `pullwright/run-${timestampId(now())}`);
+            // Fetched by the user's repository from ours: only a new ref is created there,
+            // so the user's checkout, index and working tree stay as they were.
+            await runGit([
+              '-C',
+              repo.top,
+              'fetch',
+              '--quiet',
+              '--no-tags',
+              clean.dir,
+              `${commit}:refs/heads/${name}`,
+            ]);
+            branch = name;
+          }
         }
+      } catch (err) {
+        const e = toPullwrightError(err);
+        log.warn({ code: e.code }, 'Local delivery failed');
+        branch = null;
+        commit = null;
+        notes.push(`The change could not be kept (${e.code}): ${redactText(e.message, secrets)}`);
       }
-    }
     return {
       outcome: result.outcome,
       summary: redactText(result.summary, secrets),
