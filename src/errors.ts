@@ -28,10 +28,13 @@ export interface PullwrightErrorOptions {
   details?: Record<string, unknown>;
 }
 
+// A sandbox that failed under a job (the engine restarted, the container died) is an
+// infrastructure problem: another attempt in a fresh container can succeed.
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'rate_limited',
   'upstream_unavailable',
   'timeout',
+  'sandbox_failed',
 ]);
 
 export class PullwrightError extends Error {
