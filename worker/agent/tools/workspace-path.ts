@@ -38,19 +38,24 @@ export async function resolveWorkspacePath(
     cmd: [
       'bash',
       '-c',
-      'r=$(realpath -m -- "$1") || exit 2; printf "%s\\n" "$r"; if [ -d "$r" ]; then echo directory; elif [ -f "$r" ]; then echo file; elif [ -e "$r" ]; then echo other; else echo missing; fi; if [ -f "$r" ]; then stat -c %s -- "$r"; else echo 0; fi',
+      'r=$(realpath -m -- "$1") || exit 2; realpath -m -- "$2" || exit 2; printf "%s\\n" "$r"; if [ -d "$r" ]; then echo directory; elif [ -f "$r" ]; then echo file; elif [ -e "$r" ]; then echo other; else echo missing; fi; if [ -f "$r" ]; then stat -c %s -- "$r"; else echo 0; fi',
       'pw-resolve',
       lexical,
+      root,
     ],
     timeoutMs: 15_000,
     maxOutputBytes: 16 * 1024,
     signal,
   });
   if (out.exitCode !== 0) return { ok: false, error: `Cannot resolve ${path}: ${out.stderr.trim()}` };
-  const [real = '', kind = 'missing', size = '0'] = out.stdout.trimEnd().split('\n').slice(-3);
-  if (!isInside(root, real))
+  // The root is resolved too: a workspace mounted under a symlinked folder is still itself.
+  const [realRoot = root, real = '', kind = 'missing', size = '0'] = out.stdout
+    .trimEnd()
+    .split('\n')
+    .slice(-4);
+  if (!isInside(realRoot, real))
     return { ok: false, error: `${path} resolves (through a symlink) to ${real}, outside the workspace.` };
-  const relative = posix.relative(root, real) || '.';
+  const relative = posix.relative(realRoot, real) || '.';
   return {
     ok: true,
     absolute: real,
