@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countBreakpoints } from '../../../worker/agent/loop/cache-breakpoints.js';
 import { estimateTokens } from '../../../worker/agent/loop/compaction.js';
@@ -370,6 +371,20 @@ describe('runAgent', () => {
     expect(loaded.messages).toHaveLength((model.requests.at(-1)?.messages.length ?? 0) + 2);
     expect(loaded.messages.at(-2)?.content.some((b) => b.type === 'tool_use' && b.name === 'finish')).toBe(
       true,
+    );
+  });
+
+  it('goes on without a transcript it cannot write, and refuses to resume from a missing one', async () => {
+    const model = new FakeModel(() => ({ content: [use('finish', { summary: 'ok' })] }));
+    const blocker = baseOptions(model, []).transcriptPath;
+    writeFileSync(blocker, 'a file, not a folder');
+    const result = await runAgent({
+      ...baseOptions(model, [finishTool]),
+      transcriptPath: join(blocker, 'run.jsonl'),
+    });
+    expect(result.outcome).toBe('completed');
+    expect(() => loadTranscript(join(blocker, 'missing.jsonl'))).toThrow(
+      expect.objectContaining({ code: 'input_invalid' }),
     );
   });
 

@@ -138,7 +138,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     input_schema: canonicalize(t.inputJsonSchema),
   }));
   const system: TextBlock[] = [{ type: 'text', text: options.system }];
-  const transcript = new TranscriptWriter(options.transcriptPath, secrets);
+  const transcript = new TranscriptWriter(options.transcriptPath, secrets, (err) =>
+    log.warn({ err }, 'Transcript cannot be written; the run goes on without it'),
+  );
   const emit = (event: AgentEvent) => {
     try {
       options.onEvent?.(event);

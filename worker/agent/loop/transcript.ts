@@ -1,5 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
 import type { Message, TextBlock, ToolUseBlock } from '../../model/model.js';
 import { addUsage, emptyUsage, type Usage } from '../../model/model.js';
@@ -43,16 +44,34 @@ export type TranscriptEvent =
  * key, tokens) are scrubbed from every line: a transcript may be shown to users.
  */
 export class TranscriptWriter {
+  private failed = false;
+
   constructor(
     readonly path: string,
     private readonly secrets: readonly string[] = [],
+    /** Called once if writing fails (disk full, bad path): the run goes on without a transcript. */
+    private readonly onError?: (err: unknown) => void,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   write(event: TranscriptEvent): void {
-    const line = redactText(JSON.stringify(event), this.secrets);
-    appendFileSync(this.path, `${line}\n`);
+    if (this.failed) return;
+    try {
+      const line = redactText(JSON.stringify(event), this.secrets);
+      appendFileSync(this.path, `${line}\n`);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.failed = true;
+    this.onError?.(err);
   }
 }
 
@@ -67,6 +86,15 @@ export interface LoadedTranscript {
 
 /** Rebuilds the message history (and totals) from a transcript, for `runAgent({ resumeFrom })`. */
 export function loadTranscript(path: string): LoadedTranscript {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PullwrightError('input_invalid', 'Cannot read the transcript to resume from', {
+      retryable: false,
+      cause: err,
+    });
+  }
   const out: LoadedTranscript = {
     messages: [],
     turns: 0,
@@ -75,7 +103,7 @@ export function loadTranscript(path: string): LoadedTranscript {
     plan: [],
     finished: false,
   };
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  for (const line of raw.split('\n')) {
     if (line.trim() === '') continue;
     let event: TranscriptEvent;
     try {
