@@ -85,6 +85,15 @@ describe('runAgent', () => {
     expect(result.summary).toBe('I think I am done');
   });
 
+  it('ends as error when the model refuses', async () => {
+    const model = new FakeModel(() => ({
+      content: [text('I cannot help with that.')],
+      stopReason: 'refusal',
+    }));
+    const result = await runAgent(baseOptions(model, [finishTool]));
+    expect(result).toMatchObject({ outcome: 'error', error: { code: 'input_invalid' }, turns: 1 });
+  });
+
   it('asks for shorter output after max_tokens', async () => {
     const model = new FakeModel((_r, call) =>
       call === 1

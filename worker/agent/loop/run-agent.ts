@@ -186,6 +186,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     model: model.name,
     system: options.system,
     tools: toolDefs.map((t) => t.name),
+    ...(options.task ? { task: options.task.kind } : {}),
     resumed: options.resumeFrom !== undefined,
   });
 
@@ -402,6 +403,12 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
 
       const uses = content.filter((b): b is ToolUseBlock => b.type === 'tool_use');
       if (uses.length === 0) {
+        if (response.stopReason === 'refusal') {
+          const message = 'The model declined to continue with this task.';
+          return await finish('error', `${message} ${lastAssistantText}`.trim(), {
+            error: { code: 'input_invalid', message },
+          });
+        }
         if (response.stopReason === 'max_tokens') {
           history.push({ role: 'user', content: [{ type: 'text', text: SHORTER }] });
           continue;

@@ -8,7 +8,15 @@ import type { PlanItem } from '../tool.js';
 
 /** One line of the JSON-lines transcript. */
 export type TranscriptEvent =
-  | { type: 'start'; at: string; model: string; system: string; tools: string[]; resumed: boolean }
+  | {
+      type: 'start';
+      at: string;
+      model: string;
+      system: string;
+      tools: string[];
+      task?: string;
+      resumed: boolean;
+    }
   /** Messages added to the history since the previous request (never the whole history again). */
   | { type: 'messages'; turn: number; messages: Message[] }
   | {
