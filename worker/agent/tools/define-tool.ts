@@ -13,7 +13,10 @@ export function defineTool<S extends z.ZodType>(spec: {
   input: S;
   run(input: z.infer<S>, ctx: ToolContext): Promise<ToolResult>;
 }): Tool<z.infer<S>> {
-  const json = z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const json = compactSchema(z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' })) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   return {
     name: spec.name,
@@ -30,6 +33,31 @@ export function defineTool<S extends z.ZodType>(spec: {
       }
     },
   };
+}
+
+/**
+ * Trims what zod's JSON Schema adds that only costs the model tokens: the safe-integer
+ * bounds of every `.int()`, and a tuple's `prefixItems` (shown as a plain typed array with
+ * its length; zod still checks each element). The schema is sent on every request.
+ */
+function compactSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compactSchema);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'maximum' && v === Number.MAX_SAFE_INTEGER) continue;
+    if (k === 'minimum' && v === Number.MIN_SAFE_INTEGER) continue;
+    out[k] = compactSchema(v);
+  }
+  const prefix = out.prefixItems;
+  if (Array.isArray(prefix) && prefix.length > 0) {
+    const types = new Set(prefix.map((p) => (p as { type?: unknown }).type));
+    if (types.size === 1) {
+      delete out.prefixItems;
+      out.items = { type: [...types][0] };
+    }
+  }
+  return out;
 }
 
 /** An error result: the text tells the model what went wrong and, where it can, how to fix it. */
