@@ -81,6 +81,15 @@ describe('bin/pullwright.js', () => {
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('is not inside a git repository');
     expectNoStack(plain.stderr);
+
+    // A repository of another user: git will not read it (its config could run code).
+    const foreign = join(notGit, 'foreign');
+    spawnSync('git', ['init', '-q', foreign]);
+    spawnSync('chown', ['-R', '4242:4242', foreign]);
+    const other = cli(['run', '--repo', foreign, '--task', 'x'], key);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('belongs to another user');
+    expectNoStack(other.stderr);
   }, 300_000);
 
   it('explains that Docker is not reachable or the sandbox image is missing', () => {

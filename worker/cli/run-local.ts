@@ -118,7 +118,13 @@ async function inspectRepo(
   let top: string;
   try {
     top = await gitText(['-C', abs, 'rev-parse', '--show-toplevel']);
-  } catch {
+  } catch (err) {
+    // git refuses repositories owned by another user (their config could run code); say so plainly.
+    if (err instanceof Error && /dubious ownership/.test(err.message))
+      throw new PullwrightError(
+        'input_invalid',
+        `${abs} belongs to another user, so git will not read it for you. Run pullwright as the repository's owner.`,
+      );
     throw new PullwrightError('input_invalid', `${abs} is not inside a git repository.`);
   }
   const head = await gitText(['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(
