@@ -1,6 +1,8 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalRunResult, runLocal } from '../../worker/cli/run-local.js';
 import {
@@ -81,6 +83,22 @@ describe('pullwright run (model twin, Docker, git)', () => {
     expect(fixed).toContain('return a + b;');
     expect(fixed).toContain('return total / values.length;');
     expect(git(repo, 'rev-parse', `${result.branch}^`)).toBe(headBefore);
+    // And the branch's tests really pass (our own fixture, so running it on the host is fine).
+    const checkout = await mkdtemp(join(tmpdir(), 'pw-cli-verify-'));
+    try {
+      execFileSync('bash', [
+        '-c',
+        `git -C "$1" archive "$2" | tar -x -C "$3"`,
+        'verify',
+        repo,
+        result.branch ?? '',
+        checkout,
+      ]);
+      const tests = spawnSync(process.execPath, ['--test'], { cwd: checkout, encoding: 'utf8' });
+      expect(tests.status).toBe(0);
+    } finally {
+      await removeDir(checkout);
+    }
     const message = git(repo, 'log', '-1', '--format=%an%n%B', result.branch ?? '');
     expect(message).toContain('Pullwright');
     expect(message).toContain('Co-authored-by: Test User <test@example.com>');
