@@ -112,6 +112,42 @@ describe('more than one worker', { timeout: 420_000 }, () => {
     await s.workers.pop()?.close(5_000);
   });
 
+  it('on SIGTERM a worker stops within its grace period, removes its sandbox and leaves the job for a retry', async () => {
+    const { github, repo } = s;
+    s.model?.setScenario({
+      name: 'long-sleep',
+      description: 'test: a command longer than the grace period',
+      respond: (request) =>
+        toolExchanges(request).length === 0
+          ? reply(tool('bash', { command: 'sleep 120', timeout_ms: 300_000 }))
+          : finish('slept'),
+    });
+    const worker = spawnWorker(s, { SHUTDOWN_GRACE_MS: '2000' });
+    children.push(worker.child);
+    await waitFor('the worker to start', () => worker.lines.find((l) => l.msg === 'Worker started'), 60_000);
+    const instance = String(worker.lines.find((l) => l.msg === 'Worker started')?.instanceId);
+    const { number } = github.seed.issue({ repo, title: 'Sleep on it', body: 'zzz', author: 'alice' });
+    await github.actions.assignIssue({ repo, number, assignee: github.app.botLogin, sender: 'alice' });
+    await waitFor(
+      'its sandbox to run',
+      () => sandboxContainers(`dev.pullwright.instance=${instance}`).length > 0,
+      90_000,
+    );
+    const exited = new Promise<number | null>((resolve) =>
+      worker.child.once('exit', (code) => resolve(code)),
+    );
+    worker.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(sandboxContainers(`dev.pullwright.instance=${instance}`)).toEqual([]);
+    const job = (await s.app.taskQueue.queue.getJobs(['delayed', 'waiting'])).find(
+      (j) => j.data.number === number,
+    );
+    expect(job?.attemptsMade).toBe(1);
+    expect(trackingComment(s, number)?.body).toContain('picked up again');
+    await job?.remove();
+    s.model?.setScenario(slowEdit);
+  });
+
   it('two worker processes share the jobs while the per-repo limit holds', async () => {
     const { github } = s;
     const workers = [spawnWorker(s), spawnWorker(s)];

@@ -19,7 +19,11 @@ export interface PlanItem {
 export type AgentEvent =
   | { type: 'plan'; items: PlanItem[] }
   | { type: 'tool'; name: string; summary: string; durationMs: number; isError: boolean }
-  | { type: 'turn'; turn: number; usage: { input: number; output: number; cacheRead: number; cacheWrite: number } }
+  | {
+      type: 'turn';
+      turn: number;
+      usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
+    }
   | { type: 'status'; message: string };
 
 export interface ToolContext {
