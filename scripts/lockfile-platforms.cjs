@@ -1,7 +1,7 @@
 // Restores lock entries for platform-specific optional packages (other OSes/CPUs) that
 // `npm install` leaves out when the registry it reaches does not serve them; without
 // them `npm ci` refuses the lock as out of sync. Run after `npm install`: node scripts/lockfile-platforms.cjs
-const fs = require('fs');
+const fs = require('node:fs');
 const lock = JSON.parse(fs.readFileSync('package-lock.json', 'utf8'));
 const pk = lock.packages;
 const meta = {
@@ -21,7 +21,10 @@ for (const [path, entry] of Object.entries(pk)) {
     const key = `node_modules/${name}`;
     if (pk[key] || pk[`${path}/node_modules/${name}`]) continue;
     const suffix = Object.keys(meta).find((s) => name.endsWith(`-${s}`));
-    if (!suffix) { console.log('unknown platform', name); continue; }
+    if (!suffix) {
+      console.log('unknown platform', name);
+      continue;
+    }
     pk[key] = { version: spec.replace(/^[\^~]/, ''), dev: entry.dev, optional: true, ...meta[suffix] };
     if (!pk[key].dev) delete pk[key].dev;
     added++;
@@ -29,7 +32,8 @@ for (const [path, entry] of Object.entries(pk)) {
   }
 }
 const sorted = {};
-for (const k of Object.keys(pk).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))) sorted[k] = pk[k];
+for (const k of Object.keys(pk).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))))
+  sorted[k] = pk[k];
 lock.packages = sorted;
 fs.writeFileSync('package-lock.json', JSON.stringify(lock, null, 2) + '\n');
 console.log(added);
