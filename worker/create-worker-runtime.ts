@@ -11,7 +11,13 @@ import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
 import type { AgentRunnerPort } from './flows/ports.js';
 import { type FlowDeps, runFlow } from './flows/run-flow.js';
-import { INSTANCE_LABEL, liveInstances, newInstanceId, startHeartbeat } from './instance-liveness.js';
+import {
+  DEPLOYMENT_LABEL,
+  INSTANCE_LABEL,
+  liveInstances,
+  newInstanceId,
+  startHeartbeat,
+} from './instance-liveness.js';
 import { DockerSandboxProvider } from './sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from './sandbox/reap-sandboxes.js';
 
@@ -46,7 +52,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const log = options.log.child({ instanceId });
   const workerHostId = options.workerHostId ?? hostname();
   const workRoot = resolve(config.WORK_DIR);
-  const runsRoot = join(workRoot, 'runs');
+  // Per deployment, like the heartbeats that say which run folders are still in use.
+  const runsRoot = join(workRoot, 'runs', config.QUEUE_PREFIX);
   const runsDir = join(runsRoot, instanceId);
   const transcriptsDir = join(workRoot, 'transcripts');
   await mkdir(runsDir, { recursive: true });
@@ -65,7 +72,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     const result = await reapSandboxes({
       workerHostId,
       docker: provider.docker,
-      isActive: (labels) => live.has(labels[INSTANCE_LABEL] ?? ''),
+      isActive: (labels) =>
+        labels[DEPLOYMENT_LABEL] !== config.QUEUE_PREFIX || live.has(labels[INSTANCE_LABEL] ?? ''),
       log,
     });
     const dirs = await readdir(runsRoot).catch(() => [] as string[]);
@@ -110,7 +118,11 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     sandboxes: {
       create: ({ workDir, network, labels }) =>
         provider.create(
-          { image: config.SANDBOX_IMAGE, network, labels: { ...labels, [INSTANCE_LABEL]: instanceId } },
+          {
+            image: config.SANDBOX_IMAGE,
+            network,
+            labels: { ...labels, [INSTANCE_LABEL]: instanceId, [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX },
+          },
           workDir,
         ),
     },

@@ -9,6 +9,12 @@ import type { Redis } from 'ioredis';
  * touches a live neighbour's sandboxes or another host's.
  */
 export const INSTANCE_LABEL = 'dev.pullwright.instance';
+/**
+ * The deployment (queue prefix) a sandbox belongs to. Heartbeats are kept per
+ * deployment, so a reaper only judges sandboxes of its own deployment: two
+ * Pullwright installs (or two test stacks) on one Docker host never reap each other.
+ */
+export const DEPLOYMENT_LABEL = 'dev.pullwright.deployment';
 const HEARTBEAT_TTL_S = 15;
 
 export function newInstanceId(): string {
