@@ -118,6 +118,17 @@ export function createOctokitGitHubForWorker(options: {
     }
   }
 
+  /** Like `call`, but a 404 is an answer (`absent`), not an error. */
+  async function callOr<T, A>(what: string, absent: A, fn: () => Promise<T>): Promise<T | A> {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = toGitHubError(err, what);
+      if (e.code === 'not_found') return absent;
+      throw e;
+    }
+  }
+
   const port: GitHubForWorker = {
     async createRepoToken(installationId, repo) {
       const auth = await call('Minting an installation token', () =>
@@ -146,8 +157,8 @@ export function createOctokitGitHubForWorker(options: {
     },
 
     async getDefaultBranchFile(repo, path) {
-      try {
-        // No ref: the contents API reads the default branch, so a PR cannot supply its own config.
+      // No ref: the contents API reads the default branch, so a PR cannot supply its own config.
+      return callOr('Reading a file', null, async () => {
         const { data } = await client(repo).rest.repos.getContent({
           owner: repo.owner,
           repo: repo.name,
@@ -155,11 +166,7 @@ export function createOctokitGitHubForWorker(options: {
           mediaType: { format: 'raw' },
         });
         return typeof data === 'string' ? data : null;
-      } catch (err) {
-        const e = toGitHubError(err, 'Reading a file');
-        if (e.code === 'not_found') return null;
-        throw e;
-      }
+      });
     },
 
     async getIssue(repo, number) {
@@ -198,7 +205,7 @@ export function createOctokitGitHubForWorker(options: {
     },
 
     async getPermission(repo, login) {
-      try {
+      return callOr('Reading a permission', 'none' as const, async () => {
         const { data } = await client(repo).rest.repos.getCollaboratorPermissionLevel({
           owner: repo.owner,
           repo: repo.name,
@@ -208,11 +215,7 @@ export function createOctokitGitHubForWorker(options: {
         const known: Permission[] = ['admin', 'maintain', 'write', 'triage', 'read', 'none'];
         if (role && (known as string[]).includes(role)) return role as Permission;
         return (known as string[]).includes(data.permission) ? (data.permission as Permission) : 'none';
-      } catch (err) {
-        const e = toGitHubError(err, 'Reading a permission');
-        if (e.code === 'not_found') return 'none';
-        throw e;
-      }
+      });
     },
 
     async createComment(repo, number, body) {
@@ -291,18 +294,14 @@ export function createOctokitGitHubForWorker(options: {
     },
 
     async getBranchSha(repo, branch) {
-      try {
+      return callOr('Reading a branch', null, async () => {
         const { data } = await client(repo).rest.repos.getBranch({
           owner: repo.owner,
           repo: repo.name,
           branch,
         });
         return data.commit.sha;
-      } catch (err) {
-        const e = toGitHubError(err, 'Reading a branch');
-        if (e.code === 'not_found') return null;
-        throw e;
-      }
+      });
     },
 
     async listReviewThreads(repo, number) {
