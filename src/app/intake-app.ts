@@ -333,12 +333,36 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       });
     });
 
+    /**
+     * A mention in an issue comment, a review body or a review comment: the repo's own
+     * trigger phrase comes from its config, and the author must have write access.
+     */
+    async function actOnMention(
+      p: { installation: { id: number }; repository: Parameters<typeof refOf>[0] },
+      comment: Parameters<typeof matchComment>[0],
+      reactOn: ReactionTarget,
+      delivery: DeliveryContext,
+      log: Logger,
+    ): Promise<Outcome> {
+      const repo = refOf(p.repository);
+      const config = await repoConfigs.load(p.installation.id, repo);
+      return act(matchComment(comment, phrasesFor(config)), {
+        installationId: p.installation.id,
+        repo,
+        sender: comment.author,
+        delivery,
+        reactOn,
+        config,
+        log,
+        requireAuthorization: true,
+      });
+    }
+
     on(['issue_comment.created', 'issue_comment.edited'], IssueCommentEvent, async (p, delivery, log) => {
       if (p.action !== 'created' || !p.comment.body?.includes('@')) return 'ignored';
       if (isBot(p.sender, settings.botLogin)) return 'ignored';
-      const repo = refOf(p.repository);
-      const config = await repoConfigs.load(p.installation.id, repo);
-      const decision = matchComment(
+      return actOnMention(
+        p,
         {
           source: 'issue_comment',
           action: p.action,
@@ -348,25 +372,16 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
           commentId: p.comment.id,
           author: p.comment.user,
         },
-        phrasesFor(config),
-      );
-      return act(decision, {
-        installationId: p.installation.id,
-        repo,
-        sender: p.comment.user,
+        { kind: 'issue_comment', commentId: p.comment.id },
         delivery,
-        reactOn: { kind: 'issue_comment', commentId: p.comment.id },
-        config,
         log,
-        requireAuthorization: true,
-      });
+      );
     });
 
     on(['pull_request_review.submitted'], PullRequestReviewEvent, async (p, delivery, log) => {
       if (!p.review.body?.includes('@') || isBot(p.sender, settings.botLogin)) return 'ignored';
-      const repo = refOf(p.repository);
-      const config = await repoConfigs.load(p.installation.id, repo);
-      const decision = matchComment(
+      return actOnMention(
+        p,
         {
           source: 'review',
           action: p.action,
@@ -375,26 +390,17 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
           body: p.review.body,
           author: p.review.user,
         },
-        phrasesFor(config),
-      );
-      return act(decision, {
-        installationId: p.installation.id,
-        repo,
-        sender: p.review.user,
-        delivery,
         // GitHub has no reactions on reviews; the PR itself gets the 👀.
-        reactOn: { kind: 'issue', number: p.pull_request.number },
-        config,
+        { kind: 'issue', number: p.pull_request.number },
+        delivery,
         log,
-        requireAuthorization: true,
-      });
+      );
     });
 
     on(['pull_request_review_comment.created'], PullRequestReviewCommentEvent, async (p, delivery, log) => {
       if (!p.comment.body?.includes('@') || isBot(p.sender, settings.botLogin)) return 'ignored';
-      const repo = refOf(p.repository);
-      const config = await repoConfigs.load(p.installation.id, repo);
-      const decision = matchComment(
+      return actOnMention(
+        p,
         {
           source: 'review_comment',
           action: p.action,
@@ -404,18 +410,10 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
           commentId: p.comment.id,
           author: p.comment.user,
         },
-        phrasesFor(config),
-      );
-      return act(decision, {
-        installationId: p.installation.id,
-        repo,
-        sender: p.comment.user,
+        { kind: 'review_comment', commentId: p.comment.id },
         delivery,
-        reactOn: { kind: 'review_comment', commentId: p.comment.id },
-        config,
         log,
-        requireAuthorization: true,
-      });
+      );
     });
 
     on(['pull_request.closed'], PullRequestClosedEvent, async (p, _delivery, log) => {
