@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RepoRef } from '../../src/domain/task.js';
-import { commitChange, createCleanCheckout, listCommits, pushBranch } from '../workspace/deliver.js';
+import {
+  commitChange,
+  createCleanCheckout,
+  hasCommit,
+  listCommits,
+  pushBranch,
+} from '../workspace/deliver.js';
 import { applyPatch, extractPatch } from '../workspace/patch.js';
 import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
@@ -25,8 +31,17 @@ export function createGitWorkspaces(options: {
   const caches = new WeakMap<PreparedWorkspace, RepoCache>();
   const remoteOf = (repo: RepoRef) =>
     `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
-  const cacheFor = (repo: RepoRef, token: string, refs?: string[]) =>
-    ensureRepoCache({ remoteUrl: remoteOf(repo), token, cacheDir: resolve(options.cacheDir), refs });
+  // Caches this process has fetched, so delivery does not fetch a second time.
+  const fetched = new Map<string, RepoCache>();
+  const cacheFor = async (repo: RepoRef, token: string) => {
+    const cache = await ensureRepoCache({
+      remoteUrl: remoteOf(repo),
+      token,
+      cacheDir: resolve(options.cacheDir),
+    });
+    fetched.set(cache.remoteUrl, cache);
+    return cache;
+  };
   const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
   return {
@@ -61,7 +76,9 @@ export function createGitWorkspaces(options: {
     },
 
     async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha }) {
-      const cache = await cacheFor(repo, token);
+      // The job's own prepare() fetched the parent already; fetch again only if the cache lost it.
+      const known = fetched.get(remoteOf(repo));
+      const cache = known && (await hasCommit(known, parentSha)) ? known : await cacheFor(repo, token);
       const dir = runDir(`deliver-${randomUUID()}`);
       try {
         const clean = await createCleanCheckout({ cache, ref: parentSha, dir });
