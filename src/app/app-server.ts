@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { createNodeMiddleware, Probot } from 'probot';
+import { createNodeMiddleware, Probot, type ProbotOctokit } from 'probot';
 import { createAppGitHubPort } from '../github/app-github-port.js';
 import type { GitHubPort } from '../github/github-port.js';
+import { ProbotContextOctokit } from '../github/probot-context-octokit.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
@@ -12,6 +13,18 @@ import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
+/** The events app.yml subscribes to (and `ping`), the only `event` label values of rejections. */
+const SUBSCRIBED_EVENTS: ReadonlySet<string> = new Set([
+  'ping',
+  'issues',
+  'issue_comment',
+  'pull_request',
+  'pull_request_review',
+  'pull_request_review_comment',
+  'push',
+  'installation',
+  'installation_repositories',
+]);
 /** GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
@@ -88,6 +101,9 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     secret: options.webhookSecret,
     baseUrl: options.githubApiUrl,
     log: log.child({ component: 'probot' }),
+    // Handlers never use context.octokit, so its type is narrower than Probot declares:
+    // see probot-context-octokit.ts for why it is lean.
+    Octokit: ProbotContextOctokit as unknown as typeof ProbotOctokit,
   });
   const appFn = createIntakeApp({
     settings: { reviewQuietMs: 5_000, ...options.settings },
@@ -136,7 +152,10 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         req.destroy();
         return;
       }
-      const event = String(req.headers['x-github-event'] ?? 'unknown').slice(0, 50);
+      // The header is unauthenticated until the signature is checked: only known names
+      // become label values, so junk requests cannot grow the metrics without bound.
+      const header = String(req.headers['x-github-event'] ?? '');
+      const event = SUBSCRIBED_EVENTS.has(header) ? header : 'other';
       res.once('finish', () => {
         if (res.statusCode >= 400) {
           metrics.inc('pullwright_webhook_deliveries_total', {

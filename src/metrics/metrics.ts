@@ -21,8 +21,16 @@ function labelKey(labels: Labels): string {
     .join(',');
 }
 
+const MAX_REMEMBERED_LABEL_SETS = 10_000;
+
 export class Metrics {
   private readonly series = new Map<string, Series>();
+  /**
+   * Label sets seen before, by their values in the caller's key order: counters
+   * are bumped on every delivery, and sorting and escaping each time was a
+   * measurable part of the webhook path. Bounded by the label combinations.
+   */
+  private readonly keys = new Map<string, string>();
 
   constructor() {
     this.define('pullwright_webhook_deliveries_total', 'counter', 'Webhook deliveries by event and outcome.');
@@ -45,10 +53,21 @@ export class Metrics {
     this.series.set(name, { help, type, values: new Map() });
   }
 
+  private keyOf(labels: Labels): string {
+    let raw = '';
+    for (const k in labels) raw += `${k}\u0000${labels[k]}\u0001`;
+    let key = this.keys.get(raw);
+    if (key === undefined) {
+      key = labelKey(labels);
+      if (this.keys.size < MAX_REMEMBERED_LABEL_SETS) this.keys.set(raw, key);
+    }
+    return key;
+  }
+
   inc(name: string, labels: Labels = {}, by = 1): void {
     const series = this.series.get(name);
     if (!series) throw new Error(`unknown metric ${name}`);
-    const key = labelKey(labels);
+    const key = this.keyOf(labels);
     const entry = series.values.get(key);
     if (entry) entry.value += by;
     else series.values.set(key, { labels, value: by });
