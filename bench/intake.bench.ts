@@ -3,10 +3,11 @@
  * keep-alive connections against three servers, measured in the same run:
  *   1. bare node:http: verify HMAC, JSON.parse, LPUSH to Redis (the practical limit);
  *   2. Probot with a no-op handler (the framework's own cost);
- *   3. Pullwright's app (match, authorize from the Redis cache, dedup, enqueue, 👀 reaction).
+ *   3. Pullwright's app (match, authorize from the cache, dedup, enqueue, 👀 request on the
+ *      acks stream; the workers post the reaction itself, so it is not measured here).
  * Each trigger is an authorized `@agent` mention on a distinct issue, so every
  * delivery really enqueues a job. GitHub is a small local stub (installation
- * token, permission, contents 404, reactions) so no request leaves loopback.
+ * token, permission, contents 404) so no request leaves loopback.
  */
 import { spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -16,6 +17,7 @@ import { Redis } from 'ioredis';
 import { createNodeMiddleware, Probot } from 'probot';
 import { startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
 import { createSilentLogger } from '../src/logger.js';
+import { acknowledgementStream } from '../src/queue/acknowledgements.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 32;
@@ -317,11 +319,12 @@ async function main() {
     const p = results.get('probot no-op') ?? skip;
     const w = results.get('pullwright') ?? skip;
     const enqueued = await app.taskQueue.queue.getJobCountByTypes('waiting');
+    const ackRequests = await redis.xlen(acknowledgementStream(PREFIX));
     process.stdout.write(
       `\nprobot/bare      ${(p.rps / b.rps).toFixed(2)}x\npullwright/probot ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x)\n` +
         `pullwright p99   ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
         `CPU per delivery (server + load generator, robust to a busy machine): bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
-        `jobs enqueued by pullwright: ${enqueued} of ${only && only !== 'pullwright' ? 0 : Math.ceil(REQUESTS / ROUNDS) * ROUNDS + WARMUP} deliveries; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
+        `jobs enqueued by pullwright: ${enqueued} of ${only && only !== 'pullwright' ? 0 : Math.ceil(REQUESTS / ROUNDS) * ROUNDS + WARMUP} deliveries; 👀 requests recorded: ${ackRequests}; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
     );
   } finally {
     await app.taskQueue.queue.obliterate({ force: true }).catch(() => {});

@@ -3,8 +3,10 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Config } from '../src/config/env.js';
+import { createAppGitHubPort } from '../src/github/app-github-port.js';
 import { createOctokitGitHubForWorker } from '../src/github/octokit-github-for-worker.js';
 import type { Logger } from '../src/logger.js';
+import { startAcknowledger } from '../src/queue/acknowledgements.js';
 import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
 import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
@@ -161,6 +163,21 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
         finalAttempt: ctx.finalAttempt,
       }),
   });
+  // The 👀 on each trigger, posted here rather than by the webhook app (see
+  // src/queue/acknowledgements.ts). Its own lane: it never waits for a job slot.
+  const reactions = createAppGitHubPort({
+    appId: config.APP_ID,
+    privateKey: config.privateKey,
+    baseUrl: config.GITHUB_API_URL,
+  });
+  const acknowledger = await startAcknowledger({
+    redis,
+    blocking: new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+    prefix: config.QUEUE_PREFIX,
+    consumer: instanceId,
+    react: (ack) => reactions.addReaction(ack.installationId, ack.repo, ack.target, 'eyes'),
+    log: log.child({ component: 'acknowledger' }),
+  });
   log.info({ instanceId, workerHostId, concurrency: config.WORKER_CONCURRENCY }, 'Worker started');
 
   return {
@@ -170,6 +187,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     },
     async close(graceMs = config.SHUTDOWN_GRACE_MS) {
       clearInterval(reaper);
+      await acknowledger.stop();
       await worker.close(graceMs);
       await stopHeartbeat();
       await rm(runsDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import type { RepoRef, Task } from '../domain/task.js';
 import type { GitHubPort, ReactionTarget } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { requestAcknowledgement } from '../queue/acknowledgements.js';
 import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
 import { keyPrefix, repoSlug } from '../queue/queue-names.js';
 import {
@@ -94,9 +95,10 @@ function splitFullName(fullName: string): RepoRef {
 }
 
 /**
- * The Probot application: webhook → match → authorize → enqueue → 👀.
- * Every handler answers quickly; GitHub calls that are not needed before the
- * answer (reactions, config comments) run after it, with their errors logged.
+ * The Probot application: webhook → match → authorize → enqueue → 👀 request.
+ * Every handler answers quickly: the only GitHub calls on the way are cache
+ * misses (permission, config file); the 👀 is posted by the workers, and a
+ * config-problems comment runs after the answer with its errors logged.
  */
 export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
   const { settings, redis, taskQueue, metrics } = deps;
@@ -227,8 +229,16 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         metrics.inc('pullwright_jobs_enqueued_total', { kind: decision.kind });
         rlog.info({ kind: decision.kind, jobId: result.jobId }, 'Job enqueued');
       }
-      // After the job is safely in Redis: acknowledge on GitHub without delaying the answer.
-      background(rlog, 'reaction', () => github.addReaction(installationId, repo, input.reactOn, 'eyes'));
+      // After the job is safely in Redis: the workers' acknowledger posts the 👀
+      // (see acknowledgements.ts for why the app does not call GitHub itself).
+      background(rlog, 'acknowledgement request', () =>
+        requestAcknowledgement(redis, prefix, {
+          installationId,
+          repo,
+          target: input.reactOn,
+          requestedAt: task.requestedAt,
+        }),
+      );
       const config = input.config;
       const sha = config?.sha;
       if (config && sha) {

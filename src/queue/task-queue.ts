@@ -47,8 +47,14 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
   const queue = new Queue(TASK_QUEUE, {
     prefix: options.prefix,
     // A producer must fail fast when Redis is gone, so the webhook gets a 5xx
-    // (and GitHub shows a failed delivery) instead of hanging.
-    connection: { url: options.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    // (and GitHub shows a failed delivery) instead of hanging. Auto-pipelining
+    // sends the adds of concurrent deliveries in one write.
+    connection: {
+      url: options.redisUrl,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      enableAutoPipelining: true,
+    },
     defaultJobOptions: {
       attempts: TASK_ATTEMPTS,
       backoff: TASK_BACKOFF,

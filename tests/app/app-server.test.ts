@@ -1,7 +1,9 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
 import { createSilentLogger } from '../../src/logger.js';
+import { type Acknowledger, startAcknowledger } from '../../src/queue/acknowledgements.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
 import { FakeGitHubPort } from './fake-github-port.js';
 import { issueComment, issuesEvent, postDelivery, user } from './webhook-fixtures.js';
@@ -12,6 +14,7 @@ const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
   let app: AppServer;
+  let acknowledger: Acknowledger;
   let prefix: string;
   const github = new FakeGitHubPort();
   const t = { installationId: 11, owner: 'octo', repo: `r-${randomUUID().slice(0, 6)}` };
@@ -51,9 +54,19 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
       log: createSilentLogger(),
       github,
     });
+    // What a worker runs: the app only records the 👀 wish; this posts it through the port.
+    acknowledger = await startAcknowledger({
+      redis: app.redis,
+      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix,
+      consumer: 'app-server-test',
+      react: (a) => github.addReaction(a.installationId, a.repo, a.target),
+      log: createSilentLogger(),
+    });
   });
 
   afterAll(async () => {
+    await acknowledger.stop();
     await app.taskQueue.queue.obliterate({ force: true });
     await deletePrefix(app.redis, prefix);
     await app.close();

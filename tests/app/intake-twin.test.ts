@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
+import { createAppGitHubPort } from '../../src/github/app-github-port.js';
 import { createSilentLogger } from '../../src/logger.js';
+import { type Acknowledger, startAcknowledger } from '../../src/queue/acknowledgements.js';
 import { findCancelIntent } from '../../src/queue/cancel-intents.js';
 import { TASK_QUEUE } from '../../src/queue/queue-names.js';
 import { listRepoSchedulers } from '../../src/queue/schedulers.js';
@@ -16,6 +19,8 @@ import { type GitHubTwin, startGitHubTwin } from '../twins/github/index.js';
 describe('intake through the GitHub twin', () => {
   let twin: GitHubTwin;
   let app: AppServer;
+  /** The workers' side of the 👀: reactions posted back to the twin over HTTP. */
+  let acknowledger: Acknowledger;
   let prefix: string;
   let installationId: number;
   const owner = `org${randomUUID().slice(0, 6)}`;
@@ -68,9 +73,23 @@ describe('intake through the GitHub twin', () => {
       log: createSilentLogger(),
     });
     twin.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
+    const reactions = createAppGitHubPort({
+      appId: twin.app.id,
+      privateKey: twin.app.privateKey,
+      baseUrl: twin.url,
+    });
+    acknowledger = await startAcknowledger({
+      redis: app.redis,
+      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+      prefix,
+      consumer: 'intake-twin-test',
+      react: (a) => reactions.addReaction(a.installationId, a.repo, a.target, 'eyes'),
+      log: createSilentLogger(),
+    });
   });
 
   afterAll(async () => {
+    await acknowledger?.stop();
     await app?.taskQueue.queue.obliterate({ force: true });
     if (app) await deletePrefix(app.redis, prefix);
     await app?.close();
