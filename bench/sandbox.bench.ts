@@ -8,7 +8,7 @@
  * Targets: ready within 1 s on a warm cache; exec at most 1.2x the raw exec.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { DockerSandboxProvider } from '../worker/sandbox/docker-sandbox-provider
 import { reapSandboxes } from '../worker/sandbox/reap-sandboxes.js';
 import { safeGitEnv } from '../worker/workspace/git.js';
 import { ensureRepoCache } from '../worker/workspace/repo-cache.js';
+import { ensurePrivateDir, resolveRunsRoot } from '../worker/workspace/runs-location.js';
 import { createWorkingCopy } from '../worker/workspace/working-copy.js';
 
 const FILES = 5_000;
@@ -216,10 +217,13 @@ async function main(): Promise<void> {
       }
       return runs;
     };
+    // Where a worker with default settings puts its working copies (resolveRunsRoot), then disk.
+    const defaultBase = await resolveRunsRoot({ WORK_DIR: join(root, 'work') });
+    await ensurePrivateDir(defaultBase);
+    const defaultRoot = mkdtempSync(join(defaultBase, 'bench-'));
+    const atDefault = await measureReady(defaultRoot);
+    rmSync(defaultRoot, { recursive: true, force: true });
     const onDisk = await measureReady(join(root, 'jobs'));
-    const shmRoot = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/pw-bench-jobs-') : null;
-    const onTmpfs = shmRoot ? await measureReady(shmRoot) : null;
-    if (shmRoot) rmSync(shmRoot, { recursive: true, force: true });
     const med = (runs: Run[], k: keyof Run) =>
       quantile(
         runs.map((w) => w[k]),
@@ -237,10 +241,9 @@ async function main(): Promise<void> {
       `fetch warm/cold: ${(med(onDisk, 'fetch') / coldFetch).toFixed(2)}x; total warm/cold: ${(warmTotal / (coldFetch + coldCopy)).toFixed(2)}x\n`,
     );
     for (const [label, runs] of [
-      ['working copies on disk', onDisk],
-      ['working copies on tmpfs (/dev/shm)', onTmpfs],
+      [`working copies where the worker puts them by default (${defaultBase})`, atDefault],
+      ['working copies on disk (RUNS_DIR on a disk folder)', onDisk],
     ] as const) {
-      if (!runs) continue;
       process.stdout.write(`\n-- sandbox ready, warm cache, ${label} (median of ${READY_RUNS}) --\n`);
       process.stdout.write(
         `fetch ${ms(med(runs, 'fetch'))} + working copy ${ms(med(runs, 'copy'))} + container create/start ${ms(med(runs, 'create'))}\n`,

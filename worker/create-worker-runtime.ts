@@ -22,6 +22,7 @@ import {
 } from './instance-liveness.js';
 import { DockerSandboxProvider } from './sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from './sandbox/reap-sandboxes.js';
+import { ensurePrivateDir, resolveRunsRoot } from './workspace/runs-location.js';
 
 /**
  * The worker's composition root: binds every port to its adapter and starts
@@ -55,7 +56,9 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const workerHostId = options.workerHostId ?? hostname();
   const workRoot = resolve(config.WORK_DIR);
   // Per deployment, like the heartbeats that say which run folders are still in use.
-  const runsRoot = join(workRoot, 'runs', config.QUEUE_PREFIX);
+  const runsBase = await resolveRunsRoot(config);
+  await ensurePrivateDir(runsBase);
+  const runsRoot = join(runsBase, config.QUEUE_PREFIX);
   const runsDir = join(runsRoot, instanceId);
   const transcriptsDir = join(workRoot, 'transcripts');
   await mkdir(runsDir, { recursive: true });

@@ -47,6 +47,7 @@ export const Env = z.object({
   PER_REPO_CONCURRENCY: int(1, 64).default(1),
   PER_INSTALLATION_CONCURRENCY: int(1, 256).default(4),
   WORK_DIR: z.string().default('.pullwright'),
+  RUNS_DIR: z.string().min(1).optional(),
   SANDBOX_IMAGE: z.string().default('pullwright-sandbox:latest'),
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
   JOB_LOCK_MS: int(1_000).default(30_000),

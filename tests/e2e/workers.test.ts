@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ISSUE, type LocalStack } from '../../scripts/local-stack.js';
+import { resolveRunsRoot } from '../../worker/workspace/runs-location.js';
 import { finish, reply, type Scenario, tool, toolExchanges } from '../twins/model/index.js';
 import { sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
 
@@ -109,6 +111,9 @@ describe('more than one worker', { timeout: 420_000 }, () => {
       () => sandboxContainers(`dev.pullwright.instance=${instance}`).length === 0,
       60_000,
     );
+    // Its run folder (working copies, on tmpfs by default) goes too.
+    const deadRuns = join(await resolveRunsRoot(s.config), s.config.QUEUE_PREFIX, instance);
+    await waitFor('the dead worker’s run folder to be reaped', () => !existsSync(deadRuns), 60_000);
     await s.workers.pop()?.close(5_000);
   });
 
