@@ -38,11 +38,14 @@ export function createPermissionChecker(
     async isAuthorized(installationId, repo, login) {
       const k = key(installationId, repo, login);
       let permission: Permission | null = recent.get(k) ?? null;
-      if (permission === null) permission = (await redis.get(k)) as Permission | null;
+      if (permission !== null) return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
+      permission = (await redis.get(k)) as Permission | null;
       if (permission === null) {
         permission = await github.getPermission(installationId, repo, login);
         await redis.set(k, permission, 'EX', ttlSeconds);
       }
+      // Only what came from Redis or GitHub is remembered: refreshing on every hit would
+      // keep a revoked collaborator's access alive for as long as they keep commenting.
       recent.set(k, permission);
       return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
     },

@@ -131,16 +131,31 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
           /\.$/,
           '',
         );
-        const log = deps.log.child({ deliveryId: context.id, event });
         const parsed = schema.safeParse(context.payload);
         if (!parsed.success) {
           metrics.inc('pullwright_webhook_deliveries_total', { event, outcome: 'invalid' });
-          log.warn(
-            { issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) },
+          deps.log.warn(
+            {
+              deliveryId: context.id,
+              event,
+              issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`),
+            },
             'Webhook payload ignored: unexpected shape',
           );
           return;
         }
+        // One child logger per delivery, bound once it is known to be well formed (pino
+        // serializes a child's bindings when it is made, so each one costs on the hot path).
+        const data = parsed.data as {
+          installation?: { id: number };
+          repository?: { full_name?: string; name: string; owner: { login: string } };
+        };
+        const log = deps.log.child({
+          deliveryId: context.id,
+          event,
+          installationId: data.installation?.id,
+          repo: data.repository ? `${data.repository.owner.login}/${data.repository.name}` : undefined,
+        });
         let outcome: Outcome = 'error';
         try {
           outcome = await handler(parsed.data, context, log);
@@ -168,14 +183,14 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         log.debug({ reason: decision.reason }, 'Event is not a trigger');
         return 'ignored';
       }
-      const rlog = log.child({ installationId, number: decision.number });
+      const number = decision.number;
       if (input.requireAuthorization) {
         const auth = await permissions.isAuthorized(installationId, repo, input.sender.login);
         if (!auth.ok) {
           // No reply: answering every unauthorized mention would let anyone make the bot spam.
           metrics.inc('pullwright_authorization_refusals_total');
-          rlog.info(
-            { sender: input.sender.login, permission: auth.permission },
+          log.info(
+            { number, sender: input.sender.login, permission: auth.permission },
             'Trigger refused: sender lacks write permission',
           );
           return 'unauthorized';
@@ -188,7 +203,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
           input.sender.login,
         );
         metrics.inc('pullwright_cancellations_total', { result: result.status });
-        rlog.info({ reason: decision.reason, result: result.status }, 'Cancel requested');
+        log.info({ number, reason: decision.reason, result: result.status }, 'Cancel requested');
         return 'cancelled';
       }
       // A redelivered webhook is the same request: at most one job per delivery id, ever.
@@ -196,7 +211,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       const first = await redis.set(deliveryKey, '1', 'EX', DELIVERY_TTL_SECONDS, 'NX');
       if (first === null) {
         metrics.inc('pullwright_dedup_hits_total', { kind: decision.kind, by: 'delivery' });
-        rlog.info({ kind: decision.kind }, 'Redelivered webhook ignored');
+        log.info({ number, kind: decision.kind }, 'Redelivered webhook ignored');
         return 'duplicate';
       }
       const task: Task = {
@@ -221,17 +236,17 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       }
       if (result.status === 'duplicate') {
         metrics.inc('pullwright_dedup_hits_total', { kind: decision.kind, by: 'target' });
-        rlog.info(
-          { kind: decision.kind, jobId: result.jobId },
+        log.info(
+          { number, kind: decision.kind, jobId: result.jobId },
           'Trigger joined the live job for this target',
         );
       } else {
         metrics.inc('pullwright_jobs_enqueued_total', { kind: decision.kind });
-        rlog.info({ kind: decision.kind, jobId: result.jobId }, 'Job enqueued');
+        log.info({ number, kind: decision.kind, jobId: result.jobId }, 'Job enqueued');
       }
       // After the job is safely in Redis: the workers' acknowledger posts the 👀
       // (see acknowledgements.ts for why the app does not call GitHub itself).
-      background(rlog, 'acknowledgement request', () =>
+      background(log, 'acknowledgement request', () =>
         requestAcknowledgement(redis, prefix, {
           installationId,
           repo,
@@ -244,7 +259,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       if (config && sha) {
         const problems = configProblems(config);
         if (problems.length > 0) {
-          background(rlog, 'config comment', () =>
+          background(log, 'config comment', () =>
             commentConfigProblemsOnce(installationId, repo, decision.number, sha, problems),
           );
         }

@@ -43,6 +43,23 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Compiled patterns by phrase list: a handful per process, one compile each instead of one per delivery. */
+const patterns = new Map<string, RegExp | null>();
+const MAX_PATTERNS = 1_000;
+
+function mentionPattern(phrases: string[]): RegExp | null {
+  const key = phrases.join('\u0000');
+  let pattern = patterns.get(key);
+  if (pattern !== undefined) return pattern;
+  const alternatives = phrases.filter((p) => p.length > 1).map(escapeRegExp);
+  // A phrase counts when it stands alone: not part of an email or a longer handle.
+  pattern =
+    alternatives.length === 0 ? null : new RegExp(`(^|[^\\w@/.-])(${alternatives.join('|')})(?![\\w-])`, 'i');
+  if (patterns.size >= MAX_PATTERNS) patterns.clear();
+  patterns.set(key, pattern);
+  return pattern;
+}
+
 /**
  * The instruction after the first mention of a phrase, or null when the text
  * does not address us. Quoted lines (`> …`) and fenced code are skipped, so
@@ -50,10 +67,8 @@ function escapeRegExp(text: string): string {
  */
 export function findMention(text: string, phrases: string[]): { instruction: string } | null {
   if (!text.includes('@')) return null;
-  const alternatives = phrases.filter((p) => p.length > 1).map(escapeRegExp);
-  if (alternatives.length === 0) return null;
-  // A phrase counts when it stands alone: not part of an email or a longer handle.
-  const pattern = new RegExp(`(^|[^\\w@/.-])(${alternatives.join('|')})(?![\\w-])`, 'i');
+  const pattern = mentionPattern(phrases);
+  if (pattern === null) return null;
   const lines = text.split(/\r?\n/);
   let inFence = false;
   for (let i = 0; i < lines.length; i++) {
