@@ -38,7 +38,7 @@ const percentile = (xs: number[], p: number) => {
 const rows: Record<string, number>[] = [];
 try {
   for (let i = 0; i <= RUNS; i++) {
-    const { number } = stack.github.seed.issue({
+    const { number, id: issueId } = stack.github.seed.issue({
       repo: stack.repo,
       title: `Bench ${i}`,
       body: 'noop',
@@ -46,6 +46,14 @@ try {
     });
     const requestsBefore = stack.model?.requests.length ?? 0;
     const sent = Date.now();
+    // When the 👀 appears on the issue: posted by a worker's acknowledger, not by the app.
+    let eyesAt = Number.NaN;
+    const eyesPoll = setInterval(() => {
+      const seen = stack.github.inspect
+        .reactions(stack.repo)
+        .some((r) => r.subject === 'issue' && r.subjectId === issueId && r.content === 'eyes');
+      if (seen && Number.isNaN(eyesAt)) eyesAt = Date.now();
+    }, 2);
     await stack.github.actions.assignIssue({
       repo: stack.repo,
       number,
@@ -64,6 +72,7 @@ try {
     while (job && !(await job.isCompleted()) && !(await job.isFailed()) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    clearInterval(eyesPoll);
     if (!first || !m) throw new Error(`run ${i}: no first model request or no marks`);
     const at = (phase: string) => m.get(phase) ?? Number.NaN;
     const row = {
@@ -75,6 +84,7 @@ try {
       sandboxStart: at('sandbox') - at('workspace'),
       contextBuild: at('context') - at('sandbox'),
       modelRequest: first.at - at('context'),
+      eyesPosted: eyesAt - sent,
     };
     if (i > 0) rows.push(row); // run 0 warms the repository cache
   }
