@@ -45,6 +45,21 @@ export function createLocalSandbox(root: string): Sandbox {
         child.stderr.on('data', (d: Buffer) => {
           if (stderr.length < cap) stderr += d.toString('utf8');
         });
+        // A missing program is an answer, as in a container (`command not found`, 127), not a hang.
+        child.on('error', (err: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', kill);
+          resolve({
+            exitCode: err.code === 'ENOENT' ? 127 : 126,
+            stdout: '',
+            stderr: `${file}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`,
+            stdoutTruncated: false,
+            stderrTruncated: false,
+            durationMs: Date.now() - started,
+            timedOut: false,
+            oomKilled: false,
+          });
+        });
         if (options.stdin !== undefined) child.stdin.end(options.stdin);
         else child.stdin.end();
         child.on('close', (code) => {
