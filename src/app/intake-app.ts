@@ -148,7 +148,7 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         // serializes a child's bindings when it is made, so each one costs on the hot path).
         const data = parsed.data as {
           installation?: { id: number };
-          repository?: { full_name?: string; name: string; owner: { login: string } };
+          repository?: { name: string; owner: { login: string } };
         };
         const log = deps.log.child({
           deliveryId: context.id,

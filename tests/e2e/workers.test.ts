@@ -155,7 +155,12 @@ describe('more than one worker', { timeout: 420_000 }, () => {
 
   it('two worker processes share the jobs while the per-repo limit holds', async () => {
     const { github } = s;
-    const workers = [spawnWorker(s), spawnWorker(s)];
+    // One job at a time each: with two slots apiece one process could take every job
+    // (a run per repository) and leave the other idle, which is allowed but not what this checks.
+    const workers = [
+      spawnWorker(s, { WORKER_CONCURRENCY: '1' }),
+      spawnWorker(s, { WORKER_CONCURRENCY: '1' }),
+    ];
     children.push(...workers.map((w) => w.child));
     for (const w of workers)
       await waitFor('a worker to start', () => w.lines.find((l) => l.msg === 'Worker started'), 60_000);
