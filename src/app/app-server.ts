@@ -7,6 +7,7 @@ import type { GitHubPort } from '../github/github-port.js';
 import { ProbotContextOctokit } from '../github/probot-context-octokit.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
+import { acknowledgementStream } from '../queue/acknowledgements.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
@@ -133,8 +134,13 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     }
     if (req.method === 'GET' && path === '/metrics') {
       try {
-        const depth = await withTimeout(taskQueue.depth(), 1_000);
+        const [depth, pendingAcks] = await withTimeout(
+          Promise.all([taskQueue.depth(), redis.xlen(acknowledgementStream(options.queuePrefix))]),
+          1_000,
+        );
         for (const [state, n] of Object.entries(depth)) metrics.set('pullwright_queue_depth', { state }, n);
+        // Growing means no worker is posting 👀 (workers down or failing on GitHub).
+        metrics.set('pullwright_acknowledgements_pending', {}, pendingAcks);
       } catch {
         // Redis away: serve the counters we have; /healthz reports the outage.
       }

@@ -47,6 +47,11 @@ export class Metrics {
     );
     this.define('pullwright_cancellations_total', 'counter', 'Cancel requests, by result.');
     this.define('pullwright_queue_depth', 'gauge', 'Jobs in the task queue, by state.');
+    this.define(
+      'pullwright_acknowledgements_pending',
+      'gauge',
+      'Requested 👀 reactions no worker has posted yet.',
+    );
   }
 
   private define(name: string, type: Series['type'], help: string): void {

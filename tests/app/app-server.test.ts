@@ -155,6 +155,7 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
       /pullwright_webhook_deliveries_total\{event="issue_comment",outcome="rejected_400"\} \d/,
     );
     expect(metrics).toContain('pullwright_queue_depth{state="waiting"}');
+    expect(metrics).toMatch(/^pullwright_acknowledgements_pending \d+$/m);
     expect((await fetch(`${app.url}/admin/queues`)).status).toBe(401);
     expect(
       (await fetch(`${app.url}/admin/queues`, { headers: { authorization: 'Bearer wrong-token-xxxxxxxx' } }))
