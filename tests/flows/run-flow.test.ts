@@ -136,6 +136,16 @@ describe('implement flow (orchestration with fakes)', () => {
     expect(body).not.toContain('ghs_fake');
   });
 
+  it('refuses, silently, a job whose requester lost write access while it waited', async () => {
+    const h = createHarness();
+    h.github.permissions.set('alice', 'read');
+    const outcome = await run(h);
+    expect(outcome).toMatchObject({ status: 'refused' });
+    expect(h.github.comments).toHaveLength(0);
+    expect(h.pushes).toHaveLength(0);
+    expect(h.execLog).toHaveLength(0);
+  });
+
   it('uses only comments from people with write access', async () => {
     const h = createHarness();
     h.github.comments.push(

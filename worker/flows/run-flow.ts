@@ -125,6 +125,16 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
     const { token } = await github.createRepoToken(task.installationId, repo);
     secrets.push(token);
     mark('token');
+    if (task.trigger.source !== 'schedule') {
+      // Checked again here, not only at intake: a job can wait in the queue (slots, retries)
+      // after the requester lost write access, and the intake's answer may be a cached one.
+      const permission = await github.getPermission(repo, task.trigger.actor);
+      if (!WRITE_PERMISSIONS.has(permission)) {
+        // No comment, as at intake: refusing must not become a way to make the bot talk.
+        log.warn({ actor: task.trigger.actor, permission }, 'Job refused: requester lacks write permission');
+        return { status: 'refused', reason: 'the requester no longer has write access' };
+      }
+    }
     const defaultBranch = await github.getDefaultBranch(repo);
     const config = await deps.loadRepoConfig(repo, defaultBranch);
 
