@@ -1,16 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { RepoRef } from '../domain/task.js';
 import type { GitHubPort, Permission } from '../github/github-port.js';
+import { hasWriteAccess } from '../github/permission.js';
 import { keyPrefix, repoSlug } from '../queue/queue-names.js';
 import { LocalCache } from './local-cache.js';
 
-/**
- * Only people who could push the change themselves may ask the agent for it:
- * otherwise any passer-by on a public repo could spend the operator's model
- * budget and get code pushed under the app's name.
- */
-export const ALLOWED_PERMISSIONS: ReadonlySet<Permission> = new Set(['admin', 'maintain', 'write']);
-
+/** Write, maintain or admin only: why is in `src/github/permission.ts`. */
 export interface PermissionChecker {
   isAuthorized(
     installationId: number,
@@ -37,9 +32,9 @@ export function createPermissionChecker(
   return {
     async isAuthorized(installationId, repo, login) {
       const k = key(installationId, repo, login);
-      let permission: Permission | null = recent.get(k) ?? null;
-      if (permission !== null) return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
-      permission = (await redis.get(k)) as Permission | null;
+      const local = recent.get(k);
+      if (local !== undefined) return { ok: hasWriteAccess(local), permission: local };
+      let permission = (await redis.get(k)) as Permission | null;
       if (permission === null) {
         permission = await github.getPermission(installationId, repo, login);
         await redis.set(k, permission, 'EX', ttlSeconds);
@@ -47,7 +42,7 @@ export function createPermissionChecker(
       // Only what came from Redis or GitHub is remembered: refreshing on every hit would
       // keep a revoked collaborator's access alive for as long as they keep commenting.
       recent.set(k, permission);
-      return { ok: ALLOWED_PERMISSIONS.has(permission), permission };
+      return { ok: hasWriteAccess(permission), permission };
     },
   };
 }

@@ -1,11 +1,10 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { RepoRef } from '../domain/task.js';
-import type { GitHubPort, Permission, RepoFile } from './github-port.js';
+import type { GitHubPort, RepoFile } from './github-port.js';
 import { postJson } from './light-request.js';
 import { toGitHubError } from './octokit-errors.js';
-
-const PERMISSIONS: ReadonlySet<string> = new Set(['admin', 'maintain', 'write', 'triage', 'read', 'none']);
+import { toPermission } from './permission.js';
 
 /** Files larger than this are not config files; refusing them bounds memory per delivery. */
 const MAX_FILE_BYTES = 256 * 1024;
@@ -61,9 +60,7 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
           repo: repo.name,
           username: login,
         });
-        // `permission` folds maintain into write and triage into read; `role_name` keeps them.
-        const role = (data as { role_name?: string }).role_name ?? data.permission;
-        return (PERMISSIONS.has(role) ? role : data.permission) as Permission;
+        return toPermission(data);
       } catch (err) {
         if ((err as { status?: number }).status === 404) return 'none';
         throw toGitHubError(err, 'get collaborator permission');

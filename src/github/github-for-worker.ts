@@ -5,7 +5,9 @@ import type { RepoRef } from '../domain/task.js';
  * `createOctokitGitHubForWorker`; the flows see only this interface.
  */
 
-export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+import type { Permission } from './permission.js';
+
+export type { Permission };
 
 export interface IssueData {
   number: number;

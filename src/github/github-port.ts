@@ -1,5 +1,5 @@
 import type { RepoRef } from '../domain/task.js';
-import type { Permission } from './github-for-worker.js';
+import type { Permission } from './permission.js';
 
 export type { Permission };
 

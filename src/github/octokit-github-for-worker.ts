@@ -6,12 +6,12 @@ import type { Logger } from '../logger.js';
 import type {
   CommentData,
   GitHubForWorker,
-  Permission,
   PullData,
   ReviewData,
   ReviewThreadData,
 } from './github-for-worker.js';
 import { toGitHubError } from './octokit-errors.js';
+import { toPermission } from './permission.js';
 import { createResilientOctokit } from './resilient-octokit.js';
 
 /**
@@ -211,10 +211,7 @@ export function createOctokitGitHubForWorker(options: {
           repo: repo.name,
           username: login,
         });
-        const role = (data as { role_name?: string }).role_name;
-        const known: Permission[] = ['admin', 'maintain', 'write', 'triage', 'read', 'none'];
-        if (role && (known as string[]).includes(role)) return role as Permission;
-        return (known as string[]).includes(data.permission) ? (data.permission as Permission) : 'none';
+        return toPermission(data);
       });
     },
 

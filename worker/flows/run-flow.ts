@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { RepoRef, Task } from '../../src/domain/task.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
+import { hasWriteAccess } from '../../src/github/permission.js';
 import { type Logger, redactText } from '../../src/logger.js';
 import type { AgentTask } from '../agent/tool.js';
 import { assertPatchSafe, findPatchProblems } from '../delivery/patch-safety.js';
@@ -14,7 +15,6 @@ import type {
   Identity,
   MaintenanceCaps,
   PatchResult,
-  Permission,
   PullData,
   SandboxFactory,
   WorkspacePort,
@@ -68,8 +68,6 @@ export interface FlowOutcome {
   reason?: string;
   agent?: AgentRunResult;
 }
-
-const WRITE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(['admin', 'maintain', 'write']);
 
 export function trackingKeyOf(task: Task): string {
   const target = task.kind === 'maintenance' ? `maintenance/${task.maintenanceTaskId}` : `#${task.number}`;
@@ -129,7 +127,7 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       // Checked again here, not only at intake: a job can wait in the queue (slots, retries)
       // after the requester lost write access, and the intake's answer may be a cached one.
       const permission = await github.getPermission(repo, task.trigger.actor);
-      if (!WRITE_PERMISSIONS.has(permission)) {
+      if (!hasWriteAccess(permission)) {
         // No comment, as at intake: refusing must not become a way to make the bot talk.
         log.warn({ actor: task.trigger.actor, permission }, 'Job refused: requester lacks write permission');
         return { status: 'refused', reason: 'the requester no longer has write access' };
@@ -252,7 +250,7 @@ async function authorizedAuthors(ctx: FlowContext, logins: string[]): Promise<Se
   for (const login of new Set(logins)) {
     if (login === ctx.deps.bot.login || login.endsWith('[bot]')) continue;
     const permission = await ctx.deps.github.getPermission(ctx.task.repo, login);
-    if (WRITE_PERMISSIONS.has(permission)) allowed.add(login);
+    if (hasWriteAccess(permission)) allowed.add(login);
   }
   return allowed;
 }
