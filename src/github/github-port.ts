@@ -1,16 +1,8 @@
+import type { ReactionTarget } from '../domain/reaction-target.js';
 import type { RepoRef } from '../domain/task.js';
 import type { Permission } from './permission.js';
 
-export type { Permission };
-
-/**
- * What the webhook app needs from GitHub, as a port. The Octokit adapter is
- * `createAppGitHubPort`; handlers and tests see only this interface.
- */
-export type ReactionTarget =
-  | { kind: 'issue'; number: number }
-  | { kind: 'issue_comment'; commentId: number }
-  | { kind: 'review_comment'; commentId: number };
+export type { Permission, ReactionTarget };
 
 export interface RepoFile {
   text: string;
@@ -20,6 +12,10 @@ export interface RepoFile {
   tooLarge?: boolean;
 }
 
+/**
+ * What the webhook app needs from GitHub, as a port. The Octokit adapter is
+ * `createAppGitHubPort`; handlers and tests see only this interface.
+ */
 export interface GitHubPort {
   /** The user's permission on the repository; 'none' for a non-collaborator. */
   getPermission(installationId: number, repo: RepoRef, login: string): Promise<Permission>;

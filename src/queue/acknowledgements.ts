@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ReactionTarget } from '../domain/reaction-target.js';
 import { RepoRef } from '../domain/task.js';
 import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -16,13 +17,6 @@ import { keyPrefix } from './queue-names.js';
  * read through a consumer group, and entries a crashed worker took are claimed
  * again by another, so a 👀 is late at worst, never lost while a worker runs.
  */
-export const ReactionTarget = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('issue'), number: z.number().int().positive() }),
-  z.object({ kind: z.literal('issue_comment'), commentId: z.number().int().positive() }),
-  z.object({ kind: z.literal('review_comment'), commentId: z.number().int().positive() }),
-]);
-export type ReactionTarget = z.infer<typeof ReactionTarget>;
-
 export const Acknowledgement = z.object({
   installationId: z.number().int().positive(),
   repo: RepoRef,
