@@ -1,10 +1,9 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
 import { createSilentLogger } from '../../src/logger.js';
-import { type Acknowledger, startAcknowledger } from '../../src/queue/acknowledgements.js';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
+import type { Acknowledger } from '../../src/queue/acknowledgements.js';
+import { deletePrefix, REDIS_URL, startTestAcknowledger, uniquePrefix } from '../queue/redis-helpers.js';
 import { FakeGitHubPort } from './fake-github-port.js';
 import { issueComment, issuesEvent, postDelivery, user } from './webhook-fixtures.js';
 
@@ -55,14 +54,9 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
       github,
     });
     // What a worker runs: the app only records the 👀 wish; this posts it through the port.
-    acknowledger = await startAcknowledger({
-      redis: app.redis,
-      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix,
-      consumer: 'app-server-test',
-      react: (a) => github.addReaction(a.installationId, a.repo, a.target),
-      log: createSilentLogger(),
-    });
+    acknowledger = await startTestAcknowledger(app.redis, prefix, (a) =>
+      github.addReaction(a.installationId, a.repo, a.target),
+    );
   });
 
   afterAll(async () => {

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
 import { createAppGitHubPort } from '../../src/github/app-github-port.js';
 import { createSilentLogger } from '../../src/logger.js';
-import { type Acknowledger, startAcknowledger } from '../../src/queue/acknowledgements.js';
+import type { Acknowledger } from '../../src/queue/acknowledgements.js';
 import { findCancelIntent } from '../../src/queue/cancel-intents.js';
 import { TASK_QUEUE } from '../../src/queue/queue-names.js';
 import { listRepoSchedulers } from '../../src/queue/schedulers.js';
-import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
+import { deletePrefix, REDIS_URL, startTestAcknowledger, uniquePrefix } from '../queue/redis-helpers.js';
 import { type GitHubTwin, startGitHubTwin } from '../twins/github/index.js';
 
 /**
@@ -78,14 +77,9 @@ describe('intake through the GitHub twin', () => {
       privateKey: twin.app.privateKey,
       baseUrl: twin.url,
     });
-    acknowledger = await startAcknowledger({
-      redis: app.redis,
-      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix,
-      consumer: 'intake-twin-test',
-      react: (a) => reactions.addReaction(a.installationId, a.repo, a.target, 'eyes'),
-      log: createSilentLogger(),
-    });
+    acknowledger = await startTestAcknowledger(app.redis, prefix, (a) =>
+      reactions.addReaction(a.installationId, a.repo, a.target, 'eyes'),
+    );
   });
 
   afterAll(async () => {

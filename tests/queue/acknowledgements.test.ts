@@ -1,15 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PullwrightError } from '../../src/errors.js';
-import { createSilentLogger } from '../../src/logger.js';
 import {
   type Acknowledgement,
   type Acknowledger,
   acknowledgementStream,
   requestAcknowledgement,
-  startAcknowledger,
 } from '../../src/queue/acknowledgements.js';
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js';
+import { connectRedis, deletePrefix, startTestAcknowledger, uniquePrefix } from './redis-helpers.js';
 
 const ack = (number: number): Acknowledgement => ({
   installationId: 3,
@@ -28,13 +26,8 @@ describe('acknowledgements (real Redis)', () => {
     react: (a: Acknowledgement) => Promise<void>,
     extra: { consumer?: string; claimIdleMs?: number; attempts?: number } = {},
   ) => {
-    const acknowledger = await startAcknowledger({
-      redis,
-      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix,
-      consumer: extra.consumer ?? 'c1',
-      react,
-      log: createSilentLogger(),
+    const acknowledger = await startTestAcknowledger(redis, prefix, react, {
+      consumer: 'c1',
       blockMs: 200,
       retryDelayMs: 10,
       ...extra,
@@ -154,15 +147,7 @@ describe('acknowledgements (real Redis)', () => {
 
   it('stops promptly while waiting on an empty stream', async () => {
     const prefix = newPrefix();
-    const acknowledger = await startAcknowledger({
-      redis,
-      blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
-      prefix,
-      consumer: 'c1',
-      react: async () => {},
-      log: createSilentLogger(),
-      blockMs: 30_000,
-    });
+    const acknowledger = await startTestAcknowledger(redis, prefix, async () => {}, { blockMs: 30_000 });
     const t0 = Date.now();
     await acknowledger.stop();
     expect(Date.now() - t0).toBeLessThan(2_000);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { createSilentLogger } from '../../src/logger.js';
+import { type AcknowledgerOptions, startAcknowledger } from '../../src/queue/acknowledgements.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -20,4 +22,22 @@ export async function deletePrefix(redis: Redis, prefix: string): Promise<void> 
     cursor = next;
     if (keys.length > 0) await redis.del(...keys);
   } while (cursor !== '0');
+}
+
+/** What a worker runs for the 👀: an acknowledger on its own blocking connection. */
+export function startTestAcknowledger(
+  redis: Redis,
+  prefix: string,
+  react: AcknowledgerOptions['react'],
+  overrides: Partial<Omit<AcknowledgerOptions, 'redis' | 'blocking' | 'prefix' | 'react'>> = {},
+) {
+  return startAcknowledger({
+    redis,
+    blocking: new Redis(REDIS_URL, { maxRetriesPerRequest: null }),
+    prefix,
+    consumer: `test-${prefix}`,
+    react,
+    log: createSilentLogger(),
+    ...overrides,
+  });
 }
