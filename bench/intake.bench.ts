@@ -1,48 +1,41 @@
 /**
  * Intake throughput: signed `issue_comment` deliveries at 32 concurrent
- * keep-alive connections against three servers, measured in the same run:
+ * keep-alive connections against four servers, measured in the same run:
  *   1. bare node:http: verify HMAC, JSON.parse, LPUSH to Redis (the practical limit);
  *   2. Probot with a no-op handler (the framework's own cost);
- *   3. Pullwright's app (match, authorize from the cache, dedup, enqueue, 👀 request on the
- *      acks stream; the workers post the reaction itself, so it is not measured here).
+ *   3. Probot whose handler only adds a BullMQ job (the floor for any app that
+ *      enqueues on the request path; shown for reference);
+ *   4. Pullwright's app (match, authorize from the cache, dedup, enqueue, 👀 request;
+ *      the workers post the reaction itself, so it is not measured here).
  * Each trigger is an authorized `@agent` mention on a distinct issue, so every
  * delivery really enqueues a job. GitHub is a small local stub (installation
  * token, permission, contents 404) so no request leaves loopback.
+ *
+ * Every server, the load generator and the stub run in processes of their own:
+ * on one event loop or one heap they would pay for each other's work and
+ * garbage, and "CPU per delivery" would not be the server's own. The machine is
+ * small and noisy, so the servers take turns in rounds and the median round is
+ * reported; CPU per delivery is the steadier figure.
  */
-import { spawn } from 'node:child_process';
-import { createHmac, generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Agent, createServer, type IncomingMessage, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
-import { createNodeMiddleware, Probot } from 'probot';
-import { startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
-import { createSilentLogger } from '../src/logger.js';
-import { acknowledgementStream } from '../src/queue/acknowledgements.js';
+import { fork, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WEBHOOK_PATH } from '../src/app/app-server.js';
+import type { LoadRequest, LoadResult } from './intake-load-generator.js';
+import type { ServerKind, ServerMessage } from './intake-server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 32;
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6_000);
-const WARMUP = 500;
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 15_000);
+const WARMUP = 5_000;
+const ROUNDS = 5;
 const MAX_SECONDS = 60;
 const SECRET = 'bench-webhook-secret';
 const PREFIX = `pwbench-${randomUUID().slice(0, 8)}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PEM = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-
-const listen = (server: Server) =>
-  new Promise<string>((resolve) => {
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    );
-  });
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Just enough of GitHub's REST API for the app's calls, in a child process:
@@ -79,147 +72,122 @@ async function startGitHubStub(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
-interface Delivery {
-  body: string;
-  signature: string;
-  id: string;
-}
-
-function makeDeliveries(count: number, repo: string, offset: number): Delivery[] {
-  const out: Delivery[] = [];
-  for (let i = 0; i < count; i++) {
-    const number = offset + i + 1;
-    const payload = {
-      action: 'created',
-      issue: {
-        number,
-        title: `Issue ${number}`,
-        state: 'open',
-        user: { login: 'alice', id: 100, type: 'User' },
-      },
-      comment: {
-        id: 1_000_000 + number,
-        body: `@agent please fix issue ${number}`,
-        user: { login: 'alice', id: 100, type: 'User' },
-      },
-      repository: {
-        id: 4242,
-        name: repo,
-        full_name: `octo/${repo}`,
-        owner: { login: 'octo' },
-        default_branch: 'main',
-      },
-      sender: { login: 'alice', id: 100, type: 'User' },
-      installation: { id: 7 },
-    };
-    const body = JSON.stringify(payload);
-    out.push({
-      body,
-      signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      id: randomUUID(),
-    });
-  }
-  return out;
-}
-
-interface RunResult {
-  /** Process CPU (user + system) per delivery, in ms: server and load generator together. */
-  cpuMs: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  failed: number;
-}
-
-async function load(url: string, deliveries: Delivery[]): Promise<RunResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const target = new URL(url);
-  const latencies: number[] = [];
-  let next = 0;
-  let ok = 0;
-  let failed = 0;
-  const deadline = Date.now() + MAX_SECONDS * 1000;
-  const send = (d: Delivery) =>
-    new Promise<number>((resolve) => {
-      const req = request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: WEBHOOK_PATH,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(d.body),
-            'x-github-event': 'issue_comment',
-            'x-github-delivery': d.id,
-            'x-hub-signature-256': d.signature,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
+/** A load generator in its own process, so its work is not counted against the servers. */
+function startLoadGenerator() {
+  const child = fork(join(here, 'intake-load-generator.ts'), {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const run = (r: LoadRequest) =>
+    new Promise<LoadResult>((resolve, reject) => {
+      child.once('message', (m: { result?: LoadResult; error?: string }) =>
+        m.result ? resolve(m.result) : reject(new Error(m.error ?? 'load generator failed')),
       );
-      req.on('error', () => resolve(0));
-      req.end(d.body);
+      child.send(r);
     });
-  const started = process.hrtime.bigint();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < deliveries.length && Date.now() < deadline) {
-        const d = deliveries[next++] as Delivery;
-        const t0 = process.hrtime.bigint();
-        const status = await send(d);
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (status === 200) ok++;
-        else failed++;
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuBefore);
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  return { run, stop: () => child.disconnect() };
+}
+type LoadGenerator = ReturnType<typeof startLoadGenerator>;
+
+interface BenchServer {
+  name: string;
+  url: string;
+  /** The server process's CPU time so far, in microseconds. */
+  cpu(): Promise<number>;
+  stats(): Promise<{ enqueued: number; acknowledgementRequests: number }>;
+  close(): Promise<void>;
+}
+
+async function startServer(name: string, kind: ServerKind, stubUrl: string): Promise<BenchServer> {
+  // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of each server process there.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const child = fork(join(here, 'intake-server.ts'), {
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, kind)}`] : []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      SERVER_KIND: kind,
+      REDIS_URL,
+      BENCH_PREFIX: PREFIX,
+      BENCH_SECRET: SECRET,
+      BENCH_PEM: PEM,
+      BENCH_STUB_URL: stubUrl,
+    },
+  });
+  const next = <T extends ServerMessage['type']>(type: T, request?: object) =>
+    new Promise<Extract<ServerMessage, { type: T }>>((resolve, reject) => {
+      const onMessage = (m: ServerMessage) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve(m as Extract<ServerMessage, { type: T }>);
+      };
+      const onExit = (code: number | null) => reject(new Error(`${name} server exited with ${code}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      if (request) child.send(request);
+    });
+  const { url } = await next('ready');
   return {
-    cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(1, ok + failed),
-    rps: (ok + failed) / seconds,
-    p50: pct(50),
-    p99: pct(99),
-    ok,
-    failed,
+    name,
+    url,
+    cpu: async () => (await next('cpu', { type: 'cpu' })).micros,
+    stats: async () => {
+      const { enqueued, acknowledgementRequests } = await next('stats', { type: 'stats' });
+      return { enqueued, acknowledgementRequests };
+    },
+    close: async () => {
+      await next('closed', { type: 'close' });
+    },
   };
 }
 
-const ROUNDS = 3;
-const slug = (name: string) => name.replace(/[^a-z0-9]+/g, '-');
+interface RunResult extends LoadResult {
+  /** The server process's CPU (user + system) per delivery, in ms. */
+  cpuMs: number;
+}
+
+async function load(
+  gen: LoadGenerator,
+  server: BenchServer,
+  offset: number,
+  count: number,
+): Promise<RunResult> {
+  const cpuBefore = await server.cpu();
+  const result = await gen.run({
+    url: server.url,
+    path: WEBHOOK_PATH,
+    secret: SECRET,
+    repo: server.name.replace(/[^a-z0-9]+/g, '-'),
+    offset,
+    count,
+    concurrency: CONCURRENCY,
+    maxSeconds: MAX_SECONDS,
+  });
+  const cpuMs = ((await server.cpu()) - cpuBefore) / 1000 / Math.max(1, result.ok + result.failed);
+  return { ...result, cpuMs };
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-/**
- * The machine is shared and noisy, so the servers take turns: ROUNDS rounds,
- * each server measured once per round, and the median round is reported.
- */
-async function measureAll(servers: { name: string; url: string }[]): Promise<Map<string, RunResult>> {
+/** ROUNDS rounds, each server measured once per round; the median round is reported. */
+async function measureAll(gen: LoadGenerator, servers: BenchServer[]): Promise<Map<string, RunResult>> {
   const perRound = Math.ceil(REQUESTS / ROUNDS);
   const results = new Map<string, RunResult[]>();
   for (const s of servers) {
-    await load(s.url, makeDeliveries(WARMUP, slug(s.name), 0));
+    await load(gen, s, 0, WARMUP);
     results.set(s.name, []);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of servers) {
-      results
-        .get(s.name)
-        ?.push(await load(s.url, makeDeliveries(perRound, slug(s.name), WARMUP + round * perRound)));
-    }
+    for (const s of servers)
+      results.get(s.name)?.push(await load(gen, s, WARMUP + round * perRound, perRound));
   }
   const out = new Map<string, RunResult>();
   for (const [name, runs] of results) {
@@ -233,114 +201,52 @@ async function measureAll(servers: { name: string; url: string }[]): Promise<Map
     };
     out.set(name, result);
     process.stdout.write(
-      `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
+      `${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
     );
   }
   return out;
 }
 
+const SERVERS: { name: string; kind: ServerKind }[] = [
+  { name: 'bare node:http', kind: 'bare' },
+  { name: 'probot no-op', kind: 'probot-noop' },
+  { name: 'probot add-only', kind: 'probot-add-only' },
+  { name: 'pullwright', kind: 'pullwright' },
+];
+
 async function main() {
-  const redis = new Redis(REDIS_URL);
   const stub = await startGitHubStub();
+  const gen = startLoadGenerator();
+  // BENCH_ONLY=pullwright (or a comma-separated list) measures only those servers.
+  const only = process.env.BENCH_ONLY;
+  const wanted = SERVERS.filter(
+    (s) => !only || only.split(',').some((o) => s.kind.startsWith(o) || s.name.startsWith(o)),
+  );
+  const servers = await Promise.all(wanted.map((s) => startServer(s.name, s.kind, stub.url)));
   process.stdout.write(
-    `${REQUESTS} signed deliveries per server in ${ROUNDS} interleaved rounds after ${WARMUP} warm-up, ${CONCURRENCY} connections\n`,
+    `${REQUESTS} signed deliveries per server in ${ROUNDS} interleaved rounds after ${WARMUP} warm-up, ${CONCURRENCY} connections; each server in its own process\n`,
   );
-
-  // 1. Bare node:http: the practical limit.
-  const listKey = `${PREFIX}:bare`;
-  const bare = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const given = Buffer.from(String(req.headers['x-hub-signature-256'] ?? ''));
-    const want = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`);
-    if (given.length !== want.length || !timingSafeEqual(given, want)) {
-      res.writeHead(400).end();
-      return;
-    }
-    const payload = JSON.parse(body.toString('utf8')) as { issue: { number: number } };
-    await redis.lpush(
-      listKey,
-      JSON.stringify({ id: req.headers['x-github-delivery'], n: payload.issue.number }),
-    );
-    res.writeHead(200).end('ok\n');
-  });
-  bare.keepAliveTimeout = 60_000;
-  const bareUrl = await listen(bare);
-
-  // 2. Probot with a no-op handler.
-  const probot = new Probot({
-    appId: 1,
-    privateKey: PEM,
-    secret: SECRET,
-    baseUrl: stub.url,
-    log: createSilentLogger(),
-  });
-  const noop = await createNodeMiddleware(
-    (app) => {
-      app.on('issue_comment.created', async () => {});
-    },
-    { probot, webhooksPath: WEBHOOK_PATH },
-  );
-  const probotServer = createServer((req, res) => {
-    void noop(req, res, () => res.writeHead(404).end());
-  });
-  probotServer.keepAliveTimeout = 60_000;
-  const probotUrl = await listen(probotServer);
-
-  // 3. Pullwright.
-  const app = await startAppServer({
-    appId: 1,
-    privateKey: PEM,
-    webhookSecret: SECRET,
-    githubApiUrl: stub.url,
-    redisUrl: REDIS_URL,
-    queuePrefix: PREFIX,
-    port: 0,
-    host: '127.0.0.1',
-    settings: {
-      appSlug: 'pullwright',
-      botLogin: 'pullwright[bot]',
-      triggerPhrase: '@agent',
-      caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
-    },
-    log: createSilentLogger(),
-  });
-
   try {
-    // BENCH_ONLY=pullwright measures just one server (for profiling with --cpu-prof).
-    const only = process.env.BENCH_ONLY;
-    const servers = [
-      { name: 'bare node:http', url: bareUrl },
-      { name: 'probot no-op', url: probotUrl },
-      { name: 'pullwright', url: app.url },
-    ].filter((s) => !only || s.name.startsWith(only));
-    const results = await measureAll(servers);
+    const results = await measureAll(gen, servers);
     const skip = { cpuMs: Number.NaN, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, ok: 0, failed: 0 };
     const b = results.get('bare node:http') ?? skip;
     const p = results.get('probot no-op') ?? skip;
+    const a = results.get('probot add-only') ?? skip;
     const w = results.get('pullwright') ?? skip;
-    const enqueued = await app.taskQueue.queue.getJobCountByTypes('waiting');
-    const ackRequests = await redis.xlen(acknowledgementStream(PREFIX));
+    const pullwright = servers.find((s) => s.name === 'pullwright');
+    const stats = pullwright ? await pullwright.stats() : { enqueued: 0, acknowledgementRequests: 0 };
+    const delivered = w.ok + w.failed + (pullwright ? WARMUP : 0);
     process.stdout.write(
-      `\nprobot/bare      ${(p.rps / b.rps).toFixed(2)}x\npullwright/probot ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x)\n` +
-        `pullwright p99   ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
-        `CPU per delivery (server + load generator, robust to a busy machine): bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
-        `jobs enqueued by pullwright: ${enqueued} of ${only && only !== 'pullwright' ? 0 : Math.ceil(REQUESTS / ROUNDS) * ROUNDS + WARMUP} deliveries; 👀 requests recorded: ${ackRequests}; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
+      `\nprobot/bare        ${(p.rps / b.rps).toFixed(2)}x\n` +
+        `pullwright/probot  ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x); add-only/probot ${(a.rps / p.rps).toFixed(2)}x\n` +
+        `pullwright p99     ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
+        `CPU per delivery, each server's own process: bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, add-only ${a.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
+        `jobs enqueued by pullwright: ${stats.enqueued} of ${delivered} deliveries; 👀 requests recorded: ${stats.acknowledgementRequests}; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
     );
   } finally {
-    await app.taskQueue.queue.obliterate({ force: true }).catch(() => {});
-    await app.close();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    bare.close();
-    bare.closeAllConnections();
-    probotServer.close();
-    probotServer.closeAllConnections();
+    await Promise.all(servers.map((s) => s.close()));
     stub.stop();
-    redis.disconnect();
+    gen.stop();
   }
 }
 
