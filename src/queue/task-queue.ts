@@ -47,13 +47,14 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
   const queue = new Queue(TASK_QUEUE, {
     prefix: options.prefix,
     // A producer must fail fast when Redis is gone, so the webhook gets a 5xx
-    // (and GitHub shows a failed delivery) instead of hanging. Auto-pipelining
-    // sends the adds of concurrent deliveries in one write.
+    // (and GitHub shows a failed delivery) instead of hanging. No auto-pipelining:
+    // each delivery's add is issued from its own turn of the event loop, so there
+    // is nothing to batch, and the per-pipeline bookkeeping made an add cost more
+    // (intake benchmark: 0.281 → 0.255 ms of CPU per delivery without it).
     connection: {
       url: options.redisUrl,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      enableAutoPipelining: true,
     },
     defaultJobOptions: {
       attempts: TASK_ATTEMPTS,
