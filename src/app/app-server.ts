@@ -119,6 +119,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         appId: options.appId,
         privateKey: options.privateKey,
         baseUrl: options.githubApiUrl,
+        log,
       }),
   });
   const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });

@@ -1,10 +1,12 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { RepoRef } from '../domain/task.js';
+import type { Logger } from '../logger.js';
 import type { GitHubPort, RepoFile } from './github-port.js';
 import { postJson } from './light-request.js';
 import { toGitHubError } from './octokit-errors.js';
 import { toPermission } from './permission.js';
+import { addResilience } from './resilient-octokit.js';
 
 /** Files larger than this are not config files; refusing them bounds memory per delivery. */
 const MAX_FILE_BYTES = 256 * 1024;
@@ -13,6 +15,8 @@ export interface AppGitHubPortOptions {
   appId: string | number;
   privateKey: string;
   baseUrl: string;
+  /** Where retried GitHub reads are reported. */
+  log?: Logger;
 }
 
 /**
@@ -28,13 +32,20 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
   const client = (installationId: number): Octokit => {
     let octokit = clients.get(installationId);
     if (!octokit) {
-      octokit = new Octokit({
-        baseUrl: options.baseUrl,
-        userAgent: 'pullwright-app',
-        authStrategy: createAppAuth,
-        auth: { appId: Number(options.appId), privateKey: options.privateKey, installationId },
-        log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-      });
+      // The reads a delivery waits on (permission, config file) ride out a GitHub blip
+      // instead of failing the delivery, which GitHub would not send again by itself.
+      // Bounded well inside GitHub's 10 s answer limit. Writes are not retried here: a
+      // comment whose 502 hid a success would be posted twice.
+      octokit = addResilience(
+        new Octokit({
+          baseUrl: options.baseUrl,
+          userAgent: 'pullwright-app',
+          authStrategy: createAppAuth,
+          auth: { appId: Number(options.appId), privateKey: options.privateKey, installationId },
+          log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        }),
+        { methods: ['GET'], maxAttempts: 3, baseDelayMs: 200, maxWaitMs: 2_000, log: options.log },
+      );
       clients.set(installationId, octokit);
     }
     return octokit;

@@ -14,24 +14,23 @@ export interface ResilienceOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxWaitMs?: number;
+  /** Only requests with these methods are retried (all when absent). */
+  methods?: readonly string[];
   log?: Logger;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createResilientOctokit(
-  options: { auth?: string; baseUrl: string; userAgent?: string } & ResilienceOptions,
-): Octokit {
-  const octokit = new Octokit({
-    auth: options.auth,
-    baseUrl: options.baseUrl,
-    userAgent: options.userAgent ?? 'pullwright',
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
+/** Installs the retry hook on an existing client (one with its own auth strategy, say). */
+export function addResilience<T extends Octokit>(octokit: T, options: ResilienceOptions = {}): T {
   const maxAttempts = options.maxAttempts ?? 5;
   const baseDelayMs = options.baseDelayMs ?? 250;
   const maxWaitMs = options.maxWaitMs ?? 60_000;
+  const methods = options.methods ? new Set(options.methods.map((m) => m.toUpperCase())) : null;
   octokit.hook.wrap('request', async (request, requestOptions) => {
+    if (methods && !methods.has(String(requestOptions.method).toUpperCase())) {
+      return request(requestOptions);
+    }
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -60,4 +59,16 @@ export function createResilientOctokit(
     }
   });
   return octokit;
+}
+
+export function createResilientOctokit(
+  options: { auth?: string; baseUrl: string; userAgent?: string } & ResilienceOptions,
+): Octokit {
+  const octokit = new Octokit({
+    auth: options.auth,
+    baseUrl: options.baseUrl,
+    userAgent: options.userAgent ?? 'pullwright',
+    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  });
+  return addResilience(octokit, options);
 }

@@ -143,6 +143,41 @@ describe('intake through the GitHub twin', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
+  it('a GitHub blip on the permission lookup is retried; an outage answers 5xx and a redelivery then works', async () => {
+    // Users of their own, so no cached permission answers for them.
+    for (const login of ['carol', 'dave']) {
+      twin.seed.user({ login });
+      twin.seed.collaborator(repo, login, 'write');
+    }
+    const failPermission = (login: string, status: number, times: number) =>
+      twin.faults.add({
+        method: 'GET',
+        path: `/repos/${repo}/collaborators/${login}/permission`,
+        kind: 'status',
+        status,
+        times,
+      });
+    const mention = (number: number, sender: string) =>
+      twin.actions.commentOnIssue({ repo, number, body: '@agent go', sender });
+    failPermission('carol', 502, 1);
+    const blip = twin.seed.issue({ repo, title: 'Blip', author: owner });
+    const taken = await mention(blip.number, 'carol');
+    expect(taken.delivery.status).toBe(200);
+    expect(await jobsFor(blip.number)).toHaveLength(1);
+
+    // Down for longer than a delivery may wait: GitHub is told it failed, nothing is queued
+    // or remembered, so redelivering it once GitHub is back does the work.
+    const outage = failPermission('dave', 503, 100);
+    const down = twin.seed.issue({ repo, title: 'Outage', author: owner });
+    const failed = await mention(down.number, 'dave');
+    expect(failed.delivery.status).toBeGreaterThanOrEqual(500);
+    expect(await jobsFor(down.number)).toHaveLength(0);
+    twin.faults.remove(outage);
+    const again = await twin.redeliver(failed.delivery.id);
+    expect(again.status).toBe(200);
+    expect(await jobsFor(down.number)).toHaveLength(1);
+  });
+
   it('non-collaborators, read-only users, bots, our own comments and edits trigger nothing', async () => {
     const { number } = twin.seed.issue({ repo, title: 'Nope', author: owner });
     for (const sender of ['stranger', 'reader', 'helper[bot]']) {

@@ -70,12 +70,43 @@ describe('createAppGitHubPort against the GitHub twin', () => {
     expect(mine.map((c) => c.body)).toEqual(['hello from the app']);
   });
 
+  it('retries a read through a GitHub blip, but never a write', async () => {
+    const read = twin.faults.add({
+      method: 'GET',
+      path: `/repos/${full}/collaborators/**`,
+      kind: 'status',
+      status: 502,
+      times: 2,
+    });
+    const write = twin.faults.add({
+      method: 'POST',
+      path: `/repos/${full}/issues/*/comments`,
+      kind: 'status',
+      status: 502,
+      times: 1,
+    });
+    try {
+      expect(await port.getPermission(installationId, repo, 'writer')).toBe('write');
+      const issue = twin.seed.issue({ repo: full, title: 'w', author: 'writer' });
+      // A 502 can hide a comment GitHub did post: trying again could post it twice.
+      await expect(port.createComment(installationId, repo, issue.number, 'once')).rejects.toMatchObject({
+        code: 'upstream_unavailable',
+      });
+      const fired = Object.fromEntries(twin.faults.list().map((f) => [f.id, f.fired]));
+      expect(fired).toEqual({ [read]: 2, [write]: 1 });
+    } finally {
+      twin.faults.remove(read);
+      twin.faults.remove(write);
+    }
+  });
+
   it('maps GitHub failures to typed errors', async () => {
+    // More failures than the port's attempts: the blip outlasts its retries.
     const id = twin.faults.add({
       path: `/repos/${full}/collaborators/**`,
       kind: 'status',
       status: 502,
-      times: 1,
+      times: 3,
     });
     try {
       await expect(port.getPermission(installationId, repo, 'writer')).rejects.toMatchObject({
