@@ -8,8 +8,9 @@ import { type GitHubTwin, startGitHubTwin } from '../twins/github/index.js';
 
 /**
  * Pullwright's handlers never use `context.octokit`, so Probot gets a lean
- * class with lazily set-up auth. It must still be a working, installation-
- * authenticated client for anyone who does use it.
+ * class with lazily set-up auth, and the per-delivery client is only built on
+ * first use. It must still be a working, installation-authenticated client,
+ * with Probot's hooks, for anyone who does use it.
  */
 describe('the lean context.octokit Probot builds per delivery', () => {
   let twin: GitHubTwin;
@@ -35,8 +36,13 @@ describe('the lean context.octokit Probot builds per delivery', () => {
       log: createSilentLogger(),
       Octokit: ProbotContextOctokit as unknown as typeof ProbotOctokit,
     });
-    const seen: { name?: string; status?: number; tokenType?: string } = {};
+    const deliveryId = randomUUID();
+    const seen: { name?: string; status?: number; tokenType?: string; deliveryHeader?: unknown } = {};
     probot.on('issues.opened', async (context) => {
+      // Probot's own hook (registered before the client existed) must reach the real client.
+      context.octokit.hook.after('request', (_response, options) => {
+        seen.deliveryHeader = options.headers['x-github-delivery'];
+      });
       const repo = await context.octokit.request('GET /repos/{owner}/{repo}', { owner, repo: 'app' });
       seen.name = (repo.data as { full_name: string }).full_name;
       seen.status = repo.status;
@@ -44,7 +50,7 @@ describe('the lean context.octokit Probot builds per delivery', () => {
       seen.tokenType = auth.tokenType;
     });
     await probot.receive({
-      id: randomUUID(),
+      id: deliveryId,
       name: 'issues',
       payload: {
         action: 'opened',
@@ -54,6 +60,11 @@ describe('the lean context.octokit Probot builds per delivery', () => {
         sender: { login: owner },
       },
     } as never);
-    expect(seen).toEqual({ name: `${owner}/app`, status: 200, tokenType: 'installation' });
+    expect(seen).toEqual({
+      name: `${owner}/app`,
+      status: 200,
+      tokenType: 'installation',
+      deliveryHeader: deliveryId,
+    });
   });
 });
