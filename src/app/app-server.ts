@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { acknowledgementStream } from '../queue/acknowledgements.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
+import { createParkedDeliveries } from '../queue/parked-deliveries.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
@@ -43,6 +44,8 @@ export interface AppServerOptions {
   log: Logger;
   /** Replaces the Octokit GitHub adapter (tests of failure modes). */
   github?: GitHubPort;
+  /** First retry delay of a delivery parked while GitHub was away (tests use a short one). */
+  parkedRetryDelayMs?: number;
 }
 
 export interface AppServer {
@@ -106,7 +109,15 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     // see probot-context-octokit.ts for why it is lean.
     Octokit: ProbotContextOctokit as unknown as typeof ProbotOctokit,
   });
-  const appFn = createIntakeApp({
+  // Deliveries GitHub could not help with are replayed by this process later (parked-deliveries.ts).
+  const parked = createParkedDeliveries({
+    redisUrl: options.redisUrl,
+    prefix: options.queuePrefix,
+    replay: (delivery, replayLog) => intake.replay(delivery, replayLog),
+    log,
+    backoffMs: options.parkedRetryDelayMs,
+  });
+  const intake = createIntakeApp({
     settings: { reviewQuietMs: 5_000, ...options.settings },
     redis,
     taskQueue,
@@ -121,8 +132,9 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         baseUrl: options.githubApiUrl,
         log,
       }),
+    park: (delivery) => parked.park(delivery),
   });
-  const middleware = await createNodeMiddleware(appFn, { probot, webhooksPath: WEBHOOK_PATH });
+  const middleware = await createNodeMiddleware(intake.appFn, { probot, webhooksPath: WEBHOOK_PATH });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -135,13 +147,19 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     }
     if (req.method === 'GET' && path === '/metrics') {
       try {
-        const [depth, pendingAcks] = await withTimeout(
-          Promise.all([taskQueue.depth(), redis.xlen(acknowledgementStream(options.queuePrefix))]),
+        const [depth, pendingAcks, parkedDeliveries] = await withTimeout(
+          Promise.all([
+            taskQueue.depth(),
+            redis.xlen(acknowledgementStream(options.queuePrefix)),
+            parked.pending(),
+          ]),
           1_000,
         );
         for (const [state, n] of Object.entries(depth)) metrics.set('pullwright_queue_depth', { state }, n);
         // Growing means no worker is posting 👀 (workers down or failing on GitHub).
         metrics.set('pullwright_acknowledgements_pending', {}, pendingAcks);
+        // Non-zero means GitHub has been failing the app's lookups.
+        metrics.set('pullwright_parked_deliveries', {}, parkedDeliveries);
       } catch {
         // Redis away: serve the counters we have; /healthz reports the outage.
       }
@@ -209,6 +227,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         // Redis is gone: nothing left to flush.
         void taskQueue.queue.disconnect();
       });
+      await withTimeout(parked.close(), 5_000).catch(() => {});
       redis.disconnect();
     },
   };

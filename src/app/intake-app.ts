@@ -3,11 +3,13 @@ import type { ApplicationFunction, Probot } from 'probot';
 import type { z } from 'zod';
 import type { NetworkMode } from '../config/env.js';
 import type { RepoRef, Task } from '../domain/task.js';
+import { PullwrightError } from '../errors.js';
 import type { GitHubPort, ReactionTarget } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { requestAcknowledgement } from '../queue/acknowledgements.js';
 import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
+import type { ParkedDelivery } from '../queue/parked-deliveries.js';
 import { keyPrefix, repoSlug } from '../queue/queue-names.js';
 import {
   removeInstallationSchedulers,
@@ -65,6 +67,14 @@ export interface IntakeDeps {
   log: Logger;
   maintenanceCaps: MaintenanceCapsStore;
   github: GitHubPort;
+  /** Keeps a delivery GitHub could not help with for a later replay (absent: answer 5xx). */
+  park?: (delivery: ParkedDelivery) => Promise<void>;
+}
+
+export interface IntakeApp {
+  appFn: ApplicationFunction;
+  /** Handles a parked delivery again; throws while GitHub is still away. */
+  replay(delivery: ParkedDelivery, log: Logger): Promise<void>;
 }
 
 type Outcome =
@@ -75,6 +85,7 @@ type Outcome =
   | 'cancelled'
   | 'invalid'
   | 'scheduled'
+  | 'parked'
   | 'error';
 
 interface DeliveryContext {
@@ -100,12 +111,20 @@ function splitFullName(fullName: string): RepoRef {
  * misses (permission, config file); the 👀 is posted by the workers, and a
  * config-problems comment runs after the answer with its errors logged.
  */
-export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
+export function createIntakeApp(deps: IntakeDeps): IntakeApp {
   const { settings, redis, taskQueue, metrics } = deps;
   const prefix = taskQueue.prefix;
   const kp = keyPrefix(prefix);
+  /** Each event's schema and handler, for replaying parked deliveries. */
+  const handlers = new Map<
+    string,
+    {
+      schema: z.ZodType;
+      handler: (payload: unknown, delivery: DeliveryContext, log: Logger) => Promise<Outcome>;
+    }
+  >();
 
-  return (app: Probot) => {
+  const appFn = (app: Probot) => {
     const github = deps.github;
     const permissions: PermissionChecker = createPermissionChecker(github, redis, prefix);
     const repoConfigs: RepoConfigSource = createRepoConfigSource(github, redis, prefix);
@@ -119,12 +138,22 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       phrases: [config.config.trigger ?? settings.triggerPhrase, `@${settings.appSlug}`],
     });
 
-    /** Parses the payload and runs the handler with a logger bound to the delivery. */
+    /**
+     * Parses the payload and runs the handler with a logger bound to the delivery.
+     * When GitHub cannot answer a lookup the handler needs (after the port's own
+     * retries), the parsed delivery is parked for a later replay and answered 200.
+     */
     function on<S extends z.ZodType>(
       events: string[],
       schema: S,
       handler: (payload: z.infer<S>, delivery: DeliveryContext, log: Logger) => Promise<Outcome>,
     ) {
+      for (const event of events) {
+        handlers.set(event, {
+          schema,
+          handler: handler as (payload: unknown, delivery: DeliveryContext, log: Logger) => Promise<Outcome>,
+        });
+      }
       // Probot's typed event names are a union; we validate the payload ourselves.
       app.on(events as never, async (context: DeliveryContext) => {
         const event = `${context.name}.${(context.payload as { action?: string })?.action ?? ''}`.replace(
@@ -146,19 +175,23 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
         }
         // One child logger per delivery, bound once it is known to be well formed (pino
         // serializes a child's bindings when it is made, so each one costs on the hot path).
-        const data = parsed.data as {
-          installation?: { id: number };
-          repository?: { name: string; owner: { login: string } };
-        };
-        const log = deps.log.child({
-          deliveryId: context.id,
-          event,
-          installationId: data.installation?.id,
-          repo: data.repository ? `${data.repository.owner.login}/${data.repository.name}` : undefined,
-        });
+        const log = deliveryLog(context.id, event, parsed.data);
         let outcome: Outcome = 'error';
         try {
           outcome = await handler(parsed.data, context, log);
+        } catch (err) {
+          if (!deps.park || !isGitHubUnavailable(err)) throw err;
+          // Parking failing too (Redis away) falls through to a 5xx: GitHub shows the failure.
+          await deps.park({
+            event,
+            deliveryId: context.id,
+            name: context.name,
+            payload: parsed.data,
+            parkedAt: new Date().toISOString(),
+            reason: err instanceof Error ? err.message.slice(0, 500) : 'GitHub unavailable',
+          });
+          log.warn({ err }, 'GitHub unavailable: delivery parked for a later retry');
+          outcome = 'parked';
         } finally {
           metrics.inc('pullwright_webhook_deliveries_total', { event, outcome });
         }
@@ -507,4 +540,50 @@ export function createIntakeApp(deps: IntakeDeps): ApplicationFunction {
       },
     );
   };
+
+  function deliveryLog(deliveryId: string, event: string, payload: unknown): Logger {
+    const data = payload as {
+      installation?: { id: number };
+      repository?: { name: string; owner: { login: string } };
+    };
+    return deps.log.child({
+      deliveryId,
+      event,
+      installationId: data.installation?.id,
+      repo: data.repository ? `${data.repository.owner.login}/${data.repository.name}` : undefined,
+    });
+  }
+
+  return {
+    appFn,
+    async replay(delivery, log) {
+      const entry = handlers.get(delivery.event);
+      if (!entry) {
+        throw new PullwrightError('internal', `No handler for parked event ${delivery.event}`, {
+          retryable: false,
+        });
+      }
+      const parsed = entry.schema.safeParse(delivery.payload);
+      if (!parsed.success) {
+        throw new PullwrightError('input_invalid', 'Parked payload does not match its schema', {
+          retryable: false,
+        });
+      }
+      const outcome = await entry.handler(
+        parsed.data,
+        { id: delivery.deliveryId, name: delivery.name, payload: parsed.data },
+        log,
+      );
+      log.info({ outcome, parkedAt: delivery.parkedAt }, 'Parked delivery handled');
+    },
+  };
+}
+
+/** GitHub could not answer (outage, rate limit): worth handling the delivery again later. */
+function isGitHubUnavailable(err: unknown): boolean {
+  return (
+    err instanceof PullwrightError &&
+    err.retryable &&
+    (err.code === 'upstream_unavailable' || err.code === 'rate_limited')
+  );
 }

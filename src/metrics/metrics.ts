@@ -52,6 +52,11 @@ export class Metrics {
       'gauge',
       'Requested 👀 reactions no worker has posted yet.',
     );
+    this.define(
+      'pullwright_parked_deliveries',
+      'gauge',
+      'Deliveries kept for a later retry because GitHub could not answer.',
+    );
   }
 
   private define(name: string, type: Series['type'], help: string): void {

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
+import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/logger.js';
 import type { Acknowledger } from '../../src/queue/acknowledgements.js';
 import { deletePrefix, REDIS_URL, startTestAcknowledger, uniquePrefix } from '../queue/redis-helpers.js';
@@ -140,6 +141,23 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     expect(await count(2)).toBe(1);
     expect((await post('issue_comment', issueComment(t2, 3, '@pullwright do it'))).status).toBe(200);
     expect(await count(3)).toBe(1);
+  });
+
+  it('answers 5xx, parking nothing, when the permission lookup fails for a reason other than GitHub being away', async () => {
+    github.permissionError = new PullwrightError('forbidden', 'get collaborator permission: 403', {
+      retryable: false,
+    });
+    try {
+      // A sender with no cached permission, so the lookup really happens.
+      github.permissions.set(`octo/${t.repo}:carol`, 'write');
+      const res = await post('issue_comment', issueComment(t, 77, '@agent go', user('carol')));
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect((await jobs()).filter((j) => j.id?.includes('#77~'))).toHaveLength(0);
+    } finally {
+      github.permissionError = null;
+    }
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^pullwright_parked_deliveries 0$/m);
   });
 
   it('serves metrics and an operator-only dashboard', async () => {

@@ -7,9 +7,12 @@ export class FakeGitHubPort implements GitHubPort {
   reactions: { repo: string; target: ReactionTarget }[] = [];
   comments: { repo: string; number: number; body: string }[] = [];
   permissionLookups = 0;
+  /** Thrown by every permission lookup while set. */
+  permissionError: Error | null = null;
 
   async getPermission(_i: number, repo: { owner: string; name: string }, login: string): Promise<Permission> {
     this.permissionLookups += 1;
+    if (this.permissionError) throw this.permissionError;
     return this.permissions.get(`${repo.owner}/${repo.name}:${login}`) ?? 'none';
   }
   async addReaction(

@@ -70,6 +70,7 @@ describe('intake through the GitHub twin', () => {
         caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
       },
       log: createSilentLogger(),
+      parkedRetryDelayMs: 300,
     });
     twin.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
     const reactions = createAppGitHubPort({
@@ -143,7 +144,7 @@ describe('intake through the GitHub twin', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
-  it('a GitHub blip on the permission lookup is retried; an outage answers 5xx and a redelivery then works', async () => {
+  it('a GitHub blip on the permission lookup is retried; through an outage the delivery is parked and replayed', async () => {
     // Users of their own, so no cached permission answers for them.
     for (const login of ['carol', 'dave']) {
       twin.seed.user({ login });
@@ -165,15 +166,32 @@ describe('intake through the GitHub twin', () => {
     expect(taken.delivery.status).toBe(200);
     expect(await jobsFor(blip.number)).toHaveLength(1);
 
-    // Down for longer than a delivery may wait: GitHub is told it failed, nothing is queued
-    // or remembered, so redelivering it once GitHub is back does the work.
-    const outage = failPermission('dave', 503, 100);
+    // Down for longer than a delivery may wait: the delivery is parked in Redis and answered
+    // 200 (GitHub would not send it again by itself), and replayed once GitHub answers.
+    const outage = failPermission('dave', 503, 10_000);
     const down = twin.seed.issue({ repo, title: 'Outage', author: owner });
-    const failed = await mention(down.number, 'dave');
-    expect(failed.delivery.status).toBeGreaterThanOrEqual(500);
+    const parked = await mention(down.number, 'dave');
+    expect(parked.delivery.status).toBe(200);
+    expect(await jobsFor(down.number)).toHaveLength(0);
+    expect(
+      app.metrics.get('pullwright_webhook_deliveries_total', {
+        event: 'issue_comment.created',
+        outcome: 'parked',
+      }),
+    ).toBe(1);
+    const fired = () => twin.faults.list().find((f) => f.id === outage)?.fired ?? 0;
+    const atParking = fired();
+    // A replay while GitHub is still down fails and is tried again later.
+    await expect.poll(fired, { timeout: 10_000 }).toBeGreaterThan(atParking);
     expect(await jobsFor(down.number)).toHaveLength(0);
     twin.faults.remove(outage);
-    const again = await twin.redeliver(failed.delivery.id);
+    await expect.poll(async () => (await jobsFor(down.number)).length, { timeout: 20_000 }).toBe(1);
+    expect((await jobsFor(down.number))[0]?.data.trigger).toMatchObject({
+      actor: 'dave',
+      source: 'issue_comment',
+    });
+    // A manual redelivery of the same delivery adds nothing.
+    const again = await twin.redeliver(parked.delivery.id);
     expect(again.status).toBe(200);
     expect(await jobsFor(down.number)).toHaveLength(1);
   });
@@ -379,6 +397,7 @@ describe('intake through the GitHub twin: installs and broken config', () => {
         caps: { MAX_NETWORK: 'allowlist', ALLOW_WORKFLOW_EDITS: false },
       },
       log: createSilentLogger(),
+      parkedRetryDelayMs: 300,
     });
     twin.setWebhookUrl(`${app.url}${WEBHOOK_PATH}`);
   });
