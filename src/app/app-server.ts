@@ -167,7 +167,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       return;
     }
     if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) {
-      await serveDashboard(req, res, taskQueue, options.operatorToken);
+      await serveDashboard(req, res, taskQueue, options.operatorToken, parked.queue);
       return;
     }
     if (path === WEBHOOK_PATH) {
@@ -223,11 +223,15 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await withTimeout(taskQueue.close(), 5_000).catch(() => {
-        // Redis is gone: nothing left to flush.
-        void taskQueue.queue.disconnect();
-      });
-      await withTimeout(parked.close(), 5_000).catch(() => {});
+      await Promise.all([
+        withTimeout(taskQueue.close(), 5_000).catch(() => {
+          // Redis is gone: nothing left to flush.
+          void taskQueue.queue.disconnect();
+        }),
+        withTimeout(parked.close(), 5_000).catch(() => {
+          void parked.queue.disconnect();
+        }),
+      ]);
       redis.disconnect();
     },
   };

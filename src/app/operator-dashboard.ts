@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Queue } from 'bullmq';
 import type { TaskQueue } from '../queue/task-queue.js';
 
 /**
@@ -35,11 +36,34 @@ export function isOperator(req: IncomingMessage, token: string): boolean {
   return presented !== null && timingSafeEqual(digest(presented), digest(token));
 }
 
+/** Deliveries waiting for a replay because GitHub could not answer, and those given up. */
+async function parkedSection(parked: Queue): Promise<string> {
+  const states = ['delayed', 'waiting', 'active', 'failed'] as const;
+  const counts = await parked.getJobCounts(...states);
+  const rows: string[] = [];
+  for (const state of states) {
+    for (const job of await parked.getJobs([state], 0, 24, false)) {
+      const cells = [
+        state,
+        String(job.data?.deliveryId ?? ''),
+        job.name,
+        String(job.data?.parkedAt ?? ''),
+        String(job.attemptsMade),
+        job.failedReason ?? String(job.data?.reason ?? ''),
+      ];
+      rows.push(`<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`);
+    }
+  }
+  const total = states.reduce((n, state) => n + (counts[state] ?? 0), 0);
+  return `<h2>Parked deliveries (${total})</h2><table><tr><th>state</th><th>delivery</th><th>event</th><th>parked</th><th>attempts</th><th>reason</th></tr>${rows.join('\n')}</table>`;
+}
+
 export async function serveDashboard(
   req: IncomingMessage,
   res: ServerResponse,
   taskQueue: TaskQueue,
   token: string | undefined,
+  parked?: Queue,
 ): Promise<void> {
   if (!token) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -84,6 +108,7 @@ export async function serveDashboard(
 </head><body><h1>Pullwright queue <small>(${escapeHtml(taskQueue.prefix)})</small></h1>
 ${sections.join('\n')}
 <h2>Maintenance schedulers (${schedulers.length})</h2><table><tr><th>id</th><th>cron</th><th>tz</th><th>next</th></tr>${schedRows}</table>
+${parked ? await parkedSection(parked) : ''}
 </body></html>`;
   res
     .writeHead(200, {

@@ -45,6 +45,8 @@ export interface ParkedDeliveriesOptions {
 }
 
 export interface ParkedDeliveries {
+  /** For the operator dashboard (read only). */
+  readonly queue: Queue;
   park(delivery: ParkedDelivery): Promise<void>;
   /** Parked deliveries not yet handled, for /metrics. */
   pending(): Promise<number>;
@@ -101,6 +103,7 @@ export function createParkedDeliveries(options: ParkedDeliveriesOptions): Parked
   });
 
   return {
+    queue,
     async park(delivery) {
       const entry = ParkedDelivery.parse(delivery);
       // The delivery id as job id: parking the same delivery twice keeps one.
@@ -114,8 +117,9 @@ export function createParkedDeliveries(options: ParkedDeliveriesOptions): Parked
       return Object.values(counts).reduce((a, b) => a + b, 0);
     },
     async close() {
-      await worker.close();
-      await queue.close();
+      // Replays are short and a replay cut off is simply run again (idempotent), so
+      // shutting down does not wait for them.
+      await Promise.all([worker.close(true), queue.close()]);
     },
   };
 }

@@ -143,21 +143,42 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     expect(await count(3)).toBe(1);
   });
 
-  it('answers 5xx, parking nothing, when the permission lookup fails for a reason other than GitHub being away', async () => {
-    github.permissionError = new PullwrightError('forbidden', 'get collaborator permission: 403', {
-      retryable: false,
-    });
+  /** A mention by a writer whose permission is not cached yet, while every lookup throws `error`. */
+  const mentionWhileLookupFails = async (error: Error, number: number, login: string) => {
+    github.permissionError = error;
     try {
-      // A sender with no cached permission, so the lookup really happens.
-      github.permissions.set(`octo/${t.repo}:carol`, 'write');
-      const res = await post('issue_comment', issueComment(t, 77, '@agent go', user('carol')));
-      expect(res.status).toBeGreaterThanOrEqual(500);
-      expect((await jobs()).filter((j) => j.id?.includes('#77~'))).toHaveLength(0);
+      github.permissions.set(`octo/${t.repo}:${login}`, 'write');
+      const res = await post('issue_comment', issueComment(t, number, '@agent go', user(login)));
+      const queued = (await jobs()).filter((j) => j.id?.includes(`#${number}~`));
+      return { status: res.status, queued: queued.length };
     } finally {
       github.permissionError = null;
     }
-    const metrics = await (await fetch(`${app.url}/metrics`)).text();
-    expect(metrics).toMatch(/^pullwright_parked_deliveries 0$/m);
+  };
+  const metricsText = async () => (await fetch(`${app.url}/metrics`)).text();
+
+  it('answers 5xx, parking nothing, when the permission lookup fails for a reason other than GitHub being away', async () => {
+    const forbidden = new PullwrightError('forbidden', 'get collaborator permission: 403', {
+      retryable: false,
+    });
+    const result = await mentionWhileLookupFails(forbidden, 77, 'carol');
+    expect(result.status).toBeGreaterThanOrEqual(500);
+    expect(result.queued).toBe(0);
+    expect(await metricsText()).toMatch(/^pullwright_parked_deliveries 0$/m);
+  });
+
+  it('parks a delivery when GitHub is away, and shows it to operators', async () => {
+    const away = new PullwrightError('upstream_unavailable', 'get collaborator permission: 503');
+    expect(await mentionWhileLookupFails(away, 78, 'dora')).toEqual({ status: 200, queued: 0 });
+    const metrics = await metricsText();
+    expect(metrics).toMatch(/^pullwright_parked_deliveries 1$/m);
+    expect(metrics).toMatch(
+      /pullwright_webhook_deliveries_total\{event="issue_comment.created",outcome="parked"\} 1/,
+    );
+    const page = await fetch(`${app.url}/admin/queues`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+    const html = await page.text();
+    expect(html).toContain('Parked deliveries (1)');
+    expect(html).toContain('issue_comment.created');
   });
 
   it('serves metrics and an operator-only dashboard', async () => {
