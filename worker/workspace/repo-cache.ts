@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
 import { gitText, runGit } from './git.js';
+import { withHostLock } from './host-lock.js';
 
 /**
  * A per-repository cache: a bare repository under the work dir, keyed by
@@ -45,7 +46,8 @@ function cachePathFor(cacheDir: string, remoteUrl: string): string {
   return `${join(cacheDir, ...parts)}.git`;
 }
 
-// One fetch per cache at a time in this process; git's own ref locks cover other processes.
+// One fetch per cache at a time: in this process by promise chaining (cheap, and orders this
+// process's own jobs), across the host's worker processes by a host lock (host-lock.ts).
 const locks = new Map<string, Promise<unknown>>();
 async function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const previous = locks.get(key) ?? Promise.resolve();
@@ -69,44 +71,46 @@ function refspecFor(ref: string): string {
 export async function ensureRepoCache(input: EnsureRepoCacheInput): Promise<RepoCache> {
   const dir = cachePathFor(input.cacheDir, input.remoteUrl);
   const extra = (input.refs ?? []).map(refspecFor);
-  return withLock(dir, async () => {
-    const fresh = !existsSync(join(dir, 'HEAD'));
-    if (fresh) {
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await runGit(['init', '--bare', '--quiet', dir]);
-      await runGit(['--git-dir', dir, 'config', 'remote.origin.url', input.remoteUrl]);
-    }
-    await runGit(
-      [
-        '--git-dir',
-        dir,
-        'fetch',
-        '--quiet',
-        '--prune',
-        '--no-tags',
-        '--no-write-fetch-head',
-        input.remoteUrl,
-        ...BASE_REFSPECS,
-        ...extra,
-      ],
-      { token: input.token },
-    );
-    // Point HEAD at the remote's default branch so "the default branch" has a name here too.
-    // Asked on the first fetch only, or when the branch HEAD names is gone: one round trip
-    // less for every warm job (a renamed default branch loses its old ref on prune).
-    const headOk =
-      !fresh &&
-      (await runGit(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', 'HEAD'], { okCodes: [1] }))
-        .code === 0;
-    if (headOk) return { dir, remoteUrl: input.remoteUrl };
-    const remoteHead = await runGit(['ls-remote', '--symref', input.remoteUrl, 'HEAD'], {
-      token: input.token,
-    }).catch(() => null);
-    const m = remoteHead && /^ref: (refs\/heads\/\S+)\s+HEAD/m.exec(remoteHead.stdout.toString('utf8'));
-    if (m?.[1]) await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', m[1]]);
-    return { dir, remoteUrl: input.remoteUrl };
-  });
+  return withLock(dir, () => withHostLock(`${dir}.lock`, () => fetchIntoCache(dir, input, extra)));
+}
+
+async function fetchIntoCache(dir: string, input: EnsureRepoCacheInput, extra: string[]): Promise<RepoCache> {
+  const fresh = !existsSync(join(dir, 'HEAD'));
+  if (fresh) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await runGit(['init', '--bare', '--quiet', dir]);
+    await runGit(['--git-dir', dir, 'config', 'remote.origin.url', input.remoteUrl]);
+  }
+  await runGit(
+    [
+      '--git-dir',
+      dir,
+      'fetch',
+      '--quiet',
+      '--prune',
+      '--no-tags',
+      '--no-write-fetch-head',
+      input.remoteUrl,
+      ...BASE_REFSPECS,
+      ...extra,
+    ],
+    { token: input.token },
+  );
+  // Point HEAD at the remote's default branch so "the default branch" has a name here too.
+  // Asked on the first fetch only, or when the branch HEAD names is gone: one round trip
+  // less for every warm job (a renamed default branch loses its old ref on prune).
+  const headOk =
+    !fresh &&
+    (await runGit(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', 'HEAD'], { okCodes: [1] })).code ===
+      0;
+  if (headOk) return { dir, remoteUrl: input.remoteUrl };
+  const remoteHead = await runGit(['ls-remote', '--symref', input.remoteUrl, 'HEAD'], {
+    token: input.token,
+  }).catch(() => null);
+  const m = remoteHead && /^ref: (refs\/heads\/\S+)\s+HEAD/m.exec(remoteHead.stdout.toString('utf8'));
+  if (m?.[1]) await runGit(['--git-dir', dir, 'symbolic-ref', 'HEAD', m[1]]);
+  return { dir, remoteUrl: input.remoteUrl };
 }
 
 /** Resolves a branch name, a full ref or a sha to a commit sha in the cache. */
