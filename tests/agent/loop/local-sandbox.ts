@@ -60,6 +60,9 @@ export function createLocalSandbox(root: string): Sandbox {
             oomKilled: false,
           });
         });
+        // A program that exits without reading its input closes the pipe first: EPIPE on this
+        // side is its business, not an uncaught error in the test process.
+        child.stdin.on('error', () => undefined);
         if (options.stdin !== undefined) child.stdin.end(options.stdin);
         else child.stdin.end();
         child.on('close', (code) => {
