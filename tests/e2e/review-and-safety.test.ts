@@ -4,14 +4,19 @@ import { finish, reply, type Scenario, tool, toolExchanges } from '../twins/mode
 import { sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
 
 /** A scripted agent that makes the given edits, one per turn, then finishes. */
-function editsScenario(name: string, edits: Record<string, unknown>[], summary = 'Done.'): Scenario {
+function editsScenario(
+  name: string,
+  edits: Record<string, unknown>[],
+  summary = 'Done.',
+  threads?: { thread: number; reply: string }[],
+): Scenario {
   return {
     name,
     description: 'test: fixed edits',
     respond(request) {
       const done = toolExchanges(request).length;
       const next = edits[done];
-      return next ? reply(tool('str_replace_based_edit_tool', next)) : finish(summary);
+      return next ? reply(tool('str_replace_based_edit_tool', next)) : finish(summary, threads);
     },
   };
 }
@@ -77,6 +82,7 @@ describe('review, revise, safety and resilience, end to end', { timeout: 420_000
           },
         ],
         'Added a note about rounding to the README.',
+        [{ thread: 1, reply: 'The README now says averages are not rounded.' }],
       ),
     );
     await github.actions.commentOnIssue({
@@ -100,6 +106,8 @@ describe('review, revise, safety and resilience, end to end', { timeout: 420_000
       .filter((c) => c.author === github.app.botLogin);
     expect(replies).toHaveLength(1);
     expect(replies[0]?.body).toContain(after.headSha.slice(0, 7));
+    // The agent's own words for this thread, not the run's summary.
+    expect(replies[0]?.body).toContain('The README now says averages are not rounded.');
     expect(thread.threadId).toBeTruthy();
   });
 

@@ -4,6 +4,17 @@ import { PATCH_HASH_MARKER } from '../../worker/flows/pr-body.js';
 import { runFlow } from '../../worker/flows/run-flow.js';
 import { agentResult, createHarness, implementTask, silent } from './fakes.js';
 
+/** An unresolved review thread with one comment by alice. */
+const reviewThread = (id: string, databaseId: number, path: string, body: string) => ({
+  id,
+  isResolved: false,
+  isOutdated: false,
+  path,
+  line: 1,
+  diffHunk: '@@',
+  comments: [{ databaseId, author: 'alice', body, createdAt: '' }],
+});
+
 const run = (
   h: ReturnType<typeof createHarness>,
   task = implementTask(),
@@ -202,41 +213,39 @@ describe('review flows', () => {
     const h = createHarness();
     withPull(h);
     h.github.threads = [
-      {
-        id: 't1',
-        isResolved: false,
-        isOutdated: false,
-        path: 'src/add.js',
-        line: 1,
-        diffHunk: '@@',
-        comments: [{ databaseId: 501, author: 'alice', body: 'wrong op', createdAt: '' }],
-      },
-      {
-        id: 't2',
-        isResolved: true,
-        isOutdated: false,
-        path: 'x',
-        line: 1,
-        diffHunk: '@@',
-        comments: [{ databaseId: 502, author: 'alice', body: 'done already', createdAt: '' }],
-      },
-      {
-        id: 't3',
-        isResolved: false,
-        isOutdated: false,
-        path: 'README.md',
-        line: 2,
-        diffHunk: '@@',
-        comments: [{ databaseId: 503, author: 'alice', body: 'typo', createdAt: '' }],
-      },
+      reviewThread('t1', 501, 'src/add.js', 'wrong op'),
+      { ...reviewThread('t2', 502, 'x', 'done already'), isResolved: true },
+      reviewThread('t3', 503, 'README.md', 'typo'),
     ];
+    // The agent's reply for each open thread, by its number in the task: t1 is 1, t3 is 2
+    // (t2 is resolved). Markdown that could ping or embed is neutralized like the summary.
+    h.setAgent(
+      agentResult({
+        threadReplies: [
+          { thread: 1, reply: 'Swapped - for + in add(); @alice the test covers it now.' },
+          { thread: 2, reply: 'The README already says "adds"; I left it.' },
+        ],
+      }),
+    );
     const outcome = await run(h, implementTask({ kind: 'address-review', number: 20 }));
     expect(outcome.status).toBe('succeeded');
     expect(h.pushes[0]).toMatchObject({ branch: 'feature', parentSha: 'head111' });
     expect(h.pushes[0]?.replaceSha).toBeUndefined();
     expect(h.github.replies.map((r) => r.commentId)).toEqual([501, 503]);
     expect(h.github.replies[0]?.body).toContain('Addressed in c1');
+    expect(h.github.replies[0]?.body).toContain('Swapped - for + in add()');
+    expect(h.github.replies[0]?.body).not.toContain('@alice');
     expect(h.github.replies[1]?.body).toContain('was not changed');
+    expect(h.github.replies[1]?.body).toContain('I left it');
+    expect(h.github.replies[1]?.body).not.toContain('Fixed add() to add');
+  });
+
+  it('falls back to the run summary in a thread the agent wrote no reply for', async () => {
+    const h = createHarness();
+    withPull(h);
+    h.github.threads = [reviewThread('t1', 601, 'src/add.js', 'wrong op')];
+    await run(h, implementTask({ kind: 'address-review', number: 20 }));
+    expect(h.github.replies[0]?.body).toContain('Fixed add() to add');
   });
 
   it('explains what it cannot do on a fork', async () => {

@@ -33,7 +33,15 @@ export interface ToolContext {
 }
 
 /** Side effects a tool asks the loop to perform; only `update_plan` and `finish` use them. */
-export type ToolEffect = { kind: 'plan'; items: PlanItem[] } | { kind: 'finish'; summary: string };
+/** What the agent says to one review thread, by its number in the task ("Review thread 2" → 2). */
+export interface ThreadReply {
+  thread: number;
+  reply: string;
+}
+
+export type ToolEffect =
+  | { kind: 'plan'; items: PlanItem[] }
+  | { kind: 'finish'; summary: string; threads?: ThreadReply[] };
 
 export interface ToolResult {
   /** Text returned to the model as the tool_result content. */

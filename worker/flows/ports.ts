@@ -87,6 +87,8 @@ export interface AgentRunResult {
   turns: number;
   durationMs: number;
   plan: PlanItem[];
+  /** The agent's reply per review thread, by the thread's number in the task (1-based). */
+  threadReplies?: { thread: number; reply: string }[];
 }
 
 export interface AgentRunnerPort {

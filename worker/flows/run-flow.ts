@@ -568,15 +568,24 @@ async function runReview(ctx: FlowContext): Promise<FlowOutcome> {
     reviews: usableReviews.map((r) => ({ author: r.author, body: r.body, state: r.state })),
     instruction: task.trigger.instruction,
   });
+  // The agent's own reply for each thread (by its number in the task), else the run's summary.
+  // Model output that read untrusted text: neutralized like the summary before posting.
+  const own = new Map((phase.result.threadReplies ?? []).map((r) => [r.thread, r.reply]));
+  const explain = (index: number) => {
+    const reply = own.get(index + 1);
+    return reply !== undefined
+      ? neutralizeMarkdown(reply, 1_000)
+      : neutralizeMarkdown(phase.result.summary, 800);
+  };
   if (phase.patch.patch.trim() === '') {
-    for (const thread of usableThreads) {
+    for (const [index, thread] of usableThreads.entries()) {
       const first = thread.comments[0];
       if (first) {
         await deps.github.replyToReviewComment(
           task.repo,
           number,
           first.databaseId,
-          `I looked at this and made no change. ${neutralizeMarkdown(phase.result.summary, 1_000)}`,
+          `I looked at this and made no change. ${explain(index)}`,
         );
       }
     }
@@ -587,12 +596,12 @@ async function runReview(ctx: FlowContext): Promise<FlowOutcome> {
   const commitSha = await push(ctx, phase, pull.headRef, `${subject} (#${number})`);
   const short = commitSha.slice(0, 7);
   const changed = new Set(phase.patch.paths);
-  for (const thread of usableThreads) {
+  for (const [index, thread] of usableThreads.entries()) {
     const first = thread.comments[0];
     if (!first) continue;
     const reply = changed.has(thread.path)
-      ? `Addressed in ${short}: \`${thread.path}\` was updated. ${neutralizeMarkdown(phase.result.summary, 800)}`
-      : `Looked at this in ${short}; \`${thread.path}\` was not changed. ${neutralizeMarkdown(phase.result.summary, 800)}`;
+      ? `Addressed in ${short}: \`${thread.path}\` was updated. ${explain(index)}`
+      : `Looked at this in ${short}; \`${thread.path}\` was not changed. ${explain(index)}`;
     await deps.github.replyToReviewComment(task.repo, number, first.databaseId, reply);
   }
   await ctx.tracking?.finish({

@@ -6,6 +6,7 @@ import { estimateTokens } from '../../../worker/agent/loop/compaction.js';
 import { runAgent } from '../../../worker/agent/loop/run-agent.js';
 import { loadTranscript } from '../../../worker/agent/loop/transcript.js';
 import type { AgentEvent } from '../../../worker/agent/tool.js';
+import { createFinishTool } from '../../../worker/agent/tools/plan-tools.js';
 import type { Message, ToolResultBlock } from '../../../worker/model/model.js';
 import {
   baseOptions,
@@ -56,6 +57,26 @@ describe('runAgent', () => {
     expect(events.filter((e) => e.type === 'turn')).toHaveLength(2);
     expect(result.usage.input).toBe(200);
     expect(result.usage.costUsd).toBeGreaterThan(0);
+  });
+
+  it("keeps the agent's reply per review thread from finish, with secrets scrubbed", async () => {
+    const secret = 'ghs_threadreplysecret0123456789';
+    const model = new FakeModel(() => ({
+      content: [
+        use('finish', {
+          summary: 'Addressed both threads.',
+          threads: [
+            { thread: 1, reply: 'Renamed the helper as asked.' },
+            { thread: 2, reply: `Left it: the token ${secret} is not ours.` },
+          ],
+        }),
+      ],
+    }));
+    const result = await runAgent(baseOptions(model, [createFinishTool()], { secrets: [secret] }));
+    expect(result.outcome).toBe('completed');
+    expect(result.threadReplies?.[0]).toEqual({ thread: 1, reply: 'Renamed the helper as asked.' });
+    expect(result.threadReplies?.[1]?.reply).not.toContain(secret);
+    expect(result.threadReplies?.[1]?.thread).toBe(2);
   });
 
   it('reports malformed tool input and a throwing tool as error results and goes on', async () => {

@@ -327,5 +327,13 @@ describe('default tools in a real Docker sandbox', () => {
     expect(two.isError).toBe(true);
     const fin = await call('finish', { summary: 'Done.' });
     expect(fin.effect).toEqual({ kind: 'finish', summary: 'Done.' });
+    const replied = await call('finish', { summary: 'Done.', threads: [{ thread: 1, reply: 'Fixed.' }] });
+    expect(replied.effect).toEqual({
+      kind: 'finish',
+      summary: 'Done.',
+      threads: [{ thread: 1, reply: 'Fixed.' }],
+    });
+    const badThread = await call('finish', { summary: 'Done.', threads: [{ thread: 0, reply: 'x' }] });
+    expect(badThread.isError).toBe(true);
   });
 });

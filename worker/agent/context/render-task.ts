@@ -48,7 +48,7 @@ export function renderTask(task: AgentTask): string {
       const pr = task.pr;
       out.push(
         task.kind === 'address-review'
-          ? `Address the review feedback on pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}). The workspace is the pull request's branch. Change the code where the feedback asks for it; where you disagree or cannot, say why in your summary. Then verify and call finish.`
+          ? `Address the review feedback on pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}). The workspace is the pull request's branch. Change the code where the feedback asks for it; where you disagree or cannot, say why. Then verify and call finish, with one short reply per review thread in \`threads\` (by its number): what you changed for it, or why you changed nothing.`
           : `Revise pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}) as requested below. The workspace is the pull request's branch. Then verify and call finish.`,
         fence(`PR #${pr.number}`, `Title: ${oneLine(pr.title)}\n\n${pr.body || '(no description)'}`),
       );

@@ -16,7 +16,7 @@ import {
 } from '../../model/model.js';
 import { costOf, type PriceTable } from '../../model/pricing.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
-import type { AgentEvent, AgentTask, PlanItem, Tool, ToolResult } from '../tool.js';
+import type { AgentEvent, AgentTask, PlanItem, ThreadReply, Tool, ToolResult } from '../tool.js';
 import { type Budgets, exceededLimit, type LimitKind, nearLimits, wrapUpNote } from './budgets.js';
 import { applyCacheBreakpoints } from './cache-breakpoints.js';
 import {
@@ -42,6 +42,8 @@ export interface AgentResult {
   turns: number;
   durationMs: number;
   plan: PlanItem[];
+  /** Replies the agent wrote for individual review threads (address-review), secrets scrubbed. */
+  threadReplies?: ThreadReply[];
 }
 
 export interface RunAgentOptions {
@@ -219,7 +221,11 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const finish = async (
     outcome: AgentResult['outcome'],
     summary: string,
-    extra: { limit?: LimitKind; error?: { code: string; message: string } } = {},
+    extra: {
+      limit?: LimitKind;
+      error?: { code: string; message: string };
+      threadReplies?: ThreadReply[];
+    } = {},
   ): Promise<AgentResult> => {
     let finalOutcome = outcome;
     if (outcome === 'completed' && options.hasChanges) {
@@ -233,6 +239,14 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       outcome: finalOutcome,
       summary: redactText(summary, secrets),
       ...extra,
+      ...(extra.threadReplies
+        ? {
+            threadReplies: extra.threadReplies.map((r) => ({
+              thread: r.thread,
+              reply: redactText(r.reply, secrets),
+            })),
+          }
+        : {}),
       usage: {
         input: usage.input,
         output: usage.output,
@@ -428,6 +442,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       ];
       const results = new Map<string, ToolResultBlock>();
       let finishSummary: string | undefined;
+      let finishThreads: ThreadReply[] | undefined;
       for (const use of ordered) {
         const stop = stopped();
         if (stop) return await stop;
@@ -465,10 +480,19 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
           transcript.write({ type: 'plan', items: plan });
           emit({ type: 'plan', items: plan });
         }
-        if (!result.isError && result.effect?.kind === 'finish') finishSummary = result.effect.summary;
+        if (!result.isError && result.effect?.kind === 'finish') {
+          finishSummary = result.effect.summary;
+          finishThreads = result.effect.threads;
+        }
       }
       history.push({ role: 'user', content: uses.map((u) => results.get(u.id) as ToolResultBlock) });
-      if (finishSummary !== undefined) return await finish('completed', finishSummary);
+      if (finishSummary !== undefined) {
+        return await finish(
+          'completed',
+          finishSummary,
+          finishThreads ? { threadReplies: finishThreads } : {},
+        );
+      }
       if (response.stopReason === 'max_tokens') pendingNotes.push(SHORTER);
     }
   } catch (err) {

@@ -22,6 +22,18 @@ export const FinishInput = z.strictObject({
     .min(1)
     .max(20_000)
     .describe('Markdown for the pull request body: what changed and why, and how it was verified.'),
+  threads: z
+    .array(
+      z.strictObject({
+        thread: z.number().int().min(1).max(500).describe('The review thread number from the task.'),
+        reply: z.string().min(1).max(2_000),
+      }),
+    )
+    .max(500)
+    .optional()
+    .describe(
+      'Review work only: one short reply per review thread, by its number: what you changed for it, or why you changed nothing. Each is posted in its thread.',
+    ),
 });
 export type FinishInput = z.infer<typeof FinishInput>;
 
@@ -53,7 +65,11 @@ export function createFinishTool(): Tool<FinishInput> {
       'Ends the task. Call it once the work is done and verified (or cannot be done), with a summary for the pull request body: what changed and why, and how you verified it (or why you stopped). The run ends after this call.',
     input: FinishInput,
     async run(input) {
-      return { content: 'Finished.', isError: false, effect: { kind: 'finish', summary: input.summary } };
+      return {
+        content: 'Finished.',
+        isError: false,
+        effect: { kind: 'finish', summary: input.summary, threads: input.threads },
+      };
     },
   });
 }

@@ -133,8 +133,9 @@ export function planUpdate(items: [string, 'pending' | 'in_progress' | 'complete
   return tool('update_plan', { items: items.map(([step, status]) => ({ step, status })) });
 }
 
-export function finish(summary: string): ScriptedReply {
-  return { content: [tool('finish', { summary })] };
+/** `threads`: the agent's reply per review thread, by its number in the task. */
+export function finish(summary: string, threads?: { thread: number; reply: string }[]): ScriptedReply {
+  return { content: [tool('finish', threads ? { summary, threads } : { summary })] };
 }
 
 /** A single line, safe to quote in a file or summary: no markup, bounded length. */
