@@ -81,7 +81,8 @@ async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const { log } = options;
   // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
-  // Auto-pipelining batches the commands of concurrent deliveries into one write.
+  // Auto-pipelining: the intake benchmark measured no difference either way on this
+  // connection (0.257 vs 0.258 ms per delivery), unlike the task queue's (task-queue.ts).
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
