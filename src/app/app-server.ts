@@ -15,18 +15,6 @@ import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
-/** The events app.yml subscribes to (and `ping`), the only `event` label values of rejections. */
-const SUBSCRIBED_EVENTS: ReadonlySet<string> = new Set([
-  'ping',
-  'issues',
-  'issue_comment',
-  'pull_request',
-  'pull_request_review',
-  'pull_request_review_comment',
-  'push',
-  'installation',
-  'installation_repositories',
-]);
 /** GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
 
@@ -136,6 +124,8 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     park: (delivery) => parked.park(delivery),
   });
   const middleware = await createNodeMiddleware(intake.appFn, { probot, webhooksPath: WEBHOOK_PATH });
+  // The events the intake handles (and `ping`): the only `event` label values of rejections.
+  const knownEvents: ReadonlySet<string> = new Set(['ping', ...intake.handledEvents()]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -181,7 +171,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       // The header is unauthenticated until the signature is checked: only known names
       // become label values, so junk requests cannot grow the metrics without bound.
       const header = String(req.headers['x-github-event'] ?? '');
-      const event = SUBSCRIBED_EVENTS.has(header) ? header : 'other';
+      const event = knownEvents.has(header) ? header : 'other';
       res.once('finish', () => {
         if (res.statusCode >= 400) {
           metrics.inc('pullwright_webhook_deliveries_total', {

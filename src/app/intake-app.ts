@@ -75,6 +75,8 @@ export interface IntakeApp {
   appFn: ApplicationFunction;
   /** Handles a parked delivery again; throws while GitHub is still away. */
   replay(delivery: ParkedDelivery, log: Logger): Promise<void>;
+  /** The webhook event names (`issues`, `push`, …) the app has handlers for, once loaded. */
+  handledEvents(): string[];
 }
 
 type Outcome =
@@ -556,6 +558,7 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
 
   return {
     appFn,
+    handledEvents: () => [...new Set([...handlers.keys()].map((e) => e.split('.')[0] ?? e))],
     async replay(delivery, log) {
       const entry = handlers.get(delivery.event);
       if (!entry) {

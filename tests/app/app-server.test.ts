@@ -1,5 +1,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../src/app/app-server.js';
 import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/logger.js';
@@ -100,6 +103,23 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     expect((await jobs()).length).toBe(before);
     const health = await fetch(`${app.url}/healthz`);
     expect(health.status).toBe(200);
+  });
+
+  it('labels rejected deliveries by event only for events the app handles, every app.yml event among them', async () => {
+    const manifest = parseYaml(await readFile(join(import.meta.dirname, '../../app.yml'), 'utf8')) as {
+      default_events: string[];
+    };
+    const unsigned = { signature: 'sha256=deadbeef' };
+    for (const event of manifest.default_events) expect((await post(event, {}, unsigned)).status).toBe(400);
+    expect((await post('made_up_event', {}, unsigned)).status).toBe(400);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    for (const event of manifest.default_events) {
+      expect(metrics).toContain(
+        `pullwright_webhook_deliveries_total{event="${event}",outcome="rejected_400"}`,
+      );
+    }
+    expect(metrics).toContain('pullwright_webhook_deliveries_total{event="other",outcome="rejected_400"}');
+    expect(metrics).not.toContain('made_up_event');
   });
 
   it('ignores read-only users, non-collaborators, bots, edits, huge comments and unknown events', async () => {
