@@ -21,6 +21,11 @@ function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** One table row; every cell escaped (job data holds untrusted text). */
+function tableRow(cells: string[]): string {
+  return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+}
+
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /** Bearer token, or HTTP Basic with the token as password (so a browser can log in). */
@@ -51,7 +56,7 @@ async function parkedSection(parked: Queue): Promise<string> {
         String(job.attemptsMade),
         job.failedReason ?? String(job.data?.reason ?? ''),
       ];
-      rows.push(`<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`);
+      rows.push(tableRow(cells));
     }
   }
   const total = states.reduce((n, state) => n + (counts[state] ?? 0), 0);
@@ -89,7 +94,7 @@ export async function serveDashboard(
           String(job.attemptsMade),
           job.failedReason ?? '',
         ];
-        return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+        return tableRow(cells);
       })
       .join('\n');
     sections.push(

@@ -6,6 +6,10 @@ type ProbotAuth = ReturnType<typeof createProbotAuth>;
 type HookKind = 'before' | 'after' | 'error' | 'wrap';
 type HookFn = (...args: never[]) => unknown;
 
+// Each hook kind has its own signature; they all take (name, fn).
+const addHook = (octokit: Octokit, kind: HookKind, name: string, fn: HookFn) =>
+  (octokit.hook[kind] as (n: string, f: HookFn) => void)(name, fn);
+
 /**
  * What Probot hands a handler as `context.octokit`, built only when a handler
  * first uses it. Probot asks for one per delivery (`type: 'event-octokit'`)
@@ -22,8 +26,7 @@ function createDeferredEventOctokit(build: () => Promise<unknown>) {
   const client = (): Promise<Octokit> => {
     built ??= build().then((value) => {
       const octokit = value as Octokit;
-      for (const [kind, name, fn] of pending)
-        (octokit.hook[kind] as (n: string, f: HookFn) => void)(name, fn);
+      for (const [kind, name, fn] of pending) addHook(octokit, kind, name, fn);
       pending.length = 0;
       return octokit;
     });
@@ -32,7 +35,7 @@ function createDeferredEventOctokit(build: () => Promise<unknown>) {
   const record = (kind: HookKind) => (name: string, fn: HookFn) => {
     // Once building has started, chain on it: promise callbacks run in the order they were
     // attached, so the hook is in place before any request asked for after this call.
-    if (built) void built.then((o) => (o.hook[kind] as (n: string, f: HookFn) => void)(name, fn));
+    if (built) void built.then((o) => addHook(o, kind, name, fn));
     else pending.push([kind, name, fn]);
   };
   return {
