@@ -227,6 +227,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       threadReplies?: ThreadReply[];
     } = {},
   ): Promise<AgentResult> => {
+    const { threadReplies, ...rest } = extra;
     let finalOutcome = outcome;
     if (outcome === 'completed' && options.hasChanges) {
       try {
@@ -238,14 +239,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     const result: AgentResult = {
       outcome: finalOutcome,
       summary: redactText(summary, secrets),
-      ...extra,
-      ...(extra.threadReplies
-        ? {
-            threadReplies: extra.threadReplies.map((r) => ({
-              thread: r.thread,
-              reply: redactText(r.reply, secrets),
-            })),
-          }
+      ...rest,
+      ...(threadReplies
+        ? { threadReplies: threadReplies.map((r) => ({ ...r, reply: redactText(r.reply, secrets) })) }
         : {}),
       usage: {
         input: usage.input,
@@ -487,11 +483,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       }
       history.push({ role: 'user', content: uses.map((u) => results.get(u.id) as ToolResultBlock) });
       if (finishSummary !== undefined) {
-        return await finish(
-          'completed',
-          finishSummary,
-          finishThreads ? { threadReplies: finishThreads } : {},
-        );
+        return await finish('completed', finishSummary, { threadReplies: finishThreads });
       }
       if (response.stopReason === 'max_tokens') pendingNotes.push(SHORTER);
     }
