@@ -70,7 +70,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   const { log } = options;
   // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
   // Auto-pipelining: the intake benchmark measured no difference either way on this
-  // connection (0.257 vs 0.258 ms per delivery), unlike the task queue's (task-queue.ts).
+  // connection (0.257 vs 0.258 ms per delivery), unlike the queues' (producer-options.ts).
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { withJobOutcome } from './job-outcome.js';
+import { FINISHED_JOB_RETENTION, producerConnection } from './producer-options.js';
 
 /**
  * Deliveries the app could not handle because GitHub could not answer (a
@@ -57,13 +58,11 @@ export function createParkedDeliveries(options: ParkedDeliveriesOptions): Parked
   const backoffMs = options.backoffMs ?? PARKED_BACKOFF_MS;
   const queue = new Queue(PARKED_QUEUE, {
     prefix: options.prefix,
-    // Fail fast while Redis is away, as the task queue does: the delivery then gets a 5xx.
-    connection: { url: options.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    connection: producerConnection(options.redisUrl),
     defaultJobOptions: {
       attempts: options.attempts ?? PARKED_ATTEMPTS,
       backoff: { type: 'exponential', delay: backoffMs },
-      removeOnComplete: { age: 24 * 60 * 60, count: 1_000 },
-      removeOnFail: { age: 7 * 24 * 60 * 60, count: 5_000 },
+      ...FINISHED_JOB_RETENTION,
     },
   });
   queue.on('error', () => {});

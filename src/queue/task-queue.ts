@@ -5,6 +5,7 @@ import { PullwrightError } from '../errors.js';
 import { requestCancel } from './cancel-intents.js';
 import type { CancelIntent } from './job-data.js';
 import { TASK_ATTEMPTS, TASK_BACKOFF } from './job-outcome.js';
+import { FINISHED_JOB_RETENTION, producerConnection } from './producer-options.js';
 import { TASK_QUEUE, type Target, targetDedupId, targetId, taskJobId } from './queue-names.js';
 
 export interface TaskQueueOptions {
@@ -46,22 +47,8 @@ export interface TaskQueue {
 export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
   const queue = new Queue(TASK_QUEUE, {
     prefix: options.prefix,
-    // A producer must fail fast when Redis is gone, so the webhook gets a 5xx
-    // (and GitHub shows a failed delivery) instead of hanging. No auto-pipelining:
-    // each delivery's add is issued from its own turn of the event loop, so there
-    // is nothing to batch, and the per-pipeline bookkeeping made an add cost more
-    // (intake benchmark: 0.281 → 0.255 ms of CPU per delivery without it).
-    connection: {
-      url: options.redisUrl,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    },
-    defaultJobOptions: {
-      attempts: TASK_ATTEMPTS,
-      backoff: TASK_BACKOFF,
-      removeOnComplete: { age: 24 * 60 * 60, count: 1_000 },
-      removeOnFail: { age: 7 * 24 * 60 * 60, count: 5_000 },
-    },
+    connection: producerConnection(options.redisUrl),
+    defaultJobOptions: { attempts: TASK_ATTEMPTS, backoff: TASK_BACKOFF, ...FINISHED_JOB_RETENTION },
   });
   // Connection errors surface on each call; without a listener they would crash the process.
   queue.on('error', () => {});
