@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createNodeMiddleware, Probot, type ProbotOctokit } from 'probot';
 import { createAppGitHubPort } from '../github/app-github-port.js';
 import type { GitHubPort } from '../github/github-port.js';
@@ -10,6 +10,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { acknowledgementStream } from '../queue/acknowledgements.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createParkedDeliveries } from '../queue/parked-deliveries.js';
+import { createProducerConnection } from '../queue/producer-connection.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
@@ -69,13 +70,8 @@ async function redisAnswers(redis: Redis, timeoutMs = 1_000): Promise<boolean> {
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const { log } = options;
   // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
-  // Auto-pipelining: the intake benchmark measured no difference either way on this
-  // connection (0.257 vs 0.258 ms per delivery), unlike the queues' (producer-options.ts).
-  const redis = new Redis(options.redisUrl, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
-  });
+  // One connection for the app's commands and both queues' adds (producer-connection.ts).
+  const redis = createProducerConnection(options.redisUrl);
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'Redis connection error'));
   // Start answering only once Redis is there (or after a bounded wait: /healthz then says 503).
   await new Promise<void>((resolve) => {
@@ -86,7 +82,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       resolve();
     });
   });
-  const taskQueue = createTaskQueue({ redisUrl: options.redisUrl, prefix: options.queuePrefix, redis });
+  const taskQueue = createTaskQueue({ prefix: options.queuePrefix, redis });
   const metrics = new Metrics();
   const probot = new Probot({
     appId: options.appId,
@@ -101,6 +97,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   // Deliveries GitHub could not help with are replayed by this process later (parked-deliveries.ts).
   const parked = createParkedDeliveries({
     redisUrl: options.redisUrl,
+    redis,
     prefix: options.queuePrefix,
     replay: (delivery, replayLog) => intake.replay(delivery, replayLog),
     log,

@@ -1,9 +1,10 @@
 import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { withJobOutcome } from './job-outcome.js';
-import { FINISHED_JOB_RETENTION, producerConnection } from './producer-options.js';
+import { FINISHED_JOB_RETENTION } from './job-retention.js';
 
 /**
  * Deliveries the app could not handle because GitHub could not answer (a
@@ -35,7 +36,10 @@ export const PARKED_ATTEMPTS = 10;
 export const PARKED_BACKOFF_MS = 30_000;
 
 export interface ParkedDeliveriesOptions {
+  /** For the replaying worker's own (blocking) connection. */
   redisUrl: string;
+  /** Parking adds on the caller's producer connection; not closed here. */
+  redis: Redis;
   prefix: string;
   /** Handles the delivery again; throws a retryable error while GitHub is still away. */
   replay(delivery: ParkedDelivery, log: Logger): Promise<void>;
@@ -58,7 +62,7 @@ export function createParkedDeliveries(options: ParkedDeliveriesOptions): Parked
   const backoffMs = options.backoffMs ?? PARKED_BACKOFF_MS;
   const queue = new Queue(PARKED_QUEUE, {
     prefix: options.prefix,
-    connection: producerConnection(options.redisUrl),
+    connection: options.redis,
     defaultJobOptions: {
       attempts: options.attempts ?? PARKED_ATTEMPTS,
       backoff: { type: 'exponential', delay: backoffMs },

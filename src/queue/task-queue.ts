@@ -5,14 +5,16 @@ import { PullwrightError } from '../errors.js';
 import { requestCancel } from './cancel-intents.js';
 import type { CancelIntent } from './job-data.js';
 import { TASK_ATTEMPTS, TASK_BACKOFF } from './job-outcome.js';
-import { FINISHED_JOB_RETENTION, producerConnection } from './producer-options.js';
+import { FINISHED_JOB_RETENTION } from './job-retention.js';
 import { TASK_QUEUE, type Target, targetDedupId, targetId, taskJobId } from './queue-names.js';
 
 export interface TaskQueueOptions {
-  redisUrl: string;
   /** BullMQ key prefix (QUEUE_PREFIX); tests use their own. */
   prefix: string;
-  /** Our own commands (cancel intents); shared with the caller, not closed here. */
+  /**
+   * The queue's connection and our own commands (cancel intents); the caller's,
+   * not closed here. The app passes its producer connection (producer-connection.ts).
+   */
   redis: Redis;
 }
 
@@ -47,7 +49,7 @@ export interface TaskQueue {
 export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
   const queue = new Queue(TASK_QUEUE, {
     prefix: options.prefix,
-    connection: producerConnection(options.redisUrl),
+    connection: options.redis,
     defaultJobOptions: { attempts: TASK_ATTEMPTS, backoff: TASK_BACKOFF, ...FINISHED_JOB_RETENTION },
   });
   // Connection errors surface on each call; without a listener they would crash the process.

@@ -8,7 +8,7 @@ import {
 } from '../../src/queue/schedulers.js';
 import { createTaskQueue, type TaskQueue } from '../../src/queue/task-queue.js';
 import type { MaintenanceTaskConfig } from '../../src/repo-config/repo-config.js';
-import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js';
+import { connectRedis, deletePrefix, uniquePrefix } from './redis-helpers.js';
 
 const repo = { owner: 'octo', name: 'hello' };
 const other = { owner: 'octo', name: 'world' };
@@ -25,7 +25,7 @@ describe('maintenance schedulers (real Redis)', () => {
   beforeEach(() => {
     redis = connectRedis();
     prefix = uniquePrefix('sched');
-    tq = createTaskQueue({ redisUrl: REDIS_URL, prefix, redis });
+    tq = createTaskQueue({ prefix, redis });
   });
   afterEach(async () => {
     await tq.close();

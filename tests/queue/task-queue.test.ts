@@ -6,6 +6,7 @@ import { PullwrightError } from '../../src/errors.js';
 import { cancelChannel, findCancelIntent, subscribeToCancels } from '../../src/queue/cancel-intents.js';
 import { parseJobData } from '../../src/queue/job-data.js';
 import { toJobFailure } from '../../src/queue/job-outcome.js';
+import { createProducerConnection } from '../../src/queue/producer-connection.js';
 import { TASK_QUEUE } from '../../src/queue/queue-names.js';
 import { createTaskQueue, type TaskQueue } from '../../src/queue/task-queue.js';
 import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './redis-helpers.js';
@@ -30,10 +31,12 @@ describe('task queue (real Redis)', () => {
   let tq: TaskQueue;
   const workers: Worker[] = [];
 
-  beforeEach(() => {
-    redis = connectRedis();
+  beforeEach(async () => {
+    // The app's own connection (fail-fast, coalesced writes), so BullMQ runs over it here too.
+    redis = createProducerConnection(REDIS_URL);
+    await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
     prefix = uniquePrefix('tq');
-    tq = createTaskQueue({ redisUrl: REDIS_URL, prefix, redis });
+    tq = createTaskQueue({ prefix, redis });
   });
 
   afterEach(async () => {
