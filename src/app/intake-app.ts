@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ApplicationFunction, Probot } from 'probot';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { NetworkMode } from '../config/env.js';
-import type { RepoRef, Task } from '../domain/task.js';
+import { RepoRef, type Task } from '../domain/task.js';
 import { PullwrightError } from '../errors.js';
 import type { GitHubPort, ReactionTarget } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
@@ -98,6 +99,18 @@ interface DeliveryContext {
 
 const DELIVERY_TTL_SECONDS = 3 * 24 * 60 * 60;
 
+/**
+ * Not a GitHub event: one repository whose schedules an installation sync could
+ * not make because GitHub was away, parked like a delivery and synced again
+ * later. Without it a GitHub blip while the app was being installed left that
+ * repository's maintenance unscheduled until someone next pushed its config.
+ */
+export const SYNC_REPOSITORY_EVENT = 'pullwright.sync_repository';
+const SyncRepository = z.object({
+  installation: z.object({ id: z.number().int().positive() }),
+  repo: RepoRef,
+});
+
 function refOf(repository: { name: string; owner: { login: string }; id: number }): RepoRef {
   return { owner: repository.owner.login, name: repository.name, id: repository.id };
 }
@@ -125,6 +138,8 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       handler: (payload: unknown, delivery: DeliveryContext, log: Logger) => Promise<Outcome>;
     }
   >();
+  /** Work parked by the app itself (not a GitHub event), replayed like a delivery. */
+  const replayOnly = new Map<string, (payload: unknown, log: Logger) => Promise<void>>();
 
   const appFn = (app: Probot) => {
     const github = deps.github;
@@ -374,6 +389,55 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       return true;
     }
 
+    /**
+     * Syncs each repository after the delivery is answered. One repository failing does
+     * not stop the others; one GitHub could not help with is parked and synced again
+     * later (there is no delivery left to park once the answer is sent).
+     */
+    function syncAfterAnswer(
+      installationId: number,
+      repos: RepoRef[],
+      delivery: DeliveryContext,
+      log: Logger,
+    ) {
+      background(log, 'installation sync', async () => {
+        for (const repo of repos) {
+          try {
+            await syncRepo(installationId, repo, log);
+          } catch (err) {
+            const fields = { err, repo: `${repo.owner}/${repo.name}`, installationId };
+            if (!deps.park || !isGitHubUnavailable(err)) {
+              log.warn(fields, 'Maintenance schedules not synced');
+              continue;
+            }
+            // One parked job per repository and delivery, whatever the repository's name.
+            const which = createHash('sha256')
+              .update(`${repo.owner}/${repo.name}`)
+              .digest('hex')
+              .slice(0, 16);
+            await deps.park({
+              event: SYNC_REPOSITORY_EVENT,
+              deliveryId: `${delivery.id}-sync-${which}`,
+              name: SYNC_REPOSITORY_EVENT,
+              payload: { installation: { id: installationId }, repo },
+              parkedAt: new Date().toISOString(),
+              reason: err instanceof Error ? err.message.slice(0, 500) : 'GitHub unavailable',
+            });
+            log.warn(fields, 'GitHub unavailable: repository sync parked for a later retry');
+          }
+        }
+      });
+    }
+    replayOnly.set(SYNC_REPOSITORY_EVENT, async (payload, log) => {
+      const parsed = SyncRepository.safeParse(payload);
+      if (!parsed.success) {
+        throw new PullwrightError('input_invalid', 'Parked repository sync does not match its schema', {
+          retryable: false,
+        });
+      }
+      await syncRepo(parsed.data.installation.id, parsed.data.repo, log);
+    });
+
     on(['issues.assigned', 'issues.unassigned', 'issues.closed'], IssuesEvent, async (p, delivery, log) => {
       const repo = refOf(p.repository);
       const decision = matchIssueEvent(
@@ -510,7 +574,7 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       return changed ? 'scheduled' : 'ignored';
     });
 
-    on(['installation.created', 'installation.deleted'], InstallationEvent, async (p, _delivery, log) => {
+    on(['installation.created', 'installation.deleted'], InstallationEvent, async (p, delivery, log) => {
       const installationId = p.installation.id;
       if (p.action === 'deleted') {
         const removed = await removeInstallationSchedulers(taskQueue, redis, installationId);
@@ -519,25 +583,29 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       }
       if (p.action !== 'created') return 'ignored';
       // Many repositories can take longer than GitHub's 10 s: sync after answering.
-      const repos = (p.repositories ?? []).map((r) => splitFullName(r.full_name));
-      background(log, 'installation sync', async () => {
-        for (const repo of repos) await syncRepo(installationId, repo, log);
-      });
+      syncAfterAnswer(
+        installationId,
+        (p.repositories ?? []).map((r) => splitFullName(r.full_name)),
+        delivery,
+        log,
+      );
       return 'scheduled';
     });
 
     on(
       ['installation_repositories.added', 'installation_repositories.removed'],
       InstallationRepositoriesEvent,
-      async (p, _delivery, log) => {
+      async (p, delivery, log) => {
         const installationId = p.installation.id;
         for (const r of p.repositories_removed) {
           await removeRepoSchedulers(taskQueue, redis, installationId, splitFullName(r.full_name));
         }
-        const added = p.repositories_added.map((r) => splitFullName(r.full_name));
-        background(log, 'repositories sync', async () => {
-          for (const repo of added) await syncRepo(installationId, repo, log);
-        });
+        syncAfterAnswer(
+          installationId,
+          p.repositories_added.map((r) => splitFullName(r.full_name)),
+          delivery,
+          log,
+        );
         return 'scheduled';
       },
     );
@@ -560,6 +628,12 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
     appFn,
     handledEvents: () => [...new Set([...handlers.keys()].map((e) => e.split('.')[0] ?? e))],
     async replay(delivery, log) {
+      const own = replayOnly.get(delivery.event);
+      if (own) {
+        await own(delivery.payload, log);
+        log.info({ parkedAt: delivery.parkedAt }, 'Parked work handled');
+        return;
+      }
       const entry = handlers.get(delivery.event);
       if (!entry) {
         throw new PullwrightError('internal', `No handler for parked event ${delivery.event}`, {

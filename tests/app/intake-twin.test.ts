@@ -456,4 +456,52 @@ describe('intake through the GitHub twin: installs and broken config', () => {
     // Capped by the operator (MAX_NETWORK allowlist), and said so in the same comment.
     expect(botComments()[0]?.body).toContain('network.agent');
   });
+
+  it('a repository GitHub cannot serve while the app is installed is synced once GitHub answers', async () => {
+    const other = `acc${randomUUID().slice(0, 6)}`;
+    twin.seed.user({ login: other });
+    for (const name of ['flaky', 'steady']) {
+      await twin.seed.repo({
+        owner: other,
+        name,
+        files: {
+          '.github/pullwright.yml': `maintenance:\n  - { id: ${name}, cron: "0 3 * * *", prompt: Tidy }\n`,
+        },
+      });
+    }
+    const outage = twin.faults.add({
+      method: 'GET',
+      path: `/repos/${other}/flaky/contents/**`,
+      kind: 'status',
+      status: 503,
+      times: 10_000,
+    });
+    const { installationId, delivery } = await twin.actions.installApp({
+      account: other,
+      repos: [`${other}/flaky`, `${other}/steady`],
+      sender: other,
+    });
+    expect(delivery.status).toBe(200);
+    const keys = async () =>
+      (await app.taskQueue.queue.getJobSchedulers(0, -1))
+        .map((s) => s.key)
+        .filter((k) => k.startsWith(`maintenance~${installationId}/`))
+        .sort();
+    const steady = `maintenance~${installationId}/${other.toLowerCase()}/steady~steady`;
+    const flaky = `maintenance~${installationId}/${other.toLowerCase()}/flaky~flaky`;
+    // The other repository is not held up by the one GitHub cannot serve.
+    await expect.poll(keys, { timeout: 15_000 }).toEqual([steady]);
+    // The operator sees it waiting.
+    const parkedGauge = async () =>
+      /^pullwright_parked_deliveries (\d+)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1];
+    await expect.poll(parkedGauge, { timeout: 5_000 }).toBe('1');
+    const fired = () => twin.faults.list().find((f) => f.id === outage)?.fired ?? 0;
+    const before = fired();
+    // Parked: a replay while GitHub is still down fails and is tried again.
+    await expect.poll(fired, { timeout: 10_000 }).toBeGreaterThan(before);
+    expect(await keys()).toEqual([steady]);
+    twin.faults.remove(outage);
+    await expect.poll(keys, { timeout: 20_000 }).toEqual([flaky, steady]);
+    await expect.poll(parkedGauge, { timeout: 5_000 }).toBe('0');
+  });
 });
