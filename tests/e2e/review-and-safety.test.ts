@@ -156,6 +156,45 @@ describe('review, revise, safety and resilience, end to end', { timeout: 420_000
     expect(Object.keys(await github.inspect.branches(repo)).length).toBe(branchesBefore);
   });
 
+  it('refuses a pull request from a fork with an explanation, and runs or pushes nothing', async () => {
+    const { github, repo } = s;
+    const fork = await github.seed.fork({ repo, owner: 'mallory' });
+    // A fork can name its branch anything, including what Pullwright's own branches are called.
+    await github.seed.branch({
+      repo: fork.fullName,
+      branch: 'pullwright/issue-1',
+      files: { 'src/math.js': 'export const steal = process.env;\n' },
+    });
+    const { number } = await github.seed.pullRequest({
+      repo,
+      headRepo: fork.fullName,
+      head: 'pullwright/issue-1',
+      title: 'Faster math',
+      author: 'mallory',
+    });
+    await github.seed.reviewThread({
+      repo,
+      number,
+      path: 'src/math.js',
+      line: 1,
+      comments: [{ author: 'alice', body: 'Please tidy this up.' }],
+    });
+    const baseBefore = await github.inspect.branches(repo);
+    const forkBefore = await github.inspect.branches(fork.fullName);
+    const modelRequests = s.model?.requests.length ?? 0;
+    await github.actions.commentOnIssue({ repo, number, body: '@agent address review', sender: 'alice' });
+    const done = await finished(s, number);
+    expect(done.body).toContain('from a fork');
+    expect(await github.inspect.branches(repo)).toEqual(baseBefore);
+    expect(await github.inspect.branches(fork.fullName)).toEqual(forkBefore);
+    expect(github.inspect.pushes(fork.fullName)).toEqual([]);
+    // Refused before any agent ran: the model was never asked.
+    expect(s.model?.requests.length ?? 0).toBe(modelRequests);
+    expect(
+      github.inspect.reviewComments(repo, number).filter((c) => c.author === github.app.botLogin),
+    ).toEqual([]);
+  });
+
   it('stops a running job on "@agent stop", removes its sandbox and says so', async () => {
     const { github, repo } = s;
     s.model?.setScenario(sleeper);

@@ -465,6 +465,40 @@ describe('pull requests', () => {
     expect((closedList.json as { number: number }[]).map((p) => p.number)).toEqual([n]);
   });
 
+  it('a pull request from a fork: head is the fork, the base repository holds its commit', async () => {
+    const fork = await twin.seed.fork({ repo: 'alice/demo', owner: 'mallory' });
+    expect(fork.fullName).toBe('mallory/demo');
+    // The fork's branch shares its name with one of the base repository's own branches.
+    await twin.seed.branch({ repo: 'mallory/demo', branch: 'feature', files: { 'evil.txt': 'x\n' } });
+    const { number } = await twin.seed.pullRequest({
+      repo: 'alice/demo',
+      headRepo: 'mallory/demo',
+      head: 'feature',
+      title: 'From a fork',
+      author: 'mallory',
+    });
+    const one = '/repos/{owner}/{repo}/pulls/{pull_number}';
+    const pull = await check('GET', one, `/repos/alice/demo/pulls/${number}`, 200, { auth: tok(token) });
+    const head = (
+      pull.json as { head: { label: string; sha: string; repo: { full_name: string; fork: boolean } } }
+    ).head;
+    expect(head).toMatchObject({ label: 'mallory:feature', repo: { full_name: 'mallory/demo', fork: true } });
+    expect(twin.inspect.pull('alice/demo', number)?.headRepo).toBe('mallory/demo');
+    // `head=owner:branch` tells them apart.
+    const list = '/repos/{owner}/{repo}/pulls';
+    const mine = await check('GET', list, '/repos/alice/demo/pulls?head=alice:feature', 200, {
+      auth: tok(token),
+    });
+    expect((mine.json as { number: number }[]).map((p) => p.number)).toEqual([prNumber]);
+    const theirs = await check('GET', list, '/repos/alice/demo/pulls?head=mallory:feature', 200, {
+      auth: tok(token),
+    });
+    expect((theirs.json as { number: number }[]).map((p) => p.number)).toEqual([number]);
+    // Like GitHub, refs/pull/N/head in the base repository points at the fork's commit.
+    const refs = await call('GET', '/alice/demo.git/info/refs?service=git-upload-pack', { auth: tok(token) });
+    expect(refs.text).toContain(`${head.sha} refs/pull/${number}/head`);
+  });
+
   it('reviews and review comments', async () => {
     const reviews = '/repos/{owner}/{repo}/pulls/{pull_number}/reviews';
     const r = await check('GET', reviews, `/repos/alice/demo/pulls/${prNumber}/reviews`, 200, {

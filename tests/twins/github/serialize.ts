@@ -90,7 +90,7 @@ export class Serializer {
       owner: this.user(r.owner),
       html_url: this.html(`/${r.fullName}`),
       description: r.description,
-      fork: false,
+      fork: r.forkOf !== null,
       url: a(''),
       archive_url: a('/{archive_format}{/ref}'),
       assignees_url: a('/assignees{/user}'),
@@ -329,7 +329,11 @@ export class Serializer {
       review_comment_url: this.api(`/repos/${repo.fullName}/pulls/comments{/number}`),
       comments_url: `${issueUrl}/comments`,
       statuses_url: this.api(`/repos/${repo.fullName}/statuses/${p.headSha}`),
-      head: this.branchRef(repo, p.head, p.headSha),
+      head: this.branchRef(
+        (p.headRepoId !== null ? this.state.repoById(p.headRepoId) : undefined) ?? repo,
+        p.head,
+        p.headSha,
+      ),
       base: this.branchRef(repo, p.base, p.baseSha),
       _links: {
         self: { href: a('') },

@@ -30,10 +30,14 @@ export interface RepoRec {
   collaborators: Map<string, Permission>;
   labels: Map<string, LabelRec>;
   nextNumber: number;
+  /** The repository this one was forked from, if it is a fork. */
+  forkOf: number | null;
 }
 
 export interface PullRec {
   id: number;
+  /** The fork holding the head branch; null when it is a branch of the base repository. */
+  headRepoId: number | null;
   head: string;
   base: string;
   headSha: string;

@@ -18,6 +18,7 @@ import {
   listBranches,
   readPath,
   resolveRef,
+  runGit,
   serveGitHttp,
   ZERO_SHA,
 } from './git.js';
@@ -344,24 +345,38 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       message: 'Initial commit',
       author: { name: input.owner, email: `${input.owner}@users.noreply.twin` },
     });
-    const at = nowIso();
-    const repo: RepoRec = {
-      id: state.id(),
+    const repo = addRepo({
       owner: input.owner,
       name: input.name,
-      fullName,
       private: input.private ?? false,
       description: input.description ?? null,
       defaultBranch,
       gitDir,
+      forkOf: null,
+    });
+    return { id: repo.id, fullName, defaultBranch, headSha };
+  }
+
+  /** Records a repository whose git dir is ready: a fresh id, no collaborators, labels or issues yet. */
+  function addRepo(
+    input: Pick<
+      RepoRec,
+      'owner' | 'name' | 'private' | 'description' | 'defaultBranch' | 'gitDir' | 'forkOf'
+    >,
+  ): RepoRec {
+    const at = nowIso();
+    const repo: RepoRec = {
+      ...input,
+      id: state.id(),
+      fullName: `${input.owner}/${input.name}`,
       createdAt: at,
       pushedAt: at,
       collaborators: new Map(),
       labels: new Map(),
       nextNumber: 1,
     };
-    state.repos.set(fullName.toLowerCase(), repo);
-    return { id: repo.id, fullName, defaultBranch, headSha };
+    state.repos.set(repo.fullName.toLowerCase(), repo);
+    return repo;
   }
 
   function seedInstallation(input: {
@@ -451,6 +466,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     repo: RepoRec,
     input: {
       head: string;
+      headRepo?: string;
       base?: string;
       title: string;
       body?: string | null;
@@ -459,22 +475,36 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     },
   ): Promise<IssueRec> {
     const base = input.base ?? repo.defaultBranch;
-    const branches = await listBranches(repo.gitDir);
-    const headSha = branches[input.head];
-    const baseSha = branches[base];
+    const headRepo = input.headRepo ? mustRepo(input.headRepo) : repo;
+    if (headRepo !== repo && headRepo.forkOf !== repo.id) {
+      throw validation([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
+    }
+    const headSha = (await listBranches(headRepo.gitDir))[input.head];
+    const baseSha = (await listBranches(repo.gitDir))[base];
     if (!headSha) throw validation([{ resource: 'PullRequest', field: 'head', code: 'invalid' }]);
     if (!baseSha) throw validation([{ resource: 'PullRequest', field: 'base', code: 'invalid' }]);
+    const headRepoId = headRepo === repo ? null : headRepo.id;
     for (const i of state.issuesOf(repo).values()) {
-      if (i.pull && i.state === 'open' && i.pull.head === input.head && i.pull.base === base) {
+      if (
+        i.pull &&
+        i.state === 'open' &&
+        i.pull.head === input.head &&
+        i.pull.headRepoId === headRepoId &&
+        i.pull.base === base
+      ) {
         throw validation([
           {
             resource: 'PullRequest',
             code: 'custom',
-            message: `A pull request already exists for ${repo.owner}:${input.head}.`,
+            message: `A pull request already exists for ${headRepo.owner}:${input.head}.`,
           },
         ]);
       }
     }
+    // Like GitHub, the base repository gets the fork's commits (under refs/pull/N/head once
+    // the number is known), so it can compare them and anyone can fetch them from it.
+    const forkRef = `refs/twin-forks/${headRepo.id}/${input.head}`;
+    if (headRepoId !== null) await fetchInto(repo.gitDir, headRepo.gitDir, headSha, forkRef);
     if ((await countAhead(repo.gitDir, baseSha, headSha)) === 0) {
       throw validation([
         { resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${input.head}` },
@@ -483,6 +513,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     const issue = newIssue(repo, { title: input.title, body: input.body ?? null, author: input.author });
     issue.pull = {
       id: state.id(),
+      headRepoId,
       head: input.head,
       base,
       headSha,
@@ -490,7 +521,21 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       draft: input.draft ?? false,
       mergedAt: null,
     };
+    if (headRepoId !== null) {
+      await gitOrFail(['--git-dir', repo.gitDir, 'update-ref', `refs/pull/${issue.number}/head`, headSha]);
+      await gitOrFail(['--git-dir', repo.gitDir, 'update-ref', '-d', forkRef]);
+    }
     return issue;
+  }
+
+  /** Copies one commit (and what it needs) from `from` into `gitDir` under `ref`. */
+  function fetchInto(gitDir: string, from: string, sha: string, ref: string) {
+    return gitOrFail(['--git-dir', gitDir, 'fetch', '--no-tags', '--quiet', from, `+${sha}:${ref}`]);
+  }
+
+  async function gitOrFail(args: string[]) {
+    const r = await runGit(args);
+    if (r.code !== 0) throw new PullwrightError('git_failed', `git ${args[2]} failed: ${r.stderr.trim()}`);
   }
 
   function newReviewComment(
@@ -1280,12 +1325,15 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       .filter((i) => i.pull)
       .filter((i) => wantState === 'all' || i.state === wantState)
       .filter((i) => !base || i.pull!.base === base)
-      .filter(
-        (i) =>
-          !head ||
-          (headOwner?.toLowerCase() === repo.owner.toLowerCase() &&
-            (headBranch === null || i.pull!.head === headBranch)),
-      )
+      .filter((i) => {
+        if (!head) return true;
+        // `owner:branch` names the repository holding the branch: a fork's owner for a fork.
+        const holder = i.pull!.headRepoId === null ? repo : state.repoById(i.pull!.headRepoId);
+        return (
+          headOwner?.toLowerCase() === holder?.owner.toLowerCase() &&
+          (headBranch === null || i.pull!.head === headBranch)
+        );
+      })
       .sort((a, b) => b.number - a.number);
     const page = paginate(ctx, list);
     return { status: 200, json: page.items.map((i) => ser.pull(repo, i, null)), headers: page.headers };
@@ -1363,7 +1411,8 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
             other !== issue &&
             other.pull &&
             other.state === 'open' &&
-            other.pull.head === issue.pull!.head
+            other.pull.head === issue.pull!.head &&
+            other.pull.headRepoId === issue.pull!.headRepoId
           ) {
             throw validation([
               {
@@ -1777,7 +1826,13 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       pushes.push({ repo: repo.fullName, ref: `refs/heads/${branch}`, before: b, after: a, pusher, at });
       const prs: IssueRec[] = [];
       for (const i of state.issuesOf(repo).values()) {
-        if (i.pull && i.state === 'open' && i.pull.head === branch && a !== ZERO_SHA) {
+        if (
+          i.pull &&
+          i.state === 'open' &&
+          i.pull.headRepoId === null &&
+          i.pull.head === branch &&
+          a !== ZERO_SHA
+        ) {
           i.pull.headSha = a;
           i.updatedAt = at;
           prs.push(i);
@@ -2083,7 +2138,9 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
           author: { name: author, email: `${author}@users.noreply.twin` },
         });
         for (const i of state.issuesOf(repo).values()) {
-          if (i.pull && i.state === 'open' && i.pull.head === input.branch) i.pull.headSha = sha;
+          if (i.pull && i.state === 'open' && i.pull.headRepoId === null && i.pull.head === input.branch) {
+            i.pull.headSha = sha;
+          }
         }
         return { sha };
       });
@@ -2091,6 +2148,34 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     async pullRequest(input) {
       const i = await newPull(mustRepo(input.repo), input);
       return { number: i.number, id: i.pull!.id };
+    },
+    async fork(input) {
+      const parent = mustRepo(input.repo);
+      ensureUser(input.owner);
+      const fullName = `${input.owner}/${parent.name}`;
+      if (state.findRepo(fullName)) throw new PullwrightError('conflict', `Repo ${fullName} already exists`);
+      const gitDir = join(reposRoot, input.owner.toLowerCase(), `${parent.name.toLowerCase()}.git`);
+      await initBareRepo(gitDir, parent.defaultBranch);
+      await gitOrFail([
+        '--git-dir',
+        gitDir,
+        'fetch',
+        '--no-tags',
+        '--quiet',
+        parent.gitDir,
+        '+refs/heads/*:refs/heads/*',
+      ]);
+      const repo = addRepo({
+        owner: input.owner,
+        name: parent.name,
+        private: parent.private,
+        description: parent.description,
+        defaultBranch: parent.defaultBranch,
+        gitDir,
+        forkOf: parent.id,
+      });
+      const headSha = (await listBranches(gitDir))[repo.defaultBranch] ?? '';
+      return { id: repo.id, fullName, defaultBranch: repo.defaultBranch, headSha };
     },
     review(input) {
       const repo = mustRepo(input.repo);
@@ -2334,7 +2419,9 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       // Open PRs whose head is this branch moved too: GitHub sends pull_request.synchronize for each.
       const beforeSha = before[input.branch] ?? ZERO_SHA;
       for (const pr of state.issuesOf(repo).values()) {
-        if (!pr.pull || pr.state !== 'open' || pr.pull.head !== input.branch) continue;
+        if (!pr.pull || pr.state !== 'open' || pr.pull.headRepoId !== null || pr.pull.head !== input.branch) {
+          continue;
+        }
         await send(
           'pull_request',
           {
@@ -2450,6 +2537,10 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
           body: i.body ?? '',
           state: i.state,
           head: i.pull!.head,
+          headRepo:
+            i.pull!.headRepoId === null
+              ? repo.fullName
+              : (state.repoById(i.pull!.headRepoId)?.fullName ?? null),
           base: i.pull!.base,
           headSha: i.pull!.headSha,
           author: i.author,

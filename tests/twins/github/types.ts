@@ -87,8 +87,10 @@ export interface SeedIssueInput {
 
 export interface SeedPullRequestInput {
   repo: string;
-  /** Branch name in the same repo (must exist and be ahead of base). */
+  /** Branch name in the same repo, or in `headRepo` (must exist and be ahead of base). */
   head: string;
+  /** `owner/name` of a fork of `repo` (see `seed.fork`) holding `head`: a pull request from a fork. */
+  headRepo?: string;
   base?: string;
   title: string;
   body?: string;
@@ -221,6 +223,8 @@ export interface TwinSeed {
   comment(input: { repo: string; number: number; body: string; author: string }): { id: number };
   branch(input: SeedBranchInput): Promise<{ sha: string }>;
   pullRequest(input: SeedPullRequestInput): Promise<{ number: number; id: number }>;
+  /** Forks `repo` into `owner`'s account with all its branches, as GitHub's fork button does. */
+  fork(input: { repo: string; owner: string }): Promise<SeededRepo>;
   review(input: {
     repo: string;
     number: number;
@@ -250,6 +254,8 @@ export interface InspectedPull {
   body: string;
   state: 'open' | 'closed';
   head: string;
+  /** `owner/name` of the repository holding `head` (a fork's for a pull request from a fork). */
+  headRepo: string | null;
   base: string;
   headSha: string;
   author: string;
