@@ -15,17 +15,21 @@
  * on one event loop or one heap they would pay for each other's work and
  * garbage, and "CPU per delivery" would not be the server's own. The machine is
  * small and noisy, so the servers take turns in rounds and the median round is
- * reported; CPU per delivery is the steadier figure.
+ * reported; CPU per delivery is the steadier figure. Redis's CPU per delivery
+ * is reported beside it: the servers share the machine's cores with Redis, so
+ * what a server asks of Redis costs it throughput too.
  */
 import { fork, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { WEBHOOK_PATH } from '../src/app/app-server.js';
 import type { LoadRequest, LoadResult } from './intake-load-generator.js';
 import type { ServerKind, ServerMessage } from './intake-server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisInfo = new Redis(REDIS_URL);
 const CONCURRENCY = 32;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 15_000);
 const WARMUP = 5_000;
@@ -149,6 +153,20 @@ async function startServer(name: string, kind: ServerKind, stubUrl: string): Pro
 interface RunResult extends LoadResult {
   /** The server process's CPU (user + system) per delivery, in ms. */
   cpuMs: number;
+  /** Redis's CPU per delivery, in ms (all of Redis: the run is the only load on it). */
+  redisCpuMs: number;
+}
+
+/**
+ * Redis's own CPU time so far, in ms (`INFO cpu`, from getrusage): on a small
+ * VM the queue's Lua scripts compete with the app for the same cores, so the
+ * app's throughput also depends on what it asks Redis to do.
+ */
+async function redisCpuMs(): Promise<number> {
+  const info = await redisInfo.info('cpu');
+  const seconds = (name: string) =>
+    Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
 }
 
 async function load(
@@ -158,6 +176,7 @@ async function load(
   count: number,
 ): Promise<RunResult> {
   const cpuBefore = await server.cpu();
+  const redisBefore = await redisCpuMs();
   const result = await gen.run({
     url: server.url,
     path: WEBHOOK_PATH,
@@ -168,8 +187,10 @@ async function load(
     concurrency: CONCURRENCY,
     maxSeconds: MAX_SECONDS,
   });
-  const cpuMs = ((await server.cpu()) - cpuBefore) / 1000 / Math.max(1, result.ok + result.failed);
-  return { ...result, cpuMs };
+  const delivered = Math.max(1, result.ok + result.failed);
+  const cpuMs = ((await server.cpu()) - cpuBefore) / 1000 / delivered;
+  const redisCpu = ((await redisCpuMs()) - redisBefore) / delivered;
+  return { ...result, cpuMs, redisCpuMs: redisCpu };
 }
 
 function median(values: number[]): number {
@@ -193,6 +214,7 @@ async function measureAll(gen: LoadGenerator, servers: BenchServer[]): Promise<M
   for (const [name, runs] of results) {
     const result = {
       cpuMs: median(runs.map((r) => r.cpuMs)),
+      redisCpuMs: median(runs.map((r) => r.redisCpuMs)),
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
@@ -201,7 +223,7 @@ async function measureAll(gen: LoadGenerator, servers: BenchServer[]): Promise<M
     };
     out.set(name, result);
     process.stdout.write(
-      `${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
+      `${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery (Redis ${result.redisCpuMs.toFixed(3)})   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
     );
   }
   return out;
@@ -228,7 +250,15 @@ async function main() {
   );
   try {
     const results = await measureAll(gen, servers);
-    const skip = { cpuMs: Number.NaN, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, ok: 0, failed: 0 };
+    const skip = {
+      cpuMs: Number.NaN,
+      redisCpuMs: Number.NaN,
+      rps: Number.NaN,
+      p50: Number.NaN,
+      p99: Number.NaN,
+      ok: 0,
+      failed: 0,
+    };
     const b = results.get('bare node:http') ?? skip;
     const p = results.get('probot no-op') ?? skip;
     const a = results.get('probot add-only') ?? skip;
@@ -241,12 +271,14 @@ async function main() {
         `pullwright/probot  ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x); add-only/probot ${(a.rps / p.rps).toFixed(2)}x\n` +
         `pullwright p99     ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
         `CPU per delivery, each server's own process: bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, add-only ${a.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
+        `Redis CPU per delivery: bare ${b.redisCpuMs.toFixed(3)} ms, probot ${p.redisCpuMs.toFixed(3)} ms, add-only ${a.redisCpuMs.toFixed(3)} ms, pullwright ${w.redisCpuMs.toFixed(3)} ms\n` +
         `jobs enqueued by pullwright: ${stats.enqueued} of ${delivered} deliveries; 👀 requests recorded: ${stats.acknowledgementRequests}; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
     );
   } finally {
     await Promise.all(servers.map((s) => s.close()));
     stub.stop();
     gen.stop();
+    redisInfo.disconnect();
   }
 }
 
