@@ -161,6 +161,16 @@ export async function deleteBranch(gitDir: string, branch: string): Promise<bool
   return r.code === 0;
 }
 
+/** Copies `refspecs`, and the objects they need, from the repository at `from` into `gitDir`. */
+export async function fetchRefs(gitDir: string, from: string, refspecs: string[]): Promise<void> {
+  await gitOk(['fetch', '--no-tags', '--quiet', from, ...refspecs], { cwd: gitDir });
+}
+
+/** Points `ref` at `sha`, or deletes it when `sha` is null. */
+export async function setRef(gitDir: string, ref: string, sha: string | null): Promise<void> {
+  await gitOk(sha === null ? ['update-ref', '-d', ref] : ['update-ref', ref, sha], { cwd: gitDir });
+}
+
 export async function countAhead(gitDir: string, base: string, head: string): Promise<number> {
   const out = await gitOk(['rev-list', '--count', `${base}..${head}`], { cwd: gitDir });
   return Number(out.trim());

@@ -12,14 +12,15 @@ import {
   deleteBranch,
   diffHunkAt,
   diffStat,
+  fetchRefs,
   gitDiff,
   gitLog,
   initBareRepo,
   listBranches,
   readPath,
   resolveRef,
-  runGit,
   serveGitHttp,
+  setRef,
   ZERO_SHA,
 } from './git.js';
 import { parseReviewThreadsQuery } from './graphql.js';
@@ -504,7 +505,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     // Like GitHub, the base repository gets the fork's commits (under refs/pull/N/head once
     // the number is known), so it can compare them and anyone can fetch them from it.
     const forkRef = `refs/twin-forks/${headRepo.id}/${input.head}`;
-    if (headRepoId !== null) await fetchInto(repo.gitDir, headRepo.gitDir, headSha, forkRef);
+    if (headRepoId !== null) await fetchRefs(repo.gitDir, headRepo.gitDir, [`+${headSha}:${forkRef}`]);
     if ((await countAhead(repo.gitDir, baseSha, headSha)) === 0) {
       throw validation([
         { resource: 'PullRequest', code: 'custom', message: `No commits between ${base} and ${input.head}` },
@@ -522,20 +523,10 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       mergedAt: null,
     };
     if (headRepoId !== null) {
-      await gitOrFail(['--git-dir', repo.gitDir, 'update-ref', `refs/pull/${issue.number}/head`, headSha]);
-      await gitOrFail(['--git-dir', repo.gitDir, 'update-ref', '-d', forkRef]);
+      await setRef(repo.gitDir, `refs/pull/${issue.number}/head`, headSha);
+      await setRef(repo.gitDir, forkRef, null);
     }
     return issue;
-  }
-
-  /** Copies one commit (and what it needs) from `from` into `gitDir` under `ref`. */
-  function fetchInto(gitDir: string, from: string, sha: string, ref: string) {
-    return gitOrFail(['--git-dir', gitDir, 'fetch', '--no-tags', '--quiet', from, `+${sha}:${ref}`]);
-  }
-
-  async function gitOrFail(args: string[]) {
-    const r = await runGit(args);
-    if (r.code !== 0) throw new PullwrightError('git_failed', `git ${args[2]} failed: ${r.stderr.trim()}`);
   }
 
   function newReviewComment(
@@ -2156,15 +2147,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       if (state.findRepo(fullName)) throw new PullwrightError('conflict', `Repo ${fullName} already exists`);
       const gitDir = join(reposRoot, input.owner.toLowerCase(), `${parent.name.toLowerCase()}.git`);
       await initBareRepo(gitDir, parent.defaultBranch);
-      await gitOrFail([
-        '--git-dir',
-        gitDir,
-        'fetch',
-        '--no-tags',
-        '--quiet',
-        parent.gitDir,
-        '+refs/heads/*:refs/heads/*',
-      ]);
+      await fetchRefs(gitDir, parent.gitDir, ['+refs/heads/*:refs/heads/*']);
       const repo = addRepo({
         owner: input.owner,
         name: parent.name,
