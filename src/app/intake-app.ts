@@ -199,14 +199,9 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
         } catch (err) {
           if (!deps.park || !isGitHubUnavailable(err)) throw err;
           // Parking failing too (Redis away) falls through to a 5xx: GitHub shows the failure.
-          await deps.park({
-            event,
-            deliveryId: context.id,
-            name: context.name,
-            payload: parsed.data,
-            parkedAt: new Date().toISOString(),
-            reason: err instanceof Error ? err.message.slice(0, 500) : 'GitHub unavailable',
-          });
+          await deps.park(
+            parkedEntry(err, { event, deliveryId: context.id, name: context.name, payload: parsed.data }),
+          );
           log.warn({ err }, 'GitHub unavailable: delivery parked for a later retry');
           outcome = 'parked';
         } finally {
@@ -415,14 +410,14 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
               .update(`${repo.owner}/${repo.name}`)
               .digest('hex')
               .slice(0, 16);
-            await deps.park({
-              event: SYNC_REPOSITORY_EVENT,
-              deliveryId: `${delivery.id}-sync-${which}`,
-              name: SYNC_REPOSITORY_EVENT,
-              payload: { installation: { id: installationId }, repo },
-              parkedAt: new Date().toISOString(),
-              reason: err instanceof Error ? err.message.slice(0, 500) : 'GitHub unavailable',
-            });
+            await deps.park(
+              parkedEntry(err, {
+                event: SYNC_REPOSITORY_EVENT,
+                deliveryId: `${delivery.id}-sync-${which}`,
+                name: SYNC_REPOSITORY_EVENT,
+                payload: { installation: { id: installationId }, repo },
+              }),
+            );
             log.warn(fields, 'GitHub unavailable: repository sync parked for a later retry');
           }
         }
@@ -653,6 +648,15 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       );
       log.info({ outcome, parkedAt: delivery.parkedAt }, 'Parked delivery handled');
     },
+  };
+}
+
+/** What parking keeps: the work, when it was parked, and why (the error's message, capped). */
+function parkedEntry(err: unknown, work: Omit<ParkedDelivery, 'parkedAt' | 'reason'>): ParkedDelivery {
+  return {
+    ...work,
+    parkedAt: new Date().toISOString(),
+    reason: err instanceof Error ? err.message.slice(0, 500) : 'GitHub unavailable',
   };
 }
 
