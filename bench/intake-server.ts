@@ -13,10 +13,17 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createNodeMiddleware, Probot } from 'probot';
 import { startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
+import { createWebhookEndpoint } from '../src/app/webhook-endpoint.js';
 import { createSilentLogger } from '../src/logger.js';
 import { acknowledgementStream } from '../src/queue/acknowledgements.js';
 
-export const SERVER_KINDS = ['bare', 'probot-noop', 'probot-add-only', 'pullwright'] as const;
+export const SERVER_KINDS = [
+  'bare',
+  'probot-noop',
+  'probot-add-only',
+  'probot-noop-endpoint',
+  'pullwright',
+] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 export type ServerMessage =
@@ -44,6 +51,11 @@ const listen = (server: Server) =>
       resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
     );
   });
+
+const stopListening = (server: Server) => {
+  server.closeAllConnections();
+  server.close();
+};
 
 const readBody = (req: IncomingMessage) =>
   new Promise<Buffer>((resolve, reject) => {
@@ -84,8 +96,7 @@ async function startBare(): Promise<Running> {
     url,
     stats: noStats,
     async close() {
-      server.closeAllConnections();
-      server.close();
+      stopListening(server);
       await redis.del(`${PREFIX}:list`);
       redis.disconnect();
     },
@@ -135,12 +146,43 @@ async function startProbot(addJob: boolean): Promise<Running> {
       acknowledgementRequests: 0,
     }),
     async close() {
-      server.closeAllConnections();
-      server.close();
+      stopListening(server);
       if (queue) {
         await queue.obliterate({ force: true }).catch(() => {});
         await queue.close();
       }
+    },
+  };
+}
+
+/**
+ * A no-op Probot app behind Pullwright's webhook endpoint instead of Probot's
+ * Node middleware: the framework's cost with Pullwright's HTTP plumbing, so the
+ * report can tell what the plumbing saves from what the app's handling costs.
+ */
+async function startProbotBehindEndpoint(): Promise<Running> {
+  const log = createSilentLogger();
+  const probot = new Probot({ appId: 1, privateKey: PEM, secret: SECRET, baseUrl: STUB_URL, log });
+  await probot.load((app) => {
+    app.on('issue_comment.created', async () => {});
+  });
+  await probot.ready();
+  const endpoint = createWebhookEndpoint({
+    webhooks: probot.webhooks,
+    maxBytes: 25 * 1024 * 1024,
+    timeoutMs: 9_000,
+    log,
+  });
+  const server = createServer((req, res) => {
+    if (req.url === WEBHOOK_PATH) void endpoint(req, res);
+    else res.writeHead(404).end();
+  });
+  const url = await listen(server);
+  return {
+    url,
+    stats: noStats,
+    async close() {
+      stopListening(server);
     },
   };
 }
@@ -187,7 +229,9 @@ const running =
     ? await startBare()
     : kind === 'pullwright'
       ? await startPullwright()
-      : await startProbot(kind === 'probot-add-only');
+      : kind === 'probot-noop-endpoint'
+        ? await startProbotBehindEndpoint()
+        : await startProbot(kind === 'probot-add-only');
 
 const send = (m: ServerMessage) => process.send?.(m);
 process.on('message', (m: { type: string }) => {

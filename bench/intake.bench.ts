@@ -5,7 +5,10 @@
  *   2. Probot with a no-op handler (the framework's own cost);
  *   3. Probot whose handler only adds a BullMQ job (the floor for any app that
  *      enqueues on the request path; shown for reference);
- *   4. Pullwright's app (match, authorize from the cache, dedup, enqueue, 👀 request;
+ *   4. the no-op Probot app behind Pullwright's webhook endpoint instead of
+ *      Probot's Node middleware (reference: splits what Pullwright's HTTP
+ *      plumbing saves from what its handling costs);
+ *   5. Pullwright's app (match, authorize from the cache, dedup, enqueue, 👀 request;
  *      the workers post the reaction itself, so it is not measured here).
  * Each trigger is an authorized `@agent` mention on a distinct issue, so every
  * delivery really enqueues a job. GitHub is a small local stub (installation
@@ -223,7 +226,7 @@ async function measureAll(gen: LoadGenerator, servers: BenchServer[]): Promise<M
     };
     out.set(name, result);
     process.stdout.write(
-      `${name.padEnd(16)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery (Redis ${result.redisCpuMs.toFixed(3)})   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
+      `${name.padEnd(22)} ${result.rps.toFixed(0).padStart(6)} deliveries/s   p50 ${result.p50.toFixed(2)} ms   p99 ${result.p99.toFixed(2)} ms   cpu ${result.cpuMs.toFixed(3)} ms/delivery (Redis ${result.redisCpuMs.toFixed(3)})   (ok ${result.ok}, failed ${result.failed}; rounds: ${runs.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
     );
   }
   return out;
@@ -233,6 +236,7 @@ const SERVERS: { name: string; kind: ServerKind }[] = [
   { name: 'bare node:http', kind: 'bare' },
   { name: 'probot no-op', kind: 'probot-noop' },
   { name: 'probot add-only', kind: 'probot-add-only' },
+  { name: 'probot no-op, endpoint', kind: 'probot-noop-endpoint' },
   { name: 'pullwright', kind: 'pullwright' },
 ];
 
@@ -262,6 +266,7 @@ async function main() {
     const b = results.get('bare node:http') ?? skip;
     const p = results.get('probot no-op') ?? skip;
     const a = results.get('probot add-only') ?? skip;
+    const e = results.get('probot no-op, endpoint') ?? skip;
     const w = results.get('pullwright') ?? skip;
     const pullwright = servers.find((s) => s.name === 'pullwright');
     const stats = pullwright ? await pullwright.stats() : { enqueued: 0, acknowledgementRequests: 0 };
@@ -269,8 +274,9 @@ async function main() {
     process.stdout.write(
       `\nprobot/bare        ${(p.rps / b.rps).toFixed(2)}x\n` +
         `pullwright/probot  ${(w.rps / p.rps).toFixed(2)}x   (target >= 0.75x); add-only/probot ${(a.rps / p.rps).toFixed(2)}x\n` +
+        `pullwright/(probot no-op behind the same endpoint) ${(w.rps / e.rps).toFixed(2)}x: the app's own handling, plumbing aside\n` +
         `pullwright p99     ${w.p99.toFixed(2)} ms  (target < 50 ms)\n` +
-        `CPU per delivery, each server's own process: bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, add-only ${a.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
+        `CPU per delivery, each server's own process: bare ${b.cpuMs.toFixed(3)} ms, probot ${p.cpuMs.toFixed(3)} ms, add-only ${a.cpuMs.toFixed(3)} ms, no-op behind endpoint ${e.cpuMs.toFixed(3)} ms, pullwright ${w.cpuMs.toFixed(3)} ms; probot/pullwright ${(p.cpuMs / w.cpuMs).toFixed(2)}x\n` +
         `Redis CPU per delivery: bare ${b.redisCpuMs.toFixed(3)} ms, probot ${p.redisCpuMs.toFixed(3)} ms, add-only ${a.redisCpuMs.toFixed(3)} ms, pullwright ${w.redisCpuMs.toFixed(3)} ms\n` +
         `jobs enqueued by pullwright: ${stats.enqueued} of ${delivered} deliveries; 👀 requests recorded: ${stats.acknowledgementRequests}; GitHub stub calls: ${await (await fetch(`${stub.url}/_calls`)).text()}\n`,
     );

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { createNodeMiddleware, Probot, type ProbotOctokit } from 'probot';
+import { Probot, type ProbotOctokit } from 'probot';
 import { createAppGitHubPort } from '../github/app-github-port.js';
 import type { GitHubPort } from '../github/github-port.js';
 import { ProbotContextOctokit } from '../github/probot-context-octokit.js';
@@ -14,10 +14,13 @@ import { createProducerConnection } from '../queue/producer-connection.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
+import { createWebhookEndpoint } from './webhook-endpoint.js';
 
 export const WEBHOOK_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+/** GitHub gives a delivery 10 s; a slower one is answered 202 while its handler finishes. */
+const WEBHOOK_TIMEOUT_MS = 9_000;
 
 export interface AppServerOptions {
   appId: string | number;
@@ -120,7 +123,19 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       }),
     park: (delivery) => parked.park(delivery),
   });
-  const middleware = await createNodeMiddleware(intake.appFn, { probot, webhooksPath: WEBHOOK_PATH });
+  await probot.load(intake.appFn, {
+    cwd: process.cwd(),
+    addHandler: () => {
+      throw new Error('The intake app serves no routes of its own');
+    },
+  });
+  await probot.ready();
+  const webhookEndpoint = createWebhookEndpoint({
+    webhooks: probot.webhooks,
+    maxBytes: MAX_WEBHOOK_BYTES,
+    timeoutMs: WEBHOOK_TIMEOUT_MS,
+    log,
+  });
   // The events the intake handles (and `ping`): the only `event` label values of rejections.
   const knownEvents: ReadonlySet<string> = new Set(['ping', ...intake.handledEvents()]);
 
@@ -159,28 +174,17 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       return;
     }
     if (path === WEBHOOK_PATH) {
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > MAX_WEBHOOK_BYTES) {
-        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('payload too large\n');
-        req.destroy();
-        return;
+      const status = await webhookEndpoint(req, res);
+      if (status >= 400) {
+        // The header is unauthenticated until the signature is checked: only known names
+        // become label values, so junk requests cannot grow the metrics without bound.
+        const header = String(req.headers['x-github-event'] ?? '');
+        const event = knownEvents.has(header) ? header : 'other';
+        metrics.inc('pullwright_webhook_deliveries_total', { event, outcome: `rejected_${status}` });
       }
-      // The header is unauthenticated until the signature is checked: only known names
-      // become label values, so junk requests cannot grow the metrics without bound.
-      const header = String(req.headers['x-github-event'] ?? '');
-      const event = knownEvents.has(header) ? header : 'other';
-      res.once('finish', () => {
-        if (res.statusCode >= 400) {
-          metrics.inc('pullwright_webhook_deliveries_total', {
-            event,
-            outcome: `rejected_${res.statusCode}`,
-          });
-        }
-      });
+      return;
     }
-    await middleware(req, res, () => {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
 
   const server = createServer((req, res) => {

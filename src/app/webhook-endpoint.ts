@@ -1,0 +1,146 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../logger.js';
+
+/**
+ * The part of Probot's `webhooks` the endpoint uses: it checks
+ * `X-Hub-Signature-256` over the payload, parses it, and runs the app's
+ * handlers (`@octokit/webhooks`' `verifyAndReceive`).
+ */
+export interface WebhookReceiver {
+  verifyAndReceive(event: { id: string; name: string; payload: string; signature: string }): Promise<void>;
+}
+
+export interface WebhookEndpointOptions {
+  webhooks: WebhookReceiver;
+  /** Larger bodies get 413 before they are read in full. */
+  maxBytes: number;
+  /**
+   * Past this, GitHub is answered 202 while the handlers finish: GitHub gives a
+   * delivery 10 s and then records it as failed.
+   */
+  timeoutMs: number;
+  log: Logger;
+}
+
+export type WebhookEndpoint = (req: IncomingMessage, res: ServerResponse) => Promise<number>;
+
+const JSON_CONTENT_TYPE = /^\s*application\/json\s*(?:;|$)/i;
+const REQUIRED_HEADERS = ['x-github-event', 'x-hub-signature-256', 'x-github-delivery'] as const;
+
+class BodyTooLarge extends Error {}
+
+/**
+ * Reads the body, refusing it once it passes `maxBytes` (a chunked request has
+ * no length to check up front). One chunk, the usual case, is used as is.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    // Also how a sender that hangs up mid-body surfaces ('aborted'), so nothing is left pending.
+    req.once('error', reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: string, contentType = 'application/json'): number {
+  if (!res.headersSent) {
+    res
+      .writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) })
+      .end(body);
+  }
+  return status;
+}
+
+const error = (message: string) => JSON.stringify({ error: message });
+
+/** The status a failed `verifyAndReceive` maps to: a bad signature or bad JSON is 400. */
+function statusOf(err: unknown): number {
+  const first = err instanceof AggregateError ? (err.errors[0] as unknown) : err;
+  const status = (first as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+/**
+ * The webhook route: HTTP in, Probot's `verifyAndReceive` (signature check,
+ * JSON parse, the app's handlers), HTTP out. Resolves to the status sent.
+ *
+ * Why not Probot's own Node middleware: it answers the same way, but per
+ * delivery it also parses a URL, races a timeout promise, and decodes the body
+ * through a copy; on a busy intake that framework plumbing cost about as much
+ * as the app's own handling. The signature check itself stays Probot's.
+ */
+export function createWebhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoint {
+  const { webhooks, maxBytes, timeoutMs, log } = options;
+
+  return async (req, res) => {
+    if (req.method !== 'POST') return answer(res, 404, error(`Unknown route: ${req.method}`));
+    const contentType = req.headers['content-type'];
+    if (typeof contentType !== 'string' || !JSON_CONTENT_TYPE.test(contentType)) {
+      return answer(res, 415, error('Unsupported "Content-Type" header value. Must be "application/json"'));
+    }
+    const missing = REQUIRED_HEADERS.filter((name) => typeof req.headers[name] !== 'string');
+    if (missing.length > 0) return answer(res, 400, error(`Required headers missing: ${missing.join(', ')}`));
+    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+      // Not read at all: the connection is closed instead of draining 25 MB of junk.
+      res.setHeader('connection', 'close');
+      answer(res, 413, error('Payload too large'));
+      req.destroy();
+      return 413;
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBytes);
+    } catch (err) {
+      if (!(err instanceof BodyTooLarge)) {
+        // The sender hung up mid-body: nobody is left to answer, and nothing was received.
+        log.debug({ reason: (err as Error).message }, 'Webhook sender hung up before the body was complete');
+        req.destroy();
+        return 400;
+      }
+      res.setHeader('connection', 'close');
+      answer(res, 413, error('Payload too large'));
+      req.destroy();
+      return 413;
+    }
+
+    const id = req.headers['x-github-delivery'] as string;
+    const name = req.headers['x-github-event'] as string;
+    // A plain timer, not a race of promises: it fires only for a slow delivery.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      log.warn({ deliveryId: id, event: name, timeoutMs }, 'Webhook still processing: answered 202');
+      answer(res, 202, 'still processing\n', 'text/plain');
+    }, timeoutMs);
+    try {
+      await webhooks.verifyAndReceive({
+        id,
+        name,
+        payload: body.toString('utf8'),
+        signature: req.headers['x-hub-signature-256'] as string,
+      });
+      clearTimeout(timer);
+      return timedOut ? 202 : answer(res, 200, 'ok\n', 'text/plain');
+    } catch (err) {
+      clearTimeout(timer);
+      const status = statusOf(err);
+      const first = err instanceof AggregateError ? (err.errors[0] as Error | undefined) : (err as Error);
+      if (status >= 500) log.error({ err: first, deliveryId: id, event: name }, 'Webhook handler failed');
+      else log.warn({ deliveryId: id, event: name, status, reason: first?.message }, 'Webhook rejected');
+      // A 4xx says what was wrong with the request; a 5xx does not describe our internals.
+      const message = status < 500 && first?.message ? first.message : 'Internal error';
+      return timedOut ? 202 : answer(res, status, error(message));
+    }
+  };
+}
