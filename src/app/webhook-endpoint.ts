@@ -52,6 +52,15 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   });
 }
 
+/** Whether the first byte that is not JSON whitespace opens an object. */
+function startsWithObject(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === 0x7b;
+  }
+  return false;
+}
+
 function answer(res: ServerResponse, status: number, body: string, contentType = 'application/json'): number {
   if (!res.headersSent) {
     res
@@ -113,6 +122,11 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): WebhookE
       req.destroy();
       return 413;
     }
+
+    // GitHub only sends objects; anything else (`null`, `5`, an array) would reach the
+    // handlers' dispatch and fail there as a 500. Refused whether signed or not, so the
+    // answer says nothing about the secret.
+    if (!startsWithObject(body)) return answer(res, 400, error('Payload must be a JSON object'));
 
     const id = req.headers['x-github-delivery'] as string;
     const name = req.headers['x-github-event'] as string;

@@ -135,6 +135,18 @@ describe('webhook endpoint (real HTTP, real Probot verifyAndReceive)', () => {
     expect(seen).toEqual([]);
   });
 
+  it('answers 400 to a signed payload that is not a JSON object', async () => {
+    for (const payload of ['null', '5', '[1, 2]', '"text"', '', '  \n ']) {
+      const result = await postDelivery(url, 'issue_comment', payload, { secret: SECRET });
+      expect(result.status, JSON.stringify(payload)).toBe(400);
+    }
+    const padded = await postDelivery(url, 'issue_comment', `\n  ${JSON.stringify(comment)}`, {
+      secret: SECRET,
+    });
+    expect(padded.status).toBe(200);
+    expect(seen.map((s) => s.payload)).toEqual([comment]);
+  });
+
   it('answers 404 to other methods and 415 to other content types', async () => {
     expect((await fetch(url)).status).toBe(404);
     const form = await postDelivery(url, 'issue_comment', comment, {
