@@ -72,11 +72,23 @@ function answer(res: ServerResponse, status: number, body: string, contentType =
 
 const error = (message: string) => JSON.stringify({ error: message });
 
+/** `verifyAndReceive` rejects with an AggregateError of the handlers' errors; the first one speaks. */
+function firstError(err: unknown): (Error & { status?: unknown }) | undefined {
+  return (err instanceof AggregateError ? err.errors[0] : err) as (Error & { status?: unknown }) | undefined;
+}
+
 /** The status a failed `verifyAndReceive` maps to: a bad signature or bad JSON is 400. */
-function statusOf(err: unknown): number {
-  const first = err instanceof AggregateError ? (err.errors[0] as unknown) : err;
-  const status = (first as { status?: unknown } | undefined)?.status;
+function statusOf(first: { status?: unknown } | undefined): number {
+  const status = first?.status;
   return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+/** 413, and the connection closed instead of draining up to 25 MB of junk. */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): number {
+  res.setHeader('connection', 'close');
+  answer(res, 413, error('Payload too large'));
+  req.destroy();
+  return 413;
 }
 
 /**
@@ -99,28 +111,18 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): WebhookE
     }
     const missing = REQUIRED_HEADERS.filter((name) => typeof req.headers[name] !== 'string');
     if (missing.length > 0) return answer(res, 400, error(`Required headers missing: ${missing.join(', ')}`));
-    if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
-      // Not read at all: the connection is closed instead of draining 25 MB of junk.
-      res.setHeader('connection', 'close');
-      answer(res, 413, error('Payload too large'));
-      req.destroy();
-      return 413;
-    }
+    // Announced too large: refused before any of it is read.
+    if (Number(req.headers['content-length'] ?? 0) > maxBytes) return refuseTooLarge(req, res);
 
     let body: Buffer;
     try {
       body = await readBody(req, maxBytes);
     } catch (err) {
-      if (!(err instanceof BodyTooLarge)) {
-        // The sender hung up mid-body: nobody is left to answer, and nothing was received.
-        log.debug({ reason: (err as Error).message }, 'Webhook sender hung up before the body was complete');
-        req.destroy();
-        return 400;
-      }
-      res.setHeader('connection', 'close');
-      answer(res, 413, error('Payload too large'));
+      if (err instanceof BodyTooLarge) return refuseTooLarge(req, res);
+      // The sender hung up mid-body: nobody is left to answer, and nothing was received.
+      log.debug({ reason: (err as Error).message }, 'Webhook sender hung up before the body was complete');
       req.destroy();
-      return 413;
+      return 400;
     }
 
     // GitHub only sends objects; anything else (`null`, `5`, an array) would reach the
@@ -148,8 +150,8 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): WebhookE
       return timedOut ? 202 : answer(res, 200, 'ok\n', 'text/plain');
     } catch (err) {
       clearTimeout(timer);
-      const status = statusOf(err);
-      const first = err instanceof AggregateError ? (err.errors[0] as Error | undefined) : (err as Error);
+      const first = firstError(err);
+      const status = statusOf(first);
       if (status >= 500) log.error({ err: first, deliveryId: id, event: name }, 'Webhook handler failed');
       else log.warn({ deliveryId: id, event: name, status, reason: first?.message }, 'Webhook rejected');
       // A 4xx says what was wrong with the request; a 5xx does not describe our internals.
