@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerSandbox } from '../../worker/sandbox/docker-sandbox-provider.js';
+import { checkSandboxReadiness } from '../../worker/sandbox/sandbox-readiness.js';
 import { makeWorkspace, removeContainersOf, removeDir, SANDBOX_IMAGE, testProvider } from './helpers.js';
 
 describe('DockerSandbox basics (real Docker)', () => {
@@ -87,5 +88,12 @@ describe('DockerSandbox basics (real Docker)', () => {
     expect(left).toHaveLength(0);
     await expect(box.exec({ cmd: ['true'] })).rejects.toMatchObject({ code: 'sandbox_failed' });
     await removeDir(ws);
+  });
+
+  it('readiness passes against the real engine and image, and names a missing image', async () => {
+    await expect(checkSandboxReadiness({ image: SANDBOX_IMAGE, docker })).resolves.toBeUndefined();
+    await expect(
+      checkSandboxReadiness({ image: 'pullwright-no-such-image:never', docker }),
+    ).rejects.toMatchObject({ code: 'sandbox_failed', retryable: false });
   });
 });
