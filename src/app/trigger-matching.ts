@@ -1,4 +1,4 @@
-import type { TaskKind, Trigger } from '../domain/task.js';
+import type { PersonTrigger, TargetTaskKind } from '../domain/task.js';
 
 /**
  * Pure decisions: does this event ask Pullwright to do something? No I/O here,
@@ -19,9 +19,9 @@ export interface Actor {
 export type TriggerDecision =
   | {
       action: 'enqueue';
-      kind: TaskKind;
+      kind: TargetTaskKind;
       number: number;
-      trigger: Trigger;
+      trigger: PersonTrigger;
       /** Coalesce with more of the same (review comments arriving in a burst). */
       debounce: boolean;
     }
@@ -113,7 +113,7 @@ export function matchComment(
   if (!mention) return { action: 'ignore', reason: 'no mention' };
   if (STOP.test(mention.instruction))
     return { action: 'cancel', number: input.number, reason: 'stop-comment' };
-  const trigger: Trigger = {
+  const trigger: PersonTrigger = {
     actor: input.author.login,
     actorId: input.author.id,
     source: input.source,

@@ -69,10 +69,10 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       }
       const task = parsed.data;
       const target =
-        task.number !== undefined
-          ? targetId({ installationId: task.installationId, repo: task.repo, number: task.number })
-          : `${task.installationId}/${task.repo.owner}/${task.repo.name}`.toLowerCase() +
-            `~${task.maintenanceTaskId ?? 'manual'}`;
+        task.kind === 'maintenance'
+          ? `${task.installationId}/${task.repo.owner}/${task.repo.name}`.toLowerCase() +
+            `~${task.maintenanceTaskId}`
+          : targetId({ installationId: task.installationId, repo: task.repo, number: task.number });
       const jobId = taskJobId(task.kind, target, deliveryId);
       const job = await queue.add(task.kind, task, {
         jobId,

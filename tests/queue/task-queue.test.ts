@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Task } from '../../src/domain/task.js';
+import type { TargetTask, Task } from '../../src/domain/task.js';
 import { PullwrightError } from '../../src/errors.js';
 import { cancelChannel, findCancelIntent, subscribeToCancels } from '../../src/queue/cancel-intents.js';
 import { parseJobData } from '../../src/queue/job-data.js';
@@ -13,7 +13,7 @@ import { connectRedis, deletePrefix, REDIS_URL, uniquePrefix } from './redis-hel
 
 const repo = { owner: 'Octo', name: 'Hello' };
 
-function task(overrides: Partial<Task> = {}): Task {
+function task(overrides: Partial<TargetTask> = {}): TargetTask {
   return {
     kind: 'implement',
     installationId: 42,
@@ -156,6 +156,40 @@ describe('task queue (real Redis)', () => {
       tq.enqueueTask({ ...task(), installationId: -1 } as Task, { deliveryId: 'd-1' }),
     ).rejects.toMatchObject({ code: 'input_invalid' });
     expect(() => parseJobData({ kind: 'implement' })).toThrow(PullwrightError);
+  });
+
+  // Issue 14: a job written straight into Redis with `source: schedule` must not pass as
+  // a scheduled run (the worker re-checks the requester of every other kind).
+  it('refuses a forged job: a schedule trigger on a person kind, or a maintenance job without a schedule', async () => {
+    const forged = { ...task(), trigger: { actor: 'schedule', source: 'schedule' } };
+    expect(() => parseJobData(forged)).toThrow(PullwrightError);
+    await expect(tq.enqueueTask(forged as unknown as Task, { deliveryId: 'd-f' })).rejects.toMatchObject({
+      code: 'input_invalid',
+    });
+    // The same forged data put on the queue directly is refused when a worker takes it off.
+    const job = await tq.queue.add('implement', forged, { jobId: 'forged' });
+    const stored = (await tq.queue.getJob(job.id ?? ''))?.data;
+    expect(stored).toMatchObject({ trigger: { source: 'schedule' } });
+    expect(() => parseJobData(stored)).toThrow(PullwrightError);
+
+    const maintenance = {
+      kind: 'maintenance',
+      installationId: 42,
+      repo,
+      maintenanceTaskId: 'deps',
+      trigger: { actor: 'schedule', source: 'schedule' },
+      requestedAt: new Date().toISOString(),
+    };
+    expect(parseJobData(maintenance)).toMatchObject({ kind: 'maintenance', maintenanceTaskId: 'deps' });
+    for (const bad of [
+      { ...maintenance, trigger: { actor: 'alice', source: 'issue_comment' } },
+      { ...maintenance, maintenanceTaskId: undefined },
+      { ...maintenance, number: 7 },
+      { ...task(), number: undefined },
+      { ...task(), maintenanceTaskId: 'deps' },
+    ]) {
+      expect(() => parseJobData(bad)).toThrow(PullwrightError);
+    }
   });
 });
 
