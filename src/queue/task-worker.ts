@@ -1,5 +1,6 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AbortReason, abortReasonOf } from '../domain/abort-reason.js';
 import type { Task } from '../domain/task.js';
 import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -13,14 +14,21 @@ import { acquireSlot, releaseSlot, renewSlot, type SlotLimits } from './slots.js
  * The consuming side of the task queue, for worker processes. It owns every
  * BullMQ detail the worker needs: parsing job data on dequeue, the per-repo and
  * per-installation slots (a job over the limit goes back to delayed, without
- * using an attempt), cancel intents turned into an AbortSignal, graceful
+ * using an attempt), cancel intents turned into the job's abort signal, graceful
  * shutdown, and mapping failures to retry or give-up.
+ *
+ * The abort signal is BullMQ's own (the processor's third argument); this module
+ * only decides when it fires and with which `AbortReason`.
  */
 export interface TaskContext {
   jobId: string;
   attempt: number;
   finalAttempt: boolean;
-  /** Aborted on a cancel intent (reason 'cancel') or at the end of a shutdown grace period (reason 'shutdown'). */
+  /**
+   * Aborted with an `AbortReason` (read it with `abortReasonOf`): `cancel` on a cancel intent,
+   * `shutdown` at the end of a shutdown grace period, `lockLost` when the job's BullMQ lock or
+   * its concurrency slot could not be renewed (another worker may be running it now).
+   */
   signal: AbortSignal;
   log: Logger;
 }
@@ -36,6 +44,8 @@ export interface TaskWorkerOptions {
   limits: Omit<SlotLimits, 'ttlMs'>;
   /** How long a job's lock lives without renewal; a dead worker's job is taken over after it. */
   lockDurationMs?: number;
+  /** How long a concurrency slot lives without renewal (renewed every quarter of it); tests shorten it. */
+  slotTtlMs?: number;
   log: Logger;
   process(task: Task, ctx: TaskContext): Promise<unknown>;
 }
@@ -50,20 +60,22 @@ const SLOT_TTL_MS = 120_000;
 const SLOT_RETRY_MS = 5_000;
 
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
-  const controllers = new Map<string, AbortController>();
-  const unsubscribe = await subscribeToCancels(options.subscriber, options.prefix, (intent) => {
-    controllers.get(intent.jobId)?.abort('cancel');
-  });
+  const slotTtlMs = options.slotTtlMs ?? SLOT_TTL_MS;
+  let running = 0;
+  // BullMQ aborts the signal it handed the job's processor (the worker is made below).
+  const abortJob = (jobId: string, reason: AbortReason) => worker.cancelJob(jobId, reason);
 
-  const processor = async (job: Job, token?: string): Promise<unknown> => {
+  // BullMQ hands a signal only to a processor that declares three parameters.
+  const processor = async (job: Job, token: string | undefined, signal: AbortSignal | undefined) => {
     const jobId = job.id ?? 'unknown';
     const log = options.log.child({ jobId, kind: job.name });
+    if (!signal) throw new PullwrightError('internal', 'BullMQ gave the processor no abort signal');
     const task = parseJobData(job.data);
     const lease = await acquireSlot(
       options.redis,
       options.prefix,
       { installationId: task.installationId, repo: task.repo },
-      { ...options.limits, ttlMs: SLOT_TTL_MS },
+      { ...options.limits, ttlMs: slotTtlMs },
     );
     if (!lease) {
       // At the repo's or installation's limit: wait without spending an attempt.
@@ -71,43 +83,55 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
       await job.moveToDelayed(Date.now() + SLOT_RETRY_MS, token);
       throw new DelayedError();
     }
-    const controller = new AbortController();
-    controllers.set(jobId, controller);
+    running++;
     const renew = setInterval(() => {
-      renewSlot(options.redis, options.prefix, lease, SLOT_TTL_MS).catch(() => {});
+      renewSlot(options.redis, options.prefix, lease, slotTtlMs)
+        .then((held) => {
+          // The lease expired (a stall longer than its TTL, a Redis failover): another job may
+          // hold the slot now, so going on would exceed the repo's concurrency limit unseen.
+          if (held || signal.aborted) return;
+          log.warn({ repo: `${task.repo.owner}/${task.repo.name}` }, 'Concurrency slot lost: job stops');
+          abortJob(jobId, AbortReason.lockLost);
+        })
+        .catch(() => {});
       // Covers a cancel published while this worker was not subscribed.
       findCancelIntent(options.redis, options.prefix, jobId)
-        .then((intent) => intent && controller.abort('cancel'))
+        .then((intent) => intent && abortJob(jobId, AbortReason.cancel))
         .catch(() => {});
-    }, SLOT_TTL_MS / 4);
+    }, slotTtlMs / 4);
     try {
-      if (await findCancelIntent(options.redis, options.prefix, jobId)) controller.abort('cancel');
+      if (await findCancelIntent(options.redis, options.prefix, jobId)) abortJob(jobId, AbortReason.cancel);
       const attempt = job.attemptsMade + 1;
       const maxAttempts = job.opts.attempts ?? 1;
       return await options.process(task, {
         jobId,
         attempt,
         finalAttempt: attempt >= maxAttempts,
-        signal: controller.signal,
+        signal,
         log,
       });
     } catch (err) {
-      if (controller.signal.reason === 'shutdown') {
+      const reason = abortReasonOf(signal);
+      if (reason === AbortReason.shutdown || reason === AbortReason.lockLost) {
         // Not the job's fault: let another worker (or this one, restarted) run it again.
-        throw new PullwrightError('upstream_unavailable', 'The worker shut down during the run.', {
-          retryable: true,
-          cause: err,
-        });
+        throw new PullwrightError(
+          'upstream_unavailable',
+          reason === AbortReason.shutdown
+            ? 'The worker shut down during the run.'
+            : 'The job lost its lock or concurrency slot during the run.',
+          { retryable: true, cause: err },
+        );
       }
       throw toJobFailure(err);
     } finally {
+      running--;
       clearInterval(renew);
-      controllers.delete(jobId);
       await clearCancelIntent(options.redis, options.prefix, jobId).catch(() => {});
       await releaseSlot(options.redis, options.prefix, lease).catch(() => {});
     }
   };
 
+  // Started only once the cancel channel is subscribed, so no cancel published after a job starts is missed.
   const worker = new Worker(TASK_QUEUE, processor, {
     prefix: options.prefix,
     connection: { url: options.redisUrl, maxRetriesPerRequest: null },
@@ -115,22 +139,39 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: Math.max(1_000, Math.floor((options.lockDurationMs ?? 30_000) / 2)),
     maxStalledCount: 2,
+    autorun: false,
   });
   worker.on('error', (err) => options.log.warn({ err }, 'Queue worker error'));
   worker.on('failed', (job, err) =>
     options.log.warn({ jobId: job?.id, err, attemptsMade: job?.attemptsMade }, 'Job failed'),
   );
   worker.on('completed', (job) => options.log.info({ jobId: job.id }, 'Job completed'));
+  // BullMQ could not extend these jobs' locks: they will be taken as stalled and run elsewhere.
+  worker.on('lockRenewalFailed', (jobIds) => {
+    for (const jobId of jobIds) {
+      options.log.warn({ jobId }, 'Job lock lost: job stops');
+      abortJob(jobId, AbortReason.lockLost);
+    }
+  });
+
+  let unsubscribe: () => Promise<void>;
+  try {
+    unsubscribe = await subscribeToCancels(options.subscriber, options.prefix, (intent) => {
+      abortJob(intent.jobId, AbortReason.cancel);
+    });
+  } catch (err) {
+    await worker.close();
+    throw err;
+  }
+  worker.run().catch((err: unknown) => options.log.error({ err }, 'Queue worker stopped'));
 
   return {
     get running() {
-      return controllers.size;
+      return running;
     },
     async close(graceMs) {
       const closing = worker.close();
-      const timer = setTimeout(() => {
-        for (const controller of controllers.values()) controller.abort('shutdown');
-      }, graceMs);
+      const timer = setTimeout(() => worker.cancelAllJobs(AbortReason.shutdown), graceMs);
       try {
         await closing;
       } finally {
