@@ -1,12 +1,43 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files that need a real service from `scripts/services.sh up` (Redis, the Docker engine and
+ * the sandbox image) or that run real git over HTTP with child processes (tests/workspace's
+ * git-http-server): the `integration` project. Every other test file is `unit` and runs with
+ * `npm run test:unit`, without services and in well under a minute.
+ *
+ * Folder rules where a folder is all integration, file rules where a folder is mixed. Only `*` and
+ * `**` are used, so tests/docs/test-split.test.ts can check this list without a glob library. That
+ * test also fails when a unit file imports Redis, BullMQ, dockerode or a helper that starts them, so
+ * a new service test cannot land in the fast set unnoticed: add it here (or move it to a folder here).
+ */
+export const INTEGRATION_TESTS = [
+  'tests/e2e/**/*.test.ts',
+  'tests/queue/**/*.test.ts',
+  'tests/cli/**/*.test.ts',
+  'tests/sandbox/docker-sandbox-*.test.ts',
+  'tests/agent/context/build-context.test.ts',
+  'tests/agent/tools/default-tools.test.ts',
+  'tests/app/app-server.test.ts',
+  'tests/app/authorization.test.ts',
+  'tests/app/intake-twin.test.ts',
+  'tests/workspace/workspace.test.ts',
+  'tests/workspace/host-lock.test.ts',
+];
+
+export const ALL_TESTS = 'tests/**/*.test.ts';
+
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     // Integration tests share one Redis and one Docker engine on a 2-core machine.
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // `npm test` (`vitest run`) runs both projects; `npm run test:unit` only `unit`.
+    projects: [
+      { extends: true, test: { name: 'unit', include: [ALL_TESTS], exclude: INTEGRATION_TESTS } },
+      { extends: true, test: { name: 'integration', include: INTEGRATION_TESTS } },
+    ],
   },
 });
