@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/env.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
-import { REDACT_PATHS, redactText } from '../../src/logger.js';
+import { createLogger, REDACT_PATHS, redactText } from '../../src/logger.js';
 
 describe('PullwrightError', () => {
   it('carries a code and a retryable flag with sensible defaults', () => {
@@ -53,5 +54,49 @@ describe('redaction', () => {
     expect(entry.req.headers.authorization).toBe('[REDACTED]');
     expect(entry.repo).toBe('o/r');
     expect(entry.msg).toBe('Request sent');
+  });
+
+  // Bug (issue 13): the redact path named env.GITHUB_PRIVATE_KEY, but the variable is PRIVATE_KEY.
+  it('keeps every secret of the env and the parsed config out of a log line', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const log = createLogger({ level: 'info', destination: sink });
+    const pem = [
+      '-----BEGIN RSA PRIVATE KEY-----',
+      'MIIEowIBAAKCAQEAsecretbody',
+      '-----END RSA PRIVATE KEY-----',
+    ];
+    const env = {
+      APP_ID: '1',
+      PRIVATE_KEY: pem.join('\\n'),
+      WEBHOOK_SECRET: 'webhook-secret-value',
+      OPERATOR_TOKEN: 'operator-token-value-1234',
+      ANTHROPIC_API_KEY: 'anthropic-key-value',
+      REDIS_URL: 'redis://:redis-password-value@redis:6379',
+    };
+    const config = parseConfig('app', env);
+    log.info({ env, config }, 'Configuration loaded');
+    log.info(env, 'Environment at boot');
+    const out = lines.join('');
+    for (const secret of [
+      'secretbody',
+      'webhook-secret-value',
+      'operator-token-value',
+      'anthropic-key-value',
+      'redis-password-value',
+    ]) {
+      expect(out).not.toContain(secret);
+    }
+    const entry = JSON.parse(lines[0] ?? '{}');
+    expect(entry.env.PRIVATE_KEY).toBe('[REDACTED]');
+    expect(entry.config.privateKey).toBe('[REDACTED]');
+    // The URL keeps its host, so the log still says where Redis is.
+    expect(entry.config.REDIS_URL).toBe('redis://[REDACTED]@redis:6379');
+    expect(entry.config.APP_ID).toBe('1');
   });
 });
