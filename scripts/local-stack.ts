@@ -8,7 +8,8 @@ import { startGitHubTwin } from '../tests/twins/github/index.js';
 import type { GitHubTwin } from '../tests/twins/github/types.js';
 import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/create-worker-runtime.js';
-import { createAgentRunner } from '../worker/flows/agent-runner.js';
+import { createModelFromConfig } from '../worker/model/create-model.js';
+import { createAgentRunner } from '../worker/session/agent-runner.js';
 
 /**
  * Everything Pullwright needs, on this machine: the GitHub twin, the model twin
@@ -26,7 +27,7 @@ export interface LocalStack {
   repo: string;
   startWorker(
     overrides?: Partial<Config>,
-    options?: { reapIntervalMs?: number; mark?: (jobId: string, phase: string) => void },
+    options?: { reapIntervalMs?: number; log?: Logger },
   ): Promise<WorkerRuntime>;
   /** The environment a separate `worker/main.ts` process needs to join this stack. */
   workerEnv(overrides?: Record<string, string>): Record<string, string>;
@@ -127,16 +128,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const workers: WorkerRuntime[] = [];
   const startWorker = async (
     overrides: Partial<Config> = {},
-    extra: { reapIntervalMs?: number; mark?: (jobId: string, phase: string) => void } = {},
+    extra: { reapIntervalMs?: number; log?: Logger } = {},
   ) => {
     const workerConfig = { ...config, ...overrides };
+    // A worker may log elsewhere than the stack (the e2e benchmark reads its `Run timings` lines).
+    const workerLog = extra.log ?? log;
     const worker = await startWorkerRuntime({
       config: workerConfig,
-      log: log.child({ component: 'worker' }),
-      agent: createAgentRunner(workerConfig, log.child({ component: 'agent' })),
+      log: workerLog.child({ component: 'worker' }),
+      agent: createAgentRunner({
+        model: createModelFromConfig(workerConfig, workerLog.child({ component: 'agent' })),
+        secrets: workerConfig.ANTHROPIC_API_KEY ? [workerConfig.ANTHROPIC_API_KEY] : [],
+      }),
       lockDurationMs: options.lockDurationMs,
       reapIntervalMs: extra.reapIntervalMs,
-      mark: extra.mark,
     });
     workers.push(worker);
     return worker;

@@ -11,7 +11,6 @@ import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
 import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
-import type { AgentRunnerPort } from './flows/ports.js';
 import { type FlowDeps, runFlow } from './flows/run-flow.js';
 import {
   DEPLOYMENT_LABEL,
@@ -22,6 +21,7 @@ import {
 } from './instance-liveness.js';
 import { DockerSandboxProvider } from './sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from './sandbox/reap-sandboxes.js';
+import type { AgentRunner } from './session/agent-runner.js';
 import { ensurePrivateDir, resolveRunsRoot } from './workspace/runs-location.js';
 
 /**
@@ -38,15 +38,12 @@ export interface WorkerRuntime {
 export interface WorkerRuntimeOptions {
   config: Config;
   log: Logger;
-  agent: AgentRunnerPort;
-  /** Defaults to the machine's hostname: the reaper's scope. */
+  agent: AgentRunner;
+  /** Defaults to the machine's hostname: the provider's host label and the reaper's scope. */
   workerHostId?: string;
   lockDurationMs?: number;
   reapIntervalMs?: number;
-  mark?: FlowDeps['mark'];
 }
-
-const MAX_PATCH_BYTES = 5 * 1024 * 1024;
 
 export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
   const { config } = options;
@@ -120,18 +117,24 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       runsDir,
       gitBaseUrl: config.GITHUB_GIT_URL,
     }),
-    sandboxes: {
-      create: ({ workDir, network, labels }) =>
-        provider.create(
-          {
-            image: config.SANDBOX_IMAGE,
-            network,
-            labels: { ...labels, [INSTANCE_LABEL]: instanceId, [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX },
-          },
-          workDir,
-        ),
+    session: {
+      sandboxes: {
+        create: (policy, workDir) =>
+          provider.create(
+            {
+              ...policy,
+              labels: {
+                ...policy.labels,
+                [INSTANCE_LABEL]: instanceId,
+                [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX,
+              },
+            },
+            workDir,
+          ),
+      },
+      image: config.SANDBOX_IMAGE,
+      agent: options.agent,
     },
-    agent: options.agent,
     caps,
     loadRepoConfig: (repo) => loadFlowConfig(github, repo, operatorCaps),
     bot: {
@@ -139,9 +142,6 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       identity: { name: config.botLogin, email: `${config.APP_SLUG}[bot]@users.noreply.github.com` },
     },
     runDir: transcriptsDir,
-    maxPatchBytes: MAX_PATCH_BYTES,
-    workerHostId,
-    mark: options.mark,
   };
 
   const worker: TaskWorker = await startTaskWorker({

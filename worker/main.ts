@@ -1,7 +1,8 @@
 import { loadConfigOrExit } from '../src/config/env.js';
 import { createLogger } from '../src/logger.js';
 import { startWorkerRuntime } from './create-worker-runtime.js';
-import { createAgentRunner } from './flows/agent-runner.js';
+import { createModelFromConfig } from './model/create-model.js';
+import { createAgentRunner } from './session/agent-runner.js';
 
 /** `npm run worker`: consumes jobs until SIGTERM, then stops taking jobs and drains within the grace period. */
 const config = loadConfigOrExit('worker');
@@ -16,7 +17,10 @@ if (!config.ANTHROPIC_API_KEY) {
 const runtime = await startWorkerRuntime({
   config,
   log,
-  agent: createAgentRunner(config, log.child({ component: 'agent' })),
+  agent: createAgentRunner({
+    model: createModelFromConfig(config, log.child({ component: 'agent' })),
+    secrets: config.ANTHROPIC_API_KEY ? [config.ANTHROPIC_API_KEY] : [],
+  }),
 });
 
 let stopping = false;

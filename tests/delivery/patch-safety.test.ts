@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { globToRegExp, matchesAnyGlob } from '../../src/domain/path-glob.js';
 import { PullwrightError } from '../../src/errors.js';
-import { assertPatchSafe, findPatchProblems, pathsInPatch } from '../../worker/delivery/patch-safety.js';
+import {
+  assertPatchSafe,
+  findPatchProblems,
+  MAX_PATCH_BYTES,
+  pathsInPatch,
+} from '../../worker/delivery/patch-safety.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -69,6 +74,16 @@ describe('patch safety', () => {
     expect(findPatchProblems(patch, { ...options, maxBytes: 1000 }).map((f) => f.kind)).toEqual([
       'too-large',
     ]);
+  });
+
+  it('has one default size cap, the same for the worker and the CLI (5 MiB)', () => {
+    expect(MAX_PATCH_BYTES).toBe(5 * 1024 ** 2);
+    const body = (n: number) => `diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -0,0 +1 @@\n+${'x'.repeat(n)}\n`;
+    const protectedPaths: string[] = [];
+    expect(findPatchProblems(body(MAX_PATCH_BYTES), { protectedPaths }).map((f) => f.kind)).toEqual([
+      'too-large',
+    ]);
+    expect(findPatchProblems(body(MAX_PATCH_BYTES - 1000), { protectedPaths })).toEqual([]);
   });
 
   it('sees protected paths in new files, renames into them, deletions and mode changes', () => {

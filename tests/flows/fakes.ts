@@ -1,9 +1,9 @@
-import type { RepoRef, Task } from '../../src/domain/task.js';
+import type { MaintenanceTask, RepoRef, TargetTask } from '../../src/domain/task.js';
 import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/logger.js';
+import type { AgentResult } from '../../worker/agent/loop/run-agent.js';
 import { DEFAULT_FLOW_CONFIG, type FlowRepoConfig } from '../../worker/flows/flow-config.js';
 import type {
-  AgentRunResult,
   CommentData,
   GitHubForWorker,
   PullData,
@@ -11,7 +11,7 @@ import type {
   ReviewThreadData,
 } from '../../worker/flows/ports.js';
 import type { FlowDeps } from '../../worker/flows/run-flow.js';
-import type { ExecResult, Sandbox } from '../../worker/sandbox/sandbox.js';
+import type { ExecResult, Sandbox, SandboxPolicyInput } from '../../worker/sandbox/sandbox.js';
 
 /** In-memory fakes for unit tests of the orchestration only; integration tests use the twins. */
 export class FakeGitHub implements GitHubForWorker {
@@ -169,7 +169,7 @@ export const SAMPLE_PATCH = [
   '',
 ].join('\n');
 
-export function agentResult(overrides: Partial<AgentRunResult> = {}): AgentRunResult {
+export function agentResult(overrides: Partial<AgentResult> = {}): AgentResult {
   return {
     outcome: 'completed',
     summary: 'Fixed add() to add. @someone should look.',
@@ -186,8 +186,10 @@ export interface Harness {
   deps: FlowDeps;
   pushes: { branch: string; parentSha: string; message: string; replaceSha?: string }[];
   execLog: string[];
+  /** What the flow asked the sandbox provider for, one entry per container. */
+  policies: SandboxPolicyInput[];
   setPatch(patch: string): void;
-  setAgent(result: AgentRunResult): void;
+  setAgent(result: AgentResult): void;
   config: FlowRepoConfig;
 }
 
@@ -195,6 +197,7 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
   const github = new FakeGitHub();
   const pushes: Harness['pushes'] = [];
   const execLog: string[] = [];
+  const policies: SandboxPolicyInput[] = [];
   let patch = SAMPLE_PATCH;
   let result = agentResult();
   const config: FlowRepoConfig = { ...DEFAULT_FLOW_CONFIG, ...configOverrides };
@@ -202,13 +205,17 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
     github,
     workspaces: {
       async prepare({ ref }) {
-        return { workDir: '/tmp/none', baseSha: github.branches.get(ref) ?? ref, dispose: async () => {} };
-      },
-      async extractPatch() {
         return {
-          patch,
-          paths: patch ? ['src/add.js'] : [],
-          stats: { files: patch ? 1 : 0, additions: 1, deletions: 1, bytes: patch.length },
+          workDir: '/tmp/none',
+          baseSha: github.branches.get(ref) ?? ref,
+          async extractPatch() {
+            return {
+              patch,
+              paths: patch ? ['src/add.js'] : [],
+              stats: { files: patch ? 1 : 0, additions: 1, deletions: 1, bytes: patch.length },
+            };
+          },
+          dispose: async () => {},
         };
       },
       async commitAndPush(input) {
@@ -225,8 +232,16 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
         return [];
       },
     },
-    sandboxes: { create: async () => fakeSandbox(execLog) },
-    agent: { run: async () => result },
+    session: {
+      sandboxes: {
+        create: async (policy) => {
+          policies.push(policy);
+          return fakeSandbox(execLog);
+        },
+      },
+      image: 'pullwright-sandbox:test',
+      agent: { run: async () => result },
+    },
     caps: { check: async () => ({ ok: true }), recordOpened: async () => {} },
     loadRepoConfig: async () => config,
     bot: {
@@ -234,14 +249,13 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
       identity: { name: 'pullwright[bot]', email: '1+pullwright[bot]@users.noreply' },
     },
     runDir: '/tmp',
-    maxPatchBytes: 1_000_000,
-    workerHostId: 'test',
   };
   return {
     github,
     deps,
     pushes,
     execLog,
+    policies,
     config,
     setPatch: (p) => {
       patch = p;
@@ -252,7 +266,7 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
   };
 }
 
-export function implementTask(overrides: Partial<Task> = {}): Task {
+export function implementTask(overrides: Partial<TargetTask> = {}): TargetTask {
   return {
     kind: 'implement',
     installationId: 1,
@@ -261,6 +275,17 @@ export function implementTask(overrides: Partial<Task> = {}): Task {
     trigger: { actor: 'alice', actorId: 42, source: 'assignment' },
     requestedAt: new Date().toISOString(),
     ...overrides,
+  };
+}
+
+export function maintenanceTask(maintenanceTaskId: string): MaintenanceTask {
+  return {
+    kind: 'maintenance',
+    installationId: 1,
+    repo: { owner: 'o', name: 'r' },
+    maintenanceTaskId,
+    trigger: { actor: 'pullwright[bot]', source: 'schedule' },
+    requestedAt: new Date().toISOString(),
   };
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { Task } from '../../src/domain/task.js';
 import { issueBranch, maintenanceBranch, slugify } from '../../worker/flows/flow-config.js';
 import { PATCH_HASH_MARKER } from '../../worker/flows/pr-body.js';
 import { runFlow } from '../../worker/flows/run-flow.js';
-import { agentResult, createHarness, implementTask, silent } from './fakes.js';
+import { agentResult, createHarness, implementTask, maintenanceTask, silent } from './fakes.js';
 
 /** An unresolved review thread with one comment by alice. */
 const reviewThread = (id: string, databaseId: number, path: string, body: string) => ({
@@ -17,7 +18,7 @@ const reviewThread = (id: string, databaseId: number, path: string, body: string
 
 const run = (
   h: ReturnType<typeof createHarness>,
-  task = implementTask(),
+  task: Task = implementTask(),
   signal = new AbortController().signal,
 ) => runFlow({ task, jobId: 'job-1', deps: h.deps, signal, log: silent, finalAttempt: true });
 
@@ -56,9 +57,19 @@ describe('implement flow (orchestration with fakes)', () => {
     expect(h.execLog.filter((l) => l === 'dispose')).toHaveLength(1);
   });
 
+  it("labels its sandboxes with the job only: the host label is the provider's own (bug 6)", async () => {
+    const h = createHarness({ setupCommand: 'npm ci' });
+    await run(h);
+    expect(h.policies).toHaveLength(2);
+    for (const policy of h.policies) {
+      expect(policy.labels).toEqual({ 'dev.pullwright.job': 'job-1' });
+      expect(policy.image).toBe('pullwright-sandbox:test');
+    }
+  });
+
   it('opens a draft with the reason when verification fails', async () => {
     const h = createHarness({ verifyCommands: ['npm test'] });
-    h.deps.sandboxes.create = async () => {
+    h.deps.session.sandboxes.create = async () => {
       const { fakeSandbox } = await import('./fakes.js');
       return fakeSandbox(h.execLog, () => 1);
     };
@@ -126,7 +137,7 @@ describe('implement flow (orchestration with fakes)', () => {
   it('says so when cancelled', async () => {
     const h = createHarness();
     const controller = new AbortController();
-    h.deps.agent.run = async () => {
+    h.deps.session.agent.run = async () => {
       controller.abort();
       return agentResult({ outcome: 'cancelled' });
     };
@@ -138,7 +149,7 @@ describe('implement flow (orchestration with fakes)', () => {
 
   it('ends a failure with a redacted explanation', async () => {
     const h = createHarness();
-    h.deps.agent.run = async () => {
+    h.deps.session.agent.run = async () => {
       throw new Error('boom with ghs_faketokenfaketokenfaketoken0000 inside');
     };
     await expect(run(h)).rejects.toThrow();
@@ -180,7 +191,7 @@ describe('implement flow (orchestration with fakes)', () => {
       },
     );
     let seen: unknown;
-    h.deps.agent.run = async (input) => {
+    h.deps.session.agent.run = async (input) => {
       seen = input.task;
       return agentResult();
     };
@@ -259,12 +270,7 @@ describe('review flows', () => {
 });
 
 describe('maintenance flow', () => {
-  const maintenance = implementTask({
-    kind: 'maintenance',
-    number: undefined,
-    maintenanceTaskId: 'deps',
-    trigger: { actor: 'pullwright[bot]', source: 'schedule' },
-  });
+  const maintenance = maintenanceTask('deps');
   const task = { id: 'deps', prompt: 'update deps', maxOpenPrs: 2, maxNewPrsPerHour: 1 };
 
   it('opens one PR, refreshes it, and opens nothing without changes', async () => {

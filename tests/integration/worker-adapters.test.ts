@@ -107,7 +107,7 @@ describe('worker adapters against the GitHub twin', () => {
     // The working copy holds no credentials anywhere.
     expect(readFileSync(join(ws.workDir, '.git/config'), 'utf8')).not.toContain('ghs_');
     writeFileSync(join(ws.workDir, 'src/a.js'), 'export const a = 2;\n');
-    const patch = await workspaces.extractPatch(ws);
+    const patch = await ws.extractPatch();
     expect(patch.paths).toEqual(['src/a.js']);
     const { commitSha } = await workspaces.commitAndPush({
       repo,
@@ -169,7 +169,7 @@ describe('worker adapters against the GitHub twin', () => {
       author: 'alice',
     });
     writeFileSync(join(ws.workDir, 'README.md'), '# widgets!\n');
-    const patch = await workspaces.extractPatch(ws);
+    const patch = await ws.extractPatch();
     await expect(
       workspaces.commitAndPush({
         repo,

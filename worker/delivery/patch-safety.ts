@@ -7,8 +7,15 @@ import { PullwrightError } from '../../src/errors.js';
  * no protected path (workflows by default: a pushed workflow runs with the
  * repository's secrets), no `.git` internals, and nothing that looks like a credential.
  */
+/**
+ * The one cap on a change's size, for the worker and `pullwright run` alike (they
+ * had 5 and 20 MiB). A change this large is not reviewable as one pull request.
+ */
+export const MAX_PATCH_BYTES = 5 * 1024 ** 2;
+
 export interface PatchSafetyOptions {
-  maxBytes: number;
+  /** Default MAX_PATCH_BYTES; tests pass smaller ones. */
+  maxBytes?: number;
   protectedPaths: readonly string[];
   /** When the operator and the repo both allow it, protected paths may change. */
   allowProtected?: boolean;
@@ -152,10 +159,11 @@ export function findPatchProblems(patch: string, options: PatchSafetyOptions): P
   const findings: PatchFinding[] = [];
   if (patch.trim() === '') return [{ kind: 'empty', message: 'The change is empty.' }];
   const bytes = Buffer.byteLength(patch);
-  if (bytes > options.maxBytes) {
+  const maxBytes = options.maxBytes ?? MAX_PATCH_BYTES;
+  if (bytes > maxBytes) {
     findings.push({
       kind: 'too-large',
-      message: `The change is ${bytes} bytes, over the ${options.maxBytes}-byte limit.`,
+      message: `The change is ${bytes} bytes, over the ${maxBytes}-byte limit.`,
     });
   }
   for (const path of pathsInPatch(patch)) {

@@ -1,5 +1,5 @@
+import type { Budgets } from '../agent/loop/run-agent.js';
 import type { NetworkPolicy } from '../sandbox/sandbox.js';
-import type { AgentLimits } from './ports.js';
 
 /**
  * The effective settings of one run: the repo's `.github/pullwright.yml` (read
@@ -9,7 +9,7 @@ export interface FlowRepoConfig {
   setupCommand: string | null;
   verifyCommands: string[];
   network: { setup: NetworkPolicy; agent: NetworkPolicy };
-  limits: AgentLimits;
+  limits: Budgets;
   protectedPaths: string[];
   allowProtectedPaths: boolean;
   pr: { draft: boolean; labels: string[]; branchPrefix: string };

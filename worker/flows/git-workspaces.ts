@@ -12,7 +12,7 @@ import {
 import { applyPatch, extractPatch } from '../workspace/patch.js';
 import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
-import type { PreparedWorkspace, WorkspacePort } from './ports.js';
+import type { WorkspacePort } from './ports.js';
 
 /**
  * Binds the flows' WorkspacePort to the git workspace helpers: a cache (one
@@ -28,7 +28,6 @@ export function createGitWorkspaces(options: {
   gitBaseUrl: string;
 }): WorkspacePort {
   const runsRoot = resolve(options.runsDir);
-  const caches = new WeakMap<PreparedWorkspace, RepoCache>();
   const remoteOf = (repo: RepoRef) =>
     `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
   // Caches this process has fetched, so delivery does not fetch a second time.
@@ -51,28 +50,23 @@ export function createGitWorkspaces(options: {
       await mkdir(dir, { recursive: true });
       try {
         const copy = await createWorkingCopy({ cache, ref, dir: join(dir, 'work') });
-        const prepared: PreparedWorkspace = {
+        return {
           workDir: copy.dir,
           baseSha: copy.baseSha,
+          async extractPatch() {
+            const { patch, paths, stats } = await extractPatch({
+              workDir: copy.dir,
+              baseSha: copy.baseSha,
+              cache,
+            });
+            return { patch, paths, stats };
+          },
           dispose: () => rm(dir, { recursive: true, force: true }),
         };
-        caches.set(prepared, cache);
-        return prepared;
       } catch (err) {
         await rm(dir, { recursive: true, force: true });
         throw err;
       }
-    },
-
-    async extractPatch(workspace) {
-      const cache = caches.get(workspace);
-      if (!cache) throw new Error('extractPatch: unknown workspace');
-      const { patch, paths, stats } = await extractPatch({
-        workDir: workspace.workDir,
-        baseSha: workspace.baseSha,
-        cache,
-      });
-      return { patch, paths, stats };
     },
 
     async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha }) {

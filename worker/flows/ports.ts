@@ -10,28 +10,18 @@ export type {
   ReviewThreadData,
 } from '../../src/github/github-for-worker.js';
 
-import type { AgentEvent, AgentTask, PlanItem } from '../agent/tool.js';
-import type { NetworkPolicy, Sandbox } from '../sandbox/sandbox.js';
+import type { SessionWorkspace } from '../session/run-agent-session.js';
 
 /**
  * What the flows need from the outside world, as ports. Adapters bind them to
- * Octokit (src/github), the workspace helpers, the Docker sandbox and the agent
- * harness; tests can bind them to fakes. The agent itself sees none of these:
+ * Octokit (src/github) and the workspace helpers (the sandbox and the agent are
+ * the session's: worker/session); tests can bind them to fakes. The agent itself sees none of these:
  * only the host pushes and comments.
  */
 
-export interface PreparedWorkspace {
-  /** Host path of the credential-free working copy the sandbox mounts. */
-  workDir: string;
-  /** The commit the working copy starts from. */
-  baseSha: string;
+/** A job's working copy: the session mounts it and reads its diff; the flow disposes it. */
+export interface PreparedWorkspace extends SessionWorkspace {
   dispose(): Promise<void>;
-}
-
-export interface PatchResult {
-  patch: string;
-  paths: string[];
-  stats: { files: number; additions: number; deletions: number; bytes: number };
 }
 
 export interface Identity {
@@ -42,8 +32,6 @@ export interface Identity {
 export interface WorkspacePort {
   /** Fetches into the per-repo cache and makes a working copy of `ref` (a branch or sha). */
   prepare(input: { repo: RepoRef; token: string; ref: string; jobId: string }): Promise<PreparedWorkspace>;
-  /** Reads the agent-writable tree as data and returns its change against `baseSha`. */
-  extractPatch(workspace: PreparedWorkspace): Promise<PatchResult>;
   /**
    * Applies the patch to a clean, host-controlled checkout of `parentSha`, commits it and
    * pushes `branch` without force; a push that is not a fast-forward fails with code `conflict`.
@@ -72,39 +60,6 @@ export interface WorkspacePort {
   }): Promise<{ sha: string; author: string }[]>;
 }
 
-export interface AgentLimits {
-  maxTurns: number;
-  maxCostUsd: number;
-  maxWallMs: number;
-}
-
-export interface AgentRunResult {
-  outcome: 'completed' | 'no-changes' | 'limit' | 'error' | 'cancelled';
-  summary: string;
-  limit?: string;
-  error?: { code: string; message: string };
-  usage: { input: number; output: number; cacheRead: number; cacheWrite: number; costUsd: number };
-  turns: number;
-  durationMs: number;
-  plan: PlanItem[];
-  /** The agent's reply per review thread, by the thread's number in the task (1-based). */
-  threadReplies?: { thread: number; reply: string }[];
-}
-
-export interface AgentRunnerPort {
-  run(input: {
-    sandbox: Sandbox;
-    task: AgentTask;
-    verifyCommands: string[];
-    limits: AgentLimits;
-    signal: AbortSignal;
-    transcriptPath: string;
-    onEvent: (event: AgentEvent) => void;
-    /** Called with 'context' once the context is built, just before the first model request. */
-    onMark?: (phase: string) => void;
-  }): Promise<AgentRunResult>;
-}
-
 export interface MaintenanceCaps {
   /** Renovate-style limits: open PRs per repo and new PRs per hour, shared by every worker. */
   check(
@@ -115,12 +70,4 @@ export interface MaintenanceCaps {
     reason?: string;
   }>;
   recordOpened(repo: RepoRef, taskId: string, prNumber?: number): Promise<void>;
-}
-
-export interface SandboxFactory {
-  create(input: {
-    workDir: string;
-    network: NetworkPolicy;
-    labels: Record<string, string>;
-  }): Promise<Sandbox>;
 }

@@ -1,4 +1,5 @@
-import type { AgentRunResult, PatchResult } from './ports.js';
+import type { AgentResult } from '../agent/loop/run-agent.js';
+import type { PatchResult } from '../session/run-agent-session.js';
 import { formatUsage } from './tracking-comment.js';
 
 /**
@@ -27,7 +28,7 @@ export function readPatchHash(body: string): string | null {
 
 export interface PrBodyInput {
   heading: string;
-  result: AgentRunResult;
+  result: AgentResult;
   patch: PatchResult;
   verify: { command: string; ok: boolean; exitCode: number | null }[];
   fixes?: number;

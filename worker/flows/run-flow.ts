@@ -4,21 +4,19 @@ import type { RepoRef, Task } from '../../src/domain/task.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import { hasWriteAccess } from '../../src/github/permission.js';
 import { type Logger, redactText } from '../../src/logger.js';
+import type { AgentResult } from '../agent/loop/run-agent.js';
 import type { AgentTask } from '../agent/tool.js';
 import { assertPatchSafe, findPatchProblems } from '../delivery/patch-safety.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import { checkCancelled } from '../session/check-cancelled.js';
+import { PhaseTimings } from '../session/phase-timings.js';
+import {
+  type AgentSessionDeps,
+  type AgentSessionResult,
+  runAgentSession,
+  type SessionEvent,
+} from '../session/run-agent-session.js';
 import { type FlowRepoConfig, issueBranch, maintenanceBranch } from './flow-config.js';
-import type {
-  AgentRunnerPort,
-  AgentRunResult,
-  GitHubForWorker,
-  Identity,
-  MaintenanceCaps,
-  PatchResult,
-  PullData,
-  SandboxFactory,
-  WorkspacePort,
-} from './ports.js';
+import type { GitHubForWorker, Identity, MaintenanceCaps, PullData, WorkspacePort } from './ports.js';
 import { neutralizeMarkdown, readPatchHash, renderPrBody } from './pr-body.js';
 import {
   type CommentWriter,
@@ -36,19 +34,24 @@ import {
 export interface FlowDeps {
   github: GitHubForWorker;
   workspaces: WorkspacePort;
-  sandboxes: SandboxFactory;
-  agent: AgentRunnerPort;
+  /** Containers, image and agent runner of the one agent session (worker/session). */
+  session: AgentSessionDeps;
   caps: MaintenanceCaps;
   loadRepoConfig(repo: RepoRef, defaultBranch: string): Promise<FlowRepoConfig>;
   bot: { login: string; identity: Identity };
   /** Where transcripts are kept. */
   runDir: string;
-  maxPatchBytes: number;
-  /** Host id put on sandbox labels, so each host's reaper touches only its own. */
-  workerHostId: string;
-  /** Observes phase boundaries (the end-to-end benchmark's breakdown); never affects the run. */
-  mark?: (jobId: string, phase: string) => void;
 }
+
+/** Put on every container of a job (the provider adds its own host and instance labels). */
+export const JOB_LABEL = 'dev.pullwright.job';
+
+const PHASE_STEPS: Record<Extract<SessionEvent, { type: 'phase' }>['phase'], Partial<TrackingState>> = {
+  setup: { phase: 'sandbox', step: 'Running the setup command' },
+  sandbox: { phase: 'sandbox', step: 'Starting the sandbox' },
+  agent: { phase: 'agent', step: 'The agent is working' },
+  verify: { phase: 'verify', step: 'Running the verify commands' },
+};
 
 export type FlowStatus =
   | 'succeeded'
@@ -66,7 +69,7 @@ export interface FlowOutcome {
   branch?: string;
   commitSha?: string;
   reason?: string;
-  agent?: AgentRunResult;
+  agent?: AgentResult;
 }
 
 export function trackingKeyOf(task: Task): string {
@@ -83,20 +86,13 @@ function coAuthorTrailer(task: Task): string {
   return `Co-authored-by: ${login} <${email}>`;
 }
 
-function checkCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw new PullwrightError('cancelled', 'The run was cancelled.', { retryable: false });
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-interface AgentPhaseResult {
-  result: AgentRunResult;
-  patch: PatchResult;
+interface AgentPhaseResult extends AgentSessionResult {
+  result: AgentResult;
   baseSha: string;
-  verify: { command: string; ok: boolean; exitCode: number | null }[];
-  blockedHosts: string[];
 }
 
 export interface RunFlowOptions {
@@ -116,13 +112,12 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   const repo = task.repo;
   const secrets: string[] = [];
   let tracking: TrackingComment | null = null;
+  const timings = new PhaseTimings();
 
   try {
-    const mark = (phase: string) => deps.mark?.(options.jobId, phase);
-    mark('dequeued');
     const { token } = await github.createRepoToken(task.installationId, repo);
     secrets.push(token);
-    mark('token');
+    timings.end('token');
     if (task.trigger.source !== 'schedule') {
       // Checked again here, not only at intake: a job can wait in the queue (slots, retries)
       // after the requester lost write access, and the intake's answer may be a cached one.
@@ -147,7 +142,17 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       }
     }
 
-    const ctx: FlowContext = { ...options, token, defaultBranch, config, tracking, started, secrets };
+    timings.end('prepare');
+    const ctx: FlowContext = {
+      ...options,
+      token,
+      defaultBranch,
+      config,
+      tracking,
+      started,
+      secrets,
+      timings,
+    };
     let outcome: FlowOutcome;
     switch (task.kind) {
       case 'implement':
@@ -205,6 +210,10 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
         : `The run failed (${err.code}): ${neutralizeMarkdown(message, 1_000)}`,
     });
     throw err;
+  } finally {
+    // One line per run with each phase's duration (renovate's timing splits); bench/e2e reads it.
+    timings.end('finish');
+    log.info({ jobId: options.jobId, ...timings.summary() }, 'Run timings');
   }
 }
 
@@ -215,6 +224,7 @@ interface FlowContext extends RunFlowOptions {
   tracking: TrackingComment | null;
   started: number;
   secrets: string[];
+  timings: PhaseTimings;
 }
 
 async function openTracking(task: Task, deps: FlowDeps, log: Logger): Promise<TrackingComment> {
@@ -260,93 +270,51 @@ async function runInSandbox(
   startRef: string,
   agentTask: AgentTask,
 ): Promise<AgentPhaseResult> {
-  const { deps, task, signal, config, tracking, log } = ctx;
+  const { deps, task, signal, config, tracking, log, timings } = ctx;
+  timings.end('gather');
   checkCancelled(signal);
   tracking?.update({ phase: 'workspace', step: 'Fetching the repository' });
-  const mark = (phase: string) => deps.mark?.(ctx.jobId, phase);
-  mark('prepared');
   const workspace = await deps.workspaces.prepare({
     repo: task.repo,
     token: ctx.token,
     ref: startRef,
     jobId: ctx.jobId,
   });
-  mark('workspace');
+  timings.end('workspace');
   try {
-    const labels = { 'dev.pullwright.job': ctx.jobId, 'dev.pullwright.host': deps.workerHostId };
-    checkCancelled(signal);
-    if (config.setupCommand) {
-      // Setup may need the network (installing dependencies); the agent phase gets its own,
-      // usually stricter, policy in a fresh container on the same working copy.
-      tracking?.update({ phase: 'sandbox', step: 'Running the setup command' });
-      const setupBox = await deps.sandboxes.create({
-        workDir: workspace.workDir,
-        network: config.network.setup,
-        labels,
-      });
-      try {
-        const setup = await setupBox.exec({ cmd: config.setupCommand, timeoutMs: 15 * 60_000, signal });
-        if (setup.exitCode !== 0) {
+    const session = await runAgentSession(deps.session, {
+      workspace,
+      task: agentTask,
+      repoConfig: config,
+      labels: { [JOB_LABEL]: ctx.jobId },
+      signal,
+      log,
+      transcriptPath: join(deps.runDir, `${ctx.jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`),
+      secrets: ctx.secrets,
+      timings,
+      onEvent: (event) => {
+        if (event.type === 'phase') tracking?.update(PHASE_STEPS[event.phase]);
+        else if (event.type === 'setup-failed')
           tracking?.update({
-            detail: `The setup command exited with ${setup.exitCode ?? 'a kill'}; continuing.`,
+            detail: `The setup command exited with ${event.exitCode ?? 'a kill'}; continuing.`,
           });
-        }
-      } finally {
-        await setupBox.dispose();
-      }
-    }
-    checkCancelled(signal);
-    tracking?.update({ phase: 'sandbox', step: 'Starting the sandbox' });
-    const sandbox: Sandbox = await deps.sandboxes.create({
-      workDir: workspace.workDir,
-      network: config.network.agent,
-      labels,
+        else if (event.type === 'plan') tracking?.update({ plan: event.items });
+        else if (event.type === 'tool') tracking?.update({ step: `${event.name}: ${event.summary}` });
+        else if (event.type === 'status') tracking?.update({ step: event.message });
+      },
     });
-    mark('sandbox');
-    let result: AgentRunResult;
-    const verify: AgentPhaseResult['verify'] = [];
-    let blockedHosts: string[] = [];
-    try {
-      tracking?.update({ phase: 'agent', step: 'The agent is working' });
-      result = await deps.agent.run({
-        sandbox,
-        task: agentTask,
-        verifyCommands: config.verifyCommands,
-        limits: config.limits,
-        signal,
-        transcriptPath: join(deps.runDir, `${ctx.jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`),
-        onMark: mark,
-        onEvent: (event) => {
-          if (event.type === 'plan') tracking?.update({ plan: event.items });
-          else if (event.type === 'tool') tracking?.update({ step: `${event.name}: ${event.summary}` });
-          else if (event.type === 'status') tracking?.update({ step: event.message });
-        },
-      });
-      log.info(
-        { outcome: result.outcome, turns: result.turns, costUsd: result.usage.costUsd },
-        'Agent finished',
-      );
-      if (result.outcome === 'cancelled') checkCancelled(signal);
-      if (result.outcome === 'cancelled')
-        throw new PullwrightError('cancelled', 'The agent run was cancelled.');
-      tracking?.update({ phase: 'verify', step: 'Running the verify commands', plan: result.plan });
-      for (const command of config.verifyCommands) {
-        checkCancelled(signal);
-        const run = await sandbox.exec({ cmd: command, timeoutMs: 15 * 60_000, signal });
-        verify.push({ command, ok: run.exitCode === 0 && !run.timedOut, exitCode: run.exitCode });
-      }
-      blockedHosts = [...new Set((await sandbox.blockedConnections()).map((b) => b.host))];
-    } finally {
-      await sandbox.dispose();
+    if (session.agent.outcome === 'cancelled') {
+      checkCancelled(signal);
+      throw new PullwrightError('cancelled', 'The agent run was cancelled.');
     }
-    const patch = await deps.workspaces.extractPatch(workspace);
-    return { result, patch, baseSha: workspace.baseSha, verify, blockedHosts };
+    tracking?.update({ plan: session.agent.plan });
+    return { ...session, result: session.agent, baseSha: workspace.baseSha };
   } finally {
     await workspace.dispose();
   }
 }
 
-function usageOf(result: AgentRunResult): Partial<TrackingState> {
+function usageOf(result: AgentResult): Partial<TrackingState> {
   return { tokens: result.usage, costUsd: result.usage.costUsd };
 }
 
@@ -362,7 +330,6 @@ function draftReasonOf(ctx: FlowContext, phase: AgentPhaseResult): string | unde
 
 function checkPatch(ctx: FlowContext, phase: AgentPhaseResult): void {
   assertPatchSafe(phase.patch.patch, {
-    maxBytes: ctx.deps.maxPatchBytes,
     protectedPaths: ctx.config.protectedPaths,
     allowProtected: ctx.config.allowProtectedPaths,
   });
@@ -664,7 +631,6 @@ async function runMaintenance(ctx: FlowContext): Promise<FlowOutcome> {
   );
   if (phase.patch.patch.trim() === '') return { status: 'no-changes', agent: phase.result };
   const problems = findPatchProblems(phase.patch.patch, {
-    maxBytes: deps.maxPatchBytes,
     protectedPaths: ctx.config.protectedPaths,
     allowProtected: ctx.config.allowProtectedPaths,
   });
