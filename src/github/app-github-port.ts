@@ -6,10 +6,8 @@ import type { GitHubPort, RepoFile } from './github-port.js';
 import { postJson } from './light-request.js';
 import { toGitHubError } from './octokit-errors.js';
 import { toPermission } from './permission.js';
+import { getDefaultBranchFile } from './repo-file.js';
 import { addResilience } from './resilient-octokit.js';
-
-/** Files larger than this are not config files; refusing them bounds memory per delivery. */
-const MAX_FILE_BYTES = 256 * 1024;
 
 export interface AppGitHubPortOptions {
   appId: string | number;
@@ -108,22 +106,8 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
       }
     },
 
-    async getDefaultBranchFile(installationId, repo, path): Promise<RepoFile | null> {
-      try {
-        // No `ref`: GitHub then reads the default branch.
-        const { data } = await client(installationId).rest.repos.getContent({
-          owner: repo.owner,
-          repo: repo.name,
-          path,
-        });
-        if (Array.isArray(data) || data.type !== 'file') return null;
-        if (data.size > MAX_FILE_BYTES) return { text: '', sha: data.sha, tooLarge: true };
-        const encoded = 'content' in data && typeof data.content === 'string' ? data.content : '';
-        return { text: Buffer.from(encoded, 'base64').toString('utf8'), sha: data.sha };
-      } catch (err) {
-        if ((err as { status?: number }).status === 404) return null;
-        throw toGitHubError(err, 'get repository file');
-      }
+    getDefaultBranchFile(installationId, repo, path): Promise<RepoFile | null> {
+      return getDefaultBranchFile(client(installationId), repo, path, 'get repository file');
     },
   };
 }

@@ -1,11 +1,14 @@
 import type { RepoRef } from '../domain/task.js';
+import type { Permission } from './permission.js';
 
 /**
  * What the worker needs from GitHub, as a port. The Octokit adapter is
- * `createOctokitGitHubForWorker`; the flows see only this interface.
+ * `createOctokitGitHubForWorker`; the flows see only these interfaces.
+ *
+ * `forRepo` mints a token scoped to one repository and returns a client bound
+ * to it, so there is no call order to get right and no per-repository state to
+ * clean up: a job holds its `RepoGitHub` and drops it when it ends.
  */
-
-import type { Permission } from './permission.js';
 
 export type { Permission };
 
@@ -60,11 +63,62 @@ export interface ReviewData {
   commitId: string | null;
 }
 
-export interface GitHubForWorker {
-  /** A short-lived token scoped to one repository with the least permissions the job needs. */
+export interface NewPull {
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  draft: boolean;
+}
+
+/** A client bound to one repository and to the short-lived token minted for it. */
+export interface RepoGitHub {
+  readonly repo: RepoRef;
+  /** Installation token for host-side git over HTTPS only (never into a sandbox). */
+  readonly token: string;
+  readonly tokenExpiresAt: string;
+  getDefaultBranch(): Promise<string>;
+  /**
+   * A file's text on the default branch, or null when it does not exist. Never read
+   * from a PR head. A file over `MAX_REPO_FILE_BYTES` (256 KiB, the app's cap too)
+   * is refused with a non-retryable `config_invalid` error instead of being read.
+   */
+  getDefaultBranchFile(path: string): Promise<string | null>;
+  getIssue(number: number): Promise<IssueData>;
+  listIssueComments(number: number): Promise<CommentData[]>;
+  getPermission(login: string): Promise<Permission>;
+  createComment(number: number, body: string): Promise<{ id: number; htmlUrl: string }>;
+  updateComment(commentId: number, body: string): Promise<void>;
+  getPull(number: number): Promise<PullData>;
+  /** Pull requests whose head is `branch` in this repository, newest first. */
+  listPullsByHead(branch: string, state: 'open' | 'closed' | 'all'): Promise<PullData[]>;
+  createPull(input: NewPull): Promise<PullData>;
+  updatePull(number: number, input: { title?: string; body?: string }): Promise<PullData>;
+  addLabels(number: number, labels: string[]): Promise<void>;
+  /** Head sha of a branch, or null when it does not exist. */
+  getBranchSha(branch: string): Promise<string | null>;
+  /** Every review thread of the pull request with every comment (GraphQL, fully paginated). */
+  listReviewThreads(number: number): Promise<ReviewThreadData[]>;
+  listReviews(number: number): Promise<ReviewData[]>;
+  replyToReviewComment(pullNumber: number, commentId: number, body: string): Promise<void>;
+}
+
+export interface GitHubForWorker extends LegacyGitHubForWorker {
+  /**
+   * Mints a short-lived token scoped to this one repository, with the least
+   * permissions a job needs, and returns a client bound to it.
+   */
+  forRepo(installationId: number, repo: RepoRef): Promise<RepoGitHub>;
+}
+
+/**
+ * The repo-taking methods from before `forRepo`, kept until the flows have
+ * switched (they then go, with `createRepoToken` and its per-repo map).
+ * @deprecated use `forRepo(installationId, repo)` and the returned `RepoGitHub`.
+ */
+export interface LegacyGitHubForWorker {
   createRepoToken(installationId: number, repo: RepoRef): Promise<{ token: string; expiresAt: string }>;
   getDefaultBranch(repo: RepoRef): Promise<string>;
-  /** A file's text on the default branch, or null when it does not exist. Never read from a PR head. */
   getDefaultBranchFile(repo: RepoRef, path: string): Promise<string | null>;
   getIssue(repo: RepoRef, number: number): Promise<IssueData>;
   listIssueComments(repo: RepoRef, number: number): Promise<CommentData[]>;
@@ -72,15 +126,10 @@ export interface GitHubForWorker {
   createComment(repo: RepoRef, number: number, body: string): Promise<{ id: number; htmlUrl: string }>;
   updateComment(repo: RepoRef, commentId: number, body: string): Promise<void>;
   getPull(repo: RepoRef, number: number): Promise<PullData>;
-  /** Pull requests whose head is `branch` in this repository, newest first. */
   listPullsByHead(repo: RepoRef, branch: string, state: 'open' | 'closed' | 'all'): Promise<PullData[]>;
-  createPull(
-    repo: RepoRef,
-    input: { title: string; body: string; head: string; base: string; draft: boolean },
-  ): Promise<PullData>;
+  createPull(repo: RepoRef, input: NewPull): Promise<PullData>;
   updatePull(repo: RepoRef, number: number, input: { title?: string; body?: string }): Promise<PullData>;
   addLabels(repo: RepoRef, number: number, labels: string[]): Promise<void>;
-  /** Head sha of a branch, or null when it does not exist. */
   getBranchSha(repo: RepoRef, branch: string): Promise<string | null>;
   listReviewThreads(repo: RepoRef, number: number): Promise<ReviewThreadData[]>;
   listReviews(repo: RepoRef, number: number): Promise<ReviewData[]>;

@@ -52,3 +52,23 @@ export function toGitHubError(raw: unknown, what: string): PullwrightError {
     return new PullwrightError('upstream_unavailable', message, { cause: raw, details: { status } });
   return new PullwrightError('internal', message, { cause: raw, details: { status } });
 }
+
+/** Runs one GitHub call and maps its failure to the project's typed error. */
+export async function callGitHub<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toGitHubError(err, what);
+  }
+}
+
+/** Like `callGitHub`, but a 404 is an answer (`absent`), not an error. */
+export async function callGitHubOr<T, A>(what: string, absent: A, fn: () => Promise<T>): Promise<T | A> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = toGitHubError(err, what);
+    if (e.code === 'not_found') return absent;
+    throw e;
+  }
+}

@@ -23,7 +23,7 @@ import {
   setRef,
   ZERO_SHA,
 } from './git.js';
-import { parseReviewThreadsQuery } from './graphql.js';
+import { answerGraphql, parseGraphqlOperation } from './graphql.js';
 import { type Json, nodeId, Serializer } from './serialize.js';
 import {
   DEFAULT_PERMISSIONS,
@@ -199,6 +199,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
   const requests: RequestRecord[] = [];
   const pushes: PushRecord[] = [];
   const repoLocks = new Map<number, Promise<unknown>>();
+  const hunks = new Map<string, string | null>();
   const createdAt = nowIso();
 
   const server: Server = createServer((req, res) => {
@@ -611,9 +612,15 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     for (const c of comments) {
       if (c.diffHunk !== undefined) continue;
       const issue = state.issuesOf(repo).get(c.number);
-      const hunk = issue?.pull
-        ? await diffHunkAt(repo.gitDir, issue.pull.baseSha, c.commitId, c.path, c.line).catch(() => null)
-        : null;
+      const key = issue?.pull ? `${issue.pull.baseSha}:${c.commitId}:${c.line}:${c.path}` : null;
+      let hunk = key ? hunks.get(key) : undefined;
+      if (key && hunk === undefined && issue?.pull) {
+        // One git process per distinct position, not per comment: a long thread shares one hunk.
+        hunk = await diffHunkAt(repo.gitDir, issue.pull.baseSha, c.commitId, c.path, c.line).catch(
+          () => null,
+        );
+        hunks.set(key, hunk);
+      }
       c.diffHunk = hunk ?? `@@ -${c.line},1 +${c.line},1 @@`;
     }
     return comments;
@@ -1640,77 +1647,20 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     const body = await ctx.body();
     const query = str(body.query) ?? '';
     const variables = (body.variables && typeof body.variables === 'object' ? body.variables : {}) as Json;
-    const parsed = parseReviewThreadsQuery(query, variables);
-    if ('error' in parsed) return { status: 200, json: { errors: [{ message: parsed.error }] } };
-    const repo = state.findRepo(`${parsed.owner}/${parsed.name}`);
-    let visible = false;
-    if (repo && auth.kind === 'installation') {
-      ctx.record.installationId = auth.rec.installationId;
-      visible = tokenRepos(auth.rec).some((r) => r.id === repo.id);
-      if (!visible) ctx.record.outOfScope = true;
-    } else if (repo && auth.kind === 'user') {
+    const parsed = parseGraphqlOperation(query, variables);
+    if ('message' in parsed) return { status: 200, json: { errors: [parsed] } };
+    // Like REST, a repository out of the caller's reach reads as missing.
+    const visible = (repo: RepoRec) => {
+      if (auth.kind === 'installation') {
+        ctx.record.installationId = auth.rec.installationId;
+        const inScope = tokenRepos(auth.rec).some((r) => r.id === repo.id);
+        if (!inScope) ctx.record.outOfScope = true;
+        return inScope;
+      }
       ctx.record.login = auth.user.login;
-      visible = state.permissionOf(repo, auth.user.login) !== 'none';
-    }
-    if (!repo || !visible) {
-      return {
-        status: 200,
-        json: {
-          data: { repository: null },
-          errors: [
-            {
-              type: 'NOT_FOUND',
-              path: ['repository'],
-              message: `Could not resolve to a Repository with the name '${parsed.owner}/${parsed.name}'.`,
-            },
-          ],
-        },
-      };
-    }
-    const issue = state.issuesOf(repo).get(parsed.number);
-    if (!issue?.pull) {
-      return {
-        status: 200,
-        json: {
-          data: { repository: { pullRequest: null } },
-          errors: [
-            {
-              type: 'NOT_FOUND',
-              path: ['repository', 'pullRequest'],
-              message: `Could not resolve to a PullRequest with the number of ${parsed.number}.`,
-            },
-          ],
-        },
-      };
-    }
-    const threads = [...state.threads.values()]
-      .filter((t) => t.repoId === repo.id && t.number === issue.number)
-      .slice(0, parsed.threadsFirst);
-    const nodes = threads.map((t) => ({
-      id: t.id,
-      isResolved: t.resolved,
-      isOutdated: (state.reviewComments.get(t.commentIds[0] ?? -1)?.commitId ?? '') !== issue.pull!.headSha,
-      path: t.path,
-      line: t.line,
-      comments: {
-        nodes: t.commentIds.slice(0, parsed.commentsFirst).map((id) => {
-          const c = state.reviewComments.get(id)!;
-          return { databaseId: c.id, body: c.body, author: { login: c.author.replace(/\[bot\]$/, '') } };
-        }),
-      },
-    }));
-    return {
-      status: 200,
-      json: {
-        data: {
-          repository: {
-            pullRequest: {
-              reviewThreads: { nodes, pageInfo: { hasNextPage: false, endCursor: null } },
-            },
-          },
-        },
-      },
+      return state.permissionOf(repo, auth.user.login) !== 'none';
     };
+    return { status: 200, json: answerGraphql(parsed, state, visible) };
   });
 
   // ---------- git smart HTTP ----------
