@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerSandbox } from '../../worker/sandbox/docker-sandbox-provider.js';
+import { HOST_LABEL } from '../../worker/sandbox/sandbox-labels.js';
 import { checkSandboxReadiness } from '../../worker/sandbox/sandbox-readiness.js';
 import { makeWorkspace, removeContainersOf, removeDir, SANDBOX_IMAGE, testProvider } from './helpers.js';
 
@@ -95,5 +96,19 @@ describe('DockerSandbox basics (real Docker)', () => {
     await expect(
       checkSandboxReadiness({ image: 'pullwright-no-such-image:never', docker }),
     ).rejects.toMatchObject({ code: 'sandbox_failed', retryable: false });
+  });
+
+  // Bug 6: a flow's own host label was overwritten by the provider's; now it is refused outright.
+  it('refuses a policy that sets a label the provider owns, before creating anything', async () => {
+    const ws = await makeWorkspace();
+    await expect(
+      provider.create({ image: SANDBOX_IMAGE, labels: { [HOST_LABEL]: 'someone-else' } }, ws),
+    ).rejects.toMatchObject({ code: 'input_invalid' });
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: [`${HOST_LABEL}=someone-else`] },
+    });
+    expect(left).toHaveLength(0);
+    await removeDir(ws);
   });
 });

@@ -1,9 +1,9 @@
 import { readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import Docker from 'dockerode';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
-import { EGRESS_DIR_LABEL, HOST_LABEL, SANDBOX_LABEL, WORKSPACE_LABEL } from './docker-sandbox-provider.js';
+import { DEFAULT_EGRESS_ROOT } from './docker-sandbox-provider.js';
+import { EGRESS_DIR_LABEL, HOST_LABEL, SANDBOX_LABEL, WORKSPACE_LABEL } from './sandbox-labels.js';
 
 /**
  * Removes what a crashed worker left behind: its sandbox containers (found by
@@ -40,7 +40,7 @@ export async function reapSandboxes(input: ReapSandboxesInput): Promise<ReapResu
   const docker = input.docker ?? new Docker();
   const log = input.log ?? createSilentLogger();
   const olderThanMs = input.olderThanMs ?? 0;
-  const egressRoot = input.egressRoot ?? join(tmpdir(), 'pullwright-egress');
+  const egressRoot = input.egressRoot ?? DEFAULT_EGRESS_ROOT;
   const cutoff = Date.now() - olderThanMs;
   const result: ReapResult = { containers: [], workspaces: [] };
   const containers = await docker.listContainers({
