@@ -16,6 +16,7 @@ export const INTEGRATION_TESTS = [
   'tests/queue/**/*.test.ts',
   'tests/cli/**/*.test.ts',
   'tests/sandbox/docker-sandbox-*.test.ts',
+  'tests/integration/agent-session*.test.ts',
   'tests/agent/context/build-context.test.ts',
   'tests/agent/tools/default-tools.test.ts',
   'tests/app/app-server.test.ts',
