@@ -1,18 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startModelTwin } from '../twins/model/index.js';
 import {
-  finish,
-  reply,
-  type Scenario,
-  startModelTwin,
-  text,
-  tool,
-  toolExchanges,
-} from '../twins/model/index.js';
-import { containersOfRun, makeSampleRepo, removeDir, waitForProcessInRunContainer } from './cli-helpers.js';
+  containersOfRun,
+  git,
+  makeSampleRepo,
+  oneCommandScenario,
+  removeDir,
+  waitForProcessInRunContainer,
+} from './cli-helpers.js';
 
 /** The installed entry point, run as a user would: errors are one clear line, never a stack trace. */
 
@@ -23,6 +22,41 @@ function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { env: clean, encoding: 'utf8', timeout: 150_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Runs the bin asynchronously (so a model twin in this process can answer) and times its exit. */
+async function cliAsync(
+  args: string[],
+  env: Record<string, string>,
+  killAfterMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string; exitedAfterOutputMs: number }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let lastOutputAt = Date.now();
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString('utf8');
+    lastOutputAt = Date.now();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString('utf8');
+  });
+  // A lingering process is killed (and the test fails on its exit time) instead of waiting minutes.
+  const killer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(killer);
+  return { code, stdout, stderr, exitedAfterOutputMs: Date.now() - lastOutputAt };
+}
+
+/** One bash command in the sandbox, then finish: enough to start the sandbox's network plumbing. */
+const oneCommand = oneCommandScenario({
+  name: 'one-command',
+  command: 'ls',
+  remark: 'Looking around.',
+  summary: 'Looked around; nothing to change.',
+});
 
 function expectNoStack(text: string): void {
   expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
@@ -110,14 +144,12 @@ describe('bin/pullwright.js', () => {
   }, 300_000);
 
   it('cancels on Ctrl-C (SIGINT) in the middle of a long command: exit 130, outcome cancelled, sandbox removed', async () => {
-    const scenario: Scenario = {
+    const scenario = oneCommandScenario({
       name: 'long-command-bin',
-      description: 'Runs a command that would take five minutes.',
-      respond: (request) =>
-        toolExchanges(request).length === 0
-          ? reply(text('Running the slow step.'), tool('bash', { command: 'sleep 301; echo finished' }))
-          : finish('Slow step finished.'),
-    };
+      command: 'sleep 301; echo finished',
+      remark: 'Running the slow step.',
+      summary: 'Slow step finished.',
+    });
     const twin = await startModelTwin({ scenario });
     try {
       const child = spawn(
@@ -155,6 +187,51 @@ describe('bin/pullwright.js', () => {
       expect(await containersOfRun(runId)).toEqual([]);
     } finally {
       await twin.close();
+    }
+  }, 300_000);
+
+  it('--json --verbose: stdout is exactly one JSON object, the logs go to stderr', async () => {
+    const twin = await startModelTwin({ scenario: oneCommand });
+    try {
+      const r = await cliAsync(['run', '--repo', repo, '--task', 'Look around.', '--json', '--verbose'], {
+        ANTHROPIC_API_KEY: twin.apiKey,
+        ANTHROPIC_BASE_URL: twin.url,
+        PULLWRIGHT_MODEL: 'claude-sonnet-5-5',
+      });
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout) as { outcome: string };
+      expect(result.outcome).toBe('no-changes');
+      // The verbose logs (pino JSON lines) are on stderr.
+      expect(r.stderr).toContain('"msg":');
+    } finally {
+      await twin.close();
+    }
+  }, 300_000);
+
+  it('exits within seconds of printing its result when the agent network is an allowlist', async () => {
+    const allowRepo = await makeSampleRepo();
+    const twin = await startModelTwin({ scenario: oneCommand });
+    try {
+      await mkdir(join(allowRepo, '.github'), { recursive: true });
+      await writeFile(
+        join(allowRepo, '.github/pullwright.yml'),
+        'network:\n  agent:\n    mode: allowlist\n    hosts: [registry.npmjs.org]\n',
+      );
+      git(allowRepo, 'add', '--all');
+      git(allowRepo, 'commit', '--quiet', '-m', 'allowlist network');
+      const r = await cliAsync(['run', '--repo', allowRepo, '--task', 'Look around.', '--json'], {
+        ANTHROPIC_API_KEY: twin.apiKey,
+        ANTHROPIC_BASE_URL: twin.url,
+        PULLWRIGHT_MODEL: 'claude-sonnet-5-5',
+      });
+      const result = JSON.parse(r.stdout) as { outcome: string; notes: string[] };
+      expect(result.outcome).toBe('no-changes');
+      expect(result.notes.join('\n')).not.toMatch(/pullwright\.yml/);
+      expect(r.exitedAfterOutputMs).toBeLessThan(5_000);
+      expect(r.code).toBe(0);
+    } finally {
+      await twin.close();
+      await removeDir(allowRepo);
     }
   }, 300_000);
 });

@@ -2,8 +2,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
-import { writeFixFailingTestRepo } from '../twins/model/index.js';
+import {
+  finish,
+  reply,
+  type Scenario,
+  text,
+  tool,
+  toolExchanges,
+  writeFixFailingTestRepo,
+} from '../twins/model/index.js';
 
 const GIT_ENV = {
   ...process.env,
@@ -37,11 +44,15 @@ export async function removeDir(dir: string): Promise<void> {
 
 /** Containers still carrying the CLI run label of this run id (should be none after a run). */
 export async function containersOfRun(runId: string): Promise<string[]> {
-  const list = await new Docker().listContainers({
-    all: true,
-    filters: { label: [`dev.pullwright.cli-run=${runId}`] },
-  });
-  return list.map((c) => c.Id);
+  const r = spawnSync(
+    'docker',
+    ['ps', '--all', '--quiet', '--filter', `label=dev.pullwright.cli-run=${runId}`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`docker ps failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
 }
 
 /** Waits until a CLI-run sandbox container runs a process whose command line contains `pattern`. */
@@ -60,4 +71,21 @@ export async function waitForProcessInRunContainer(pattern: string, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`No sandbox process matching ${pattern} within ${timeoutMs} ms`);
+}
+
+/** A model that runs one bash command (after an optional remark), then finishes with `summary`. */
+export function oneCommandScenario(input: {
+  name: string;
+  command: string;
+  summary: string;
+  remark?: string;
+}): Scenario {
+  return {
+    name: input.name,
+    description: `Runs \`${input.command}\`, then finishes.`,
+    respond: (request) =>
+      toolExchanges(request).length === 0
+        ? reply(...(input.remark ? [text(input.remark)] : []), tool('bash', { command: input.command }))
+        : finish(input.summary),
+  };
 }

@@ -20,6 +20,7 @@ import {
   containersOfRun,
   git,
   makeSampleRepo,
+  oneCommandScenario,
   removeDir,
   waitForProcessInRunContainer,
 } from './cli-helpers.js';
@@ -143,14 +144,12 @@ describe('pullwright run (model twin, Docker, git)', () => {
   }, 180_000);
 
   it('cancels in the middle of a long command and cleans up', async () => {
-    const longCommand: Scenario = {
+    const longCommand = oneCommandScenario({
       name: 'long-command',
-      description: 'Runs a command that would take five minutes.',
-      respond: (request) =>
-        toolExchanges(request).length === 0
-          ? reply(text('Running the slow step.'), tool('bash', { command: 'sleep 300; echo done' }))
-          : finish('Slow step done.'),
-    };
+      command: 'sleep 300; echo done',
+      remark: 'Running the slow step.',
+      summary: 'Slow step done.',
+    });
     twin = await startModelTwin({ scenario: longCommand, apiKey });
     const controller = new AbortController();
     const pending = run('Run the slow step.', {
@@ -171,14 +170,11 @@ describe('pullwright run (model twin, Docker, git)', () => {
   }, 180_000);
 
   it('caps a huge command output, keeping head and tail with a marker', async () => {
-    const huge: Scenario = {
+    const huge = oneCommandScenario({
       name: 'huge-output',
-      description: 'Prints two million lines.',
-      respond: (request) =>
-        toolExchanges(request).length === 0
-          ? reply(tool('bash', { command: 'seq 1 2000000' }))
-          : finish('Printed the numbers.'),
-    };
+      command: 'seq 1 2000000',
+      summary: 'Printed the numbers.',
+    });
     twin = await startModelTwin({ scenario: huge, apiKey });
     const result = await run('Print the numbers.');
     expect(result.outcome === 'completed' || result.outcome === 'no-changes').toBe(true);

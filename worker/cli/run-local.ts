@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import Docker from 'dockerode';
 import { type Config, parseConfig } from '../../src/config/env.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
@@ -13,10 +12,11 @@ import { type AgentResult, runAgent } from '../agent/loop/run-agent.js';
 import type { AgentEvent, PlanItem } from '../agent/tool.js';
 import { createDefaultTools } from '../agent/tools/index.js';
 import { findPatchProblems } from '../delivery/patch-safety.js';
-import { createAnthropicModel } from '../model/anthropic-model.js';
+import { createModelFromConfig } from '../model/create-model.js';
 import type { Model } from '../model/model.js';
 import { DockerSandboxProvider } from '../sandbox/docker-sandbox-provider.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
+import { checkSandboxReadiness } from '../sandbox/sandbox-readiness.js';
 import { commitChange, createCleanCheckout, type GitIdentity } from '../workspace/deliver.js';
 import { gitText, runGit } from '../workspace/git.js';
 import { applyPatch, type ExtractedPatch, extractPatch } from '../workspace/patch.js';
@@ -80,28 +80,6 @@ function timestampId(d: Date): string {
     .replace(/\.\d+Z$/, '')
     .replace(/[-:]/g, '')
     .replace('T', '-');
-}
-
-async function assertDockerReady(image: string): Promise<void> {
-  const docker = new Docker();
-  try {
-    await docker.ping();
-  } catch {
-    throw new PullwrightError(
-      'sandbox_failed',
-      'Docker is not reachable. Start the Docker engine (and build the sandbox image: bash scripts/services.sh up).',
-      { retryable: false },
-    );
-  }
-  try {
-    await docker.getImage(image).inspect();
-  } catch {
-    throw new PullwrightError(
-      'sandbox_failed',
-      `The sandbox image ${image} is not present. Build it with: bash scripts/services.sh up (or set SANDBOX_IMAGE).`,
-      { retryable: false },
-    );
-  }
 }
 
 /** Checks the repository and returns its top level, HEAD and git common dir. */
@@ -185,7 +163,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
   const repo = await inspectRepo(options.repo);
   if (repo.dirty)
     notes.push('The repository has uncommitted changes; the agent worked from the last commit (HEAD) only.');
-  await assertDockerReady(config.SANDBOX_IMAGE);
+  await checkSandboxReadiness({ image: config.SANDBOX_IMAGE, log });
 
   const now = options.now ?? (() => new Date());
   const runId = `${timestampId(now())}-${randomBytes(3).toString('hex')}`;
@@ -245,13 +223,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
     });
     const model =
       options.modelOverride ??
-      createAnthropicModel({
-        apiKey: config.ANTHROPIC_API_KEY ?? '',
-        baseURL: config.ANTHROPIC_BASE_URL,
-        model: options.model ?? config.PULLWRIGHT_MODEL,
-        maxOutputTokens: config.MAX_OUTPUT_TOKENS,
-        timeoutMs: config.MODEL_TIMEOUT_MS,
-        log,
+      createModelFromConfig({ ...config, PULLWRIGHT_MODEL: options.model ?? config.PULLWRIGHT_MODEL }, log, {
         defaultHeaders: options.modelHeaders,
       });
 
