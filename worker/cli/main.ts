@@ -139,7 +139,10 @@ export async function main(argv: string[]): Promise<number> {
         maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
         maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
         signal: controller.signal,
-        log: values.verbose ? createLogger({ name: 'pullwright-cli', level: 'info' }) : createSilentLogger(),
+        // stderr: stdout carries only the result (one JSON object with --json), so logs never corrupt it.
+        log: values.verbose
+          ? createLogger({ name: 'pullwright-cli', level: 'info', destination: process.stderr })
+          : createSilentLogger(),
         onEvent:
           values.verbose || !json
             ? (event) => {
