@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RepoRef } from '../domain/task.js';
 
 /**
  * The fields of GitHub's webhook payloads the app uses, and nothing else.
@@ -122,3 +123,14 @@ export const InstallationRepositoriesEvent = z.object({
   repositories_added: z.array(RepoListItem).max(10_000).default([]),
   repositories_removed: z.array(RepoListItem).max(10_000).default([]),
 });
+
+/** The queue's reference to a payload's repository. */
+export function refOf(repository: { name: string; owner: { login: string }; id: number }): RepoRef {
+  return { owner: repository.owner.login, name: repository.name, id: repository.id };
+}
+
+/** `owner/name` from an installation's repository list (already checked by `RepoListItem`). */
+export function splitFullName(fullName: string): RepoRef {
+  const [owner = '', name = ''] = fullName.split('/');
+  return { owner, name };
+}

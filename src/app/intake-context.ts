@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import type { NetworkMode } from '../config/env.js';
+import type { GitHubPort } from '../github/github-port.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
+import type { ParkedDelivery } from '../queue/parked-deliveries.js';
+import { createRepoConfigMarks, type RepoConfigMarks } from '../queue/repo-config-marks.js';
+import type { TaskQueue } from '../queue/task-queue.js';
+import { createPermissionChecker, type PermissionChecker } from './authorization.js';
+import { createRepoConfigSource, type RepoConfigSource } from './repo-config-source.js';
+
+export interface IntakeSettings {
+  appSlug: string;
+  botLogin: string;
+  triggerPhrase: string;
+  /** Quiet period that coalesces a burst of review comments into one job. */
+  reviewQuietMs: number;
+  /** Operator caps; what a repo's file asks above them is listed in the config comment. */
+  caps: {
+    MAX_NETWORK: NetworkMode;
+    ALLOW_WORKFLOW_EDITS: boolean;
+    MAX_TURNS?: number;
+    MAX_COST_USD?: number;
+    MAX_WALL_MINUTES?: number;
+  };
+}
+
+export interface IntakeDeps {
+  settings: IntakeSettings;
+  redis: Redis;
+  taskQueue: TaskQueue;
+  metrics: Metrics;
+  log: Logger;
+  maintenanceCaps: MaintenanceCapsStore;
+  github: GitHubPort;
+  /** Keeps a delivery GitHub could not help with for a later replay (absent: answer 5xx). */
+  park?: (delivery: ParkedDelivery) => Promise<void>;
+}
+
+/** What every part of the intake works with: its dependencies plus the caches made from them. */
+export interface IntakeContext extends IntakeDeps {
+  /** BullMQ key prefix of the task queue; the app's own keys live under it too. */
+  prefix: string;
+  permissions: PermissionChecker;
+  repoConfigs: RepoConfigSource;
+  configMarks: RepoConfigMarks;
+  /** Runs work after the delivery is answered; a failure is logged, never thrown. */
+  background(log: Logger, what: string, work: () => Promise<unknown>): void;
+}
+
+export function createIntakeContext(deps: IntakeDeps): IntakeContext {
+  const prefix = deps.taskQueue.prefix;
+  return {
+    ...deps,
+    prefix,
+    permissions: createPermissionChecker(deps.github, deps.redis, prefix),
+    repoConfigs: createRepoConfigSource(deps.github, deps.redis, prefix),
+    configMarks: createRepoConfigMarks(deps.redis, prefix),
+    background(log, what, work) {
+      work().catch((err: unknown) => log.warn({ err, what }, 'Background GitHub call failed'));
+    },
+  };
+}
