@@ -35,6 +35,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // PULLWRIGHT_TMP_CHECK=1 fails a test file that leaves files in its temp dir (off otherwise).
+    setupFiles: ['tests/docs/tmpdir-guard.ts'],
     // `npm test` (`vitest run`) runs both projects; `npm run test:unit` only `unit`.
     projects: [
       { extends: true, test: { name: 'unit', include: [ALL_TESTS], exclude: INTEGRATION_TESTS } },
