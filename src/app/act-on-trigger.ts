@@ -5,7 +5,7 @@ import { requestAcknowledgement } from '../queue/acknowledgements.js';
 import { claimDelivery, releaseDelivery } from '../queue/delivery-dedup.js';
 import type { EnqueueResult } from '../queue/task-queue.js';
 import { commentConfigProblemsOnce, configProblems } from './config-problems-comment.js';
-import type { DeliveryContext, DeliveryOutcome } from './delivery-outcome.js';
+import type { DeliveryContext, HandledDeliveryOutcome } from './delivery-outcome.js';
 import type { IntakeContext } from './intake-context.js';
 import type { LoadedRepoConfig } from './repo-config-source.js';
 import type { TriggerDecision } from './trigger-matching.js';
@@ -31,7 +31,7 @@ export async function actOnTrigger(
   ctx: IntakeContext,
   decision: TriggerDecision,
   input: TriggerInput,
-): Promise<DeliveryOutcome> {
+): Promise<HandledDeliveryOutcome> {
   const { metrics, taskQueue, redis, prefix } = ctx;
   const { installationId, repo, log } = input;
   if (decision.action === 'ignore') {

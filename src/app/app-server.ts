@@ -12,6 +12,7 @@ import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createParkedDeliveries } from '../queue/parked-deliveries.js';
 import { createProducerConnection } from '../queue/producer-connection.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
+import { countDelivery } from './delivery-outcome.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
 import { createWebhookEndpoint } from './webhook-endpoint.js';
@@ -180,7 +181,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
         // become label values, so junk requests cannot grow the metrics without bound.
         const header = String(req.headers['x-github-event'] ?? '');
         const event = knownEvents.has(header) ? header : 'other';
-        metrics.inc('pullwright_webhook_deliveries_total', { event, outcome: `rejected_${status}` });
+        countDelivery(metrics, event, `rejected_${status}`);
       }
       return;
     }

@@ -4,14 +4,14 @@ import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ParkedDelivery } from '../queue/parked-deliveries.js';
-import type { DeliveryContext, DeliveryOutcome } from './delivery-outcome.js';
+import { countDelivery, type DeliveryContext, type HandledDeliveryOutcome } from './delivery-outcome.js';
 import { isGitHubUnavailable, parkedEntry } from './parked-work.js';
 
 /** One webhook handler: the events it serves, the payload fields it reads, and what it does. */
 export interface HandlerSpec<S extends z.ZodType = z.ZodType> {
   events: string[];
   schema: S;
-  handle(payload: z.infer<S>, delivery: DeliveryContext, log: Logger): Promise<DeliveryOutcome>;
+  handle(payload: z.infer<S>, delivery: DeliveryContext, log: Logger): Promise<HandledDeliveryOutcome>;
 }
 
 /** Keeps the payload's type between a handler's schema and its function. */
@@ -68,7 +68,7 @@ export function createDeliveryDispatch(input: {
     );
     const parsed = spec.schema.safeParse(context.payload);
     if (!parsed.success) {
-      metrics.inc('pullwright_webhook_deliveries_total', { event, outcome: 'invalid' });
+      countDelivery(metrics, event, 'invalid');
       input.log.warn(
         {
           deliveryId: context.id,
@@ -82,7 +82,7 @@ export function createDeliveryDispatch(input: {
     // One child logger per delivery, bound once it is known to be well formed (pino
     // serializes a child's bindings when it is made, so each one costs on the hot path).
     const log = deliveryLog(context.id, event, parsed.data);
-    let outcome: DeliveryOutcome = 'error';
+    let outcome: HandledDeliveryOutcome = 'error';
     try {
       outcome = await spec.handle(parsed.data, context, log);
     } catch (err) {
@@ -94,7 +94,7 @@ export function createDeliveryDispatch(input: {
       log.warn({ err }, 'GitHub unavailable: delivery parked for a later retry');
       outcome = 'parked';
     } finally {
-      metrics.inc('pullwright_webhook_deliveries_total', { event, outcome });
+      countDelivery(metrics, event, outcome);
     }
   }
 

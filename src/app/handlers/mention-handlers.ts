@@ -2,7 +2,7 @@ import type { ReactionTarget } from '../../github/github-port.js';
 import type { Logger } from '../../logger.js';
 import { actOnTrigger } from '../act-on-trigger.js';
 import { defineHandler, type HandlerSpec } from '../delivery-dispatch.js';
-import type { DeliveryContext, DeliveryOutcome } from '../delivery-outcome.js';
+import type { DeliveryContext, HandledDeliveryOutcome } from '../delivery-outcome.js';
 import type { IntakeContext } from '../intake-context.js';
 import type { LoadedRepoConfig } from '../repo-config-source.js';
 import { isBot, type MatchContext, matchComment } from '../trigger-matching.js';
@@ -32,7 +32,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
     reactOn: ReactionTarget,
     delivery: DeliveryContext,
     log: Logger,
-  ): Promise<DeliveryOutcome> {
+  ): Promise<HandledDeliveryOutcome> {
     const repo = refOf(p.repository);
     const config = await ctx.repoConfigs.load(p.installation.id, repo);
     return actOnTrigger(ctx, matchComment(comment, phrasesFor(config)), {
@@ -59,7 +59,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
     reactOn: ReactionTarget,
     delivery: DeliveryContext,
     log: Logger,
-  ): Promise<DeliveryOutcome> {
+  ): Promise<HandledDeliveryOutcome> {
     if (!item.body?.includes('@') || isBot(p.sender, settings.botLogin)) return 'ignored';
     return actOnMention(
       p,
