@@ -26,7 +26,11 @@ async function startServer(
 const ifaces = "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\\n' ' '";
 
 describe('DockerSandbox network policies (real Docker)', () => {
-  const { provider, workerHostId, docker } = testProvider();
+  const { provider: strictProvider, workerHostId, docker } = testProvider();
+  // The test servers listen on host loopback addresses, which the egress proxy refuses
+  // unless the operator opts them in; only the "allowed" one is, so the other stays
+  // refused by the allowlist itself.
+  const provider = new DockerSandboxProvider({ workerHostId, docker, egressAllowedRanges: ['127.0.0.2/32'] });
   let workspace: string;
   let allowed: Awaited<ReturnType<typeof startServer>>;
   let blocked: Awaited<ReturnType<typeof startServer>>;
@@ -91,6 +95,39 @@ describe('DockerSandbox network policies (real Docker)', () => {
       const after = await box.exec({ cmd: `curl -sS -m 5 http://127.0.0.2:${allowed.port}/` });
       expect(after.exitCode).not.toBe(0);
       expect(allowed.hits()).toBe(2);
+    } finally {
+      await box.dispose();
+    }
+  });
+
+  // Issue 14, item 1: a repo admin allowlisted a worker-local service (Redis on
+  // 127.0.0.1:6379) and reached it through the proxy. Without an operator opt-in,
+  // loopback is refused even when the allowlist names it, by address or by `localhost`.
+  it('allowlist: refuses a listed loopback address or localhost unless the operator opted it in', async () => {
+    const box = await strictProvider.create(
+      {
+        image: SANDBOX_IMAGE,
+        network: { mode: 'allowlist', hosts: [`127.0.0.2:${allowed.port}`, `localhost:${allowed.port}`] },
+      },
+      workspace,
+    );
+    const before = allowed.hits();
+    try {
+      const byAddress = await box.exec({
+        cmd: `curl -s -o /dev/null -w '%{http_code}' -m 10 http://127.0.0.2:${allowed.port}/`,
+      });
+      expect(byAddress.stdout).toBe('403');
+      const byName = await box.exec({
+        cmd: `curl -sS -m 10 --proxytunnel http://localhost:${allowed.port}/`,
+        env: { NO_PROXY: '', no_proxy: '' },
+      });
+      expect(byName.exitCode).not.toBe(0);
+      expect(allowed.hits()).toBe(before);
+      const records = await box.blockedConnections();
+      expect(records.map((r) => `${r.host}:${r.port}`)).toEqual([
+        `127.0.0.2:${allowed.port}`,
+        `localhost:${allowed.port}`,
+      ]);
     } finally {
       await box.dispose();
     }

@@ -60,7 +60,8 @@ describe('EgressProxy over its unix socket', () => {
     server = http.createServer((req, res) => res.end(`hello ${req.url}`));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
-    proxy = new EgressProxy(join(dir, 'box'), createSilentLogger());
+    // The test server is on loopback, which the proxy refuses unless the operator opts it in.
+    proxy = new EgressProxy(join(dir, 'box'), createSilentLogger(), { allowedRanges: ['127.0.0.1/32'] });
     proxy.setAllowlist([`127.0.0.1:${port}`]);
     await proxy.start();
   });
@@ -107,5 +108,97 @@ describe('EgressProxy over its unix socket', () => {
       `GET http://127.0.0.1:${port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
     );
     expect(r).toMatch(/^HTTP\/1\.1 403/);
+  });
+});
+
+// Issue 14, item 1: an admin allowlisted `127.0.0.1:6379` for setup and reached the
+// worker's Redis through the proxy. Loopback, private and metadata addresses are
+// refused after resolution, however the allowlist names them.
+describe('EgressProxy refuses internal addresses even when allowlisted', () => {
+  let dir: string;
+  let server: http.Server;
+  let port: number;
+  let hits = 0;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pw-egress-ssrf-'));
+    server = http.createServer((_req, res) => {
+      hits++;
+      res.end('internal secret');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function withProxy<T>(
+    hosts: string[],
+    run: (p: EgressProxy) => Promise<T>,
+    options?: { allowedRanges?: string[] },
+  ): Promise<T> {
+    const p = new EgressProxy(join(dir, `box-${hosts.length}-${Date.now()}`), createSilentLogger(), options);
+    p.setAllowlist(hosts);
+    await p.start();
+    try {
+      return await run(p);
+    } finally {
+      await p.stop();
+    }
+  }
+
+  it.each([
+    ['127.0.0.1', (port: number) => `127.0.0.1:${port}`],
+    ['localhost', (port: number) => `localhost:${port}`],
+  ])('refuses an allowlisted %s for plain HTTP and CONNECT, and records it', async (host, entry) => {
+    await withProxy([entry(port)], async (p) => {
+      const plain = await viaSocket(
+        p.socketPath,
+        `GET http://${host}:${port}/ HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(plain).toMatch(/^HTTP\/1\.1 403/);
+      const tunnel = await viaSocket(
+        p.socketPath,
+        `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(tunnel).toMatch(/^HTTP\/1\.1 403/);
+      expect(tunnel).not.toContain('internal secret');
+      expect(p.blockedConnections().map((b) => `${b.host}:${b.port}`)).toEqual([
+        `${host}:${port}`,
+        `${host}:${port}`,
+      ]);
+    });
+    expect(hits).toBe(0);
+  });
+
+  it('refuses the same address in other spellings (IPv4-mapped IPv6, decimal)', async () => {
+    await withProxy([`[::ffff:127.0.0.1]:${port}`, `2130706433:${port}`], async (p) => {
+      for (const authority of [`[::ffff:127.0.0.1]:${port}`, `2130706433:${port}`]) {
+        const r = await viaSocket(
+          p.socketPath,
+          `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`,
+        );
+        expect(r).toMatch(/^HTTP\/1\.1 403/);
+      }
+    });
+    expect(hits).toBe(0);
+  });
+
+  it('lets an operator opt a range in', async () => {
+    await withProxy(
+      [`127.0.0.1:${port}`],
+      async (p) => {
+        const r = await viaSocket(
+          p.socketPath,
+          `GET http://127.0.0.1:${port}/ok HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(r).toMatch(/^HTTP\/1\.1 200/);
+      },
+      { allowedRanges: ['127.0.0.1/32'] },
+    );
+    expect(hits).toBe(1);
   });
 });

@@ -7,6 +7,7 @@ import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { containerSpec, staysOnBridgeAtStart } from './container-spec.js';
 import { DockerSandbox, PW_EXEC_LABEL } from './docker-sandbox.js';
+import { parseEgressRanges } from './egress-address-policy.js';
 import { EgressProxy } from './egress-proxy.js';
 import { SandboxPolicy, type SandboxPolicyInput, type SandboxProvider } from './sandbox.js';
 import { sandboxLabels } from './sandbox-labels.js';
@@ -29,6 +30,13 @@ export interface DockerSandboxProviderOptions {
   egressRoot?: string;
   /** How often the workspace size is checked while a command runs. */
   diskCheckIntervalMs?: number;
+  /**
+   * Internal address ranges (CIDR or single addresses) that `allowlist` sandboxes may
+   * reach through the egress proxy, e.g. a package mirror on the private network.
+   * Default none: loopback, private, link-local and the like are refused (see
+   * egress-address-policy.ts); cloud metadata addresses are refused regardless.
+   */
+  egressAllowedRanges?: readonly string[];
 }
 
 /**
@@ -47,6 +55,8 @@ export class DockerSandboxProvider implements SandboxProvider {
     this.log = options.log ?? createSilentLogger();
     this.egressRoot = options.egressRoot ?? DEFAULT_EGRESS_ROOT;
     this.diskCheckIntervalMs = options.diskCheckIntervalMs ?? 1_000;
+    // A typo in the operator's ranges is a configuration error at start, not a refusal mid-run.
+    parseEgressRanges(options.egressAllowedRanges ?? []);
   }
 
   /** Images built FROM ours inherit the label; any other image falls back to host-side capping. */
@@ -100,7 +110,7 @@ export class DockerSandboxProvider implements SandboxProvider {
       id: name,
       policy,
       workspaceHostPath: workspace,
-      egress: new EgressProxy(egressDir, this.log),
+      egress: new EgressProxy(egressDir, this.log, { allowedRanges: this.options.egressAllowedRanges }),
       log: this.log,
       diskCheckIntervalMs: this.diskCheckIntervalMs,
       initialNetwork: staysOnBridgeAtStart(policy.network) ? policy.network : { mode: 'none' },

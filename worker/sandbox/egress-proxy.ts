@@ -5,6 +5,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../src/logger.js';
+import { EgressAddressPolicy } from './egress-address-policy.js';
 import type { BlockedConnection } from './sandbox.js';
 
 /**
@@ -17,9 +18,11 @@ import type { BlockedConnection } from './sandbox.js';
  * the job can report it on the pull request.
  *
  * Threats: exfiltration to an attacker's server and pivoting into the worker's
- * network. Cloud metadata addresses (169.254.0.0/16, fe80::/10) are refused even
- * for an allowlisted name, so a DNS answer cannot turn an allowed host into the
- * instance's credential endpoint.
+ * network. After resolution, loopback, private, CGNAT, unique-local, link-local,
+ * unspecified, multicast and cloud metadata addresses are refused even for an
+ * allowlisted name or literal (see EgressAddressPolicy), so neither an allowlist
+ * entry like `127.0.0.1:6379` nor a DNS answer turns the proxy into a way to the
+ * worker's Redis, the internal network or the instance's credential endpoint.
  */
 export interface AllowRule {
   host: string;
@@ -56,11 +59,6 @@ export function isAllowed(rules: readonly AllowRule[], host: string, port: numbe
   });
 }
 
-function isMetadataAddress(address: string): boolean {
-  const a = address.toLowerCase();
-  return a.startsWith('169.254.') || /^fe[89ab][0-9a-f]:/.test(a) || a.startsWith('::ffff:169.254.');
-}
-
 function splitHostPort(authority: string, defaultPort: number): { host: string; port: number } | null {
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(authority);
   if (!m) return null;
@@ -69,19 +67,33 @@ function splitHostPort(authority: string, defaultPort: number): { host: string; 
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 
+export interface EgressProxyOptions {
+  /** How many refusals are kept for `blockedConnections()`. */
+  maxRecorded?: number;
+  /**
+   * Internal ranges (CIDR or single addresses) the operator lets sandboxes reach, such
+   * as a package mirror on the private network. Metadata addresses stay refused.
+   */
+  allowedRanges?: readonly string[];
+}
+
 export class EgressProxy {
   private rules: AllowRule[] = [];
   private readonly blocked: BlockedConnection[] = [];
   private server: http.Server | null = null;
   private readonly sockets = new Set<Duplex>();
   readonly socketPath: string;
+  private readonly maxRecorded: number;
+  private readonly addresses: EgressAddressPolicy;
 
   constructor(
     readonly dir: string,
     private readonly log: Logger,
-    private readonly maxRecorded = 500,
+    options: EgressProxyOptions = {},
   ) {
     this.socketPath = join(dir, 'egress.sock');
+    this.maxRecorded = options.maxRecorded ?? 500;
+    this.addresses = new EgressAddressPolicy(options.allowedRanges);
   }
 
   /** Replaces the allowlist; an empty list refuses everything. */
@@ -148,8 +160,9 @@ export class EgressProxy {
         return null;
       }
     }
-    if (isMetadataAddress(address)) {
-      this.record(host, port, 'metadata-address');
+    const refusal = this.addresses.refusal(address);
+    if (refusal !== null) {
+      this.record(host, port, refusal);
       return null;
     }
     return address;
