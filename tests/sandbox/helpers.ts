@@ -3,7 +3,8 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { DockerSandboxProvider, HOST_LABEL } from '../../worker/sandbox/docker-sandbox-provider.js';
+import { DockerSandboxProvider } from '../../worker/sandbox/docker-sandbox-provider.js';
+import { HOST_LABEL } from '../../worker/sandbox/sandbox-labels.js';
 
 export const SANDBOX_IMAGE = process.env.SANDBOX_IMAGE ?? 'pullwright-sandbox:latest';
 

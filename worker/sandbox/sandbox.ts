@@ -39,7 +39,11 @@ export const SandboxPolicy = z.object({
   network: NetworkPolicy.default({ mode: 'none' }),
   /** Default timeout of one exec, when the caller gives none. */
   execTimeoutMs: z.number().int().positive().default(120_000),
-  /** Labels put on the container so a reaper can find it (job id, worker host). */
+  /**
+   * The caller's labels on the container (job id, the runtime's instance). The provider
+   * adds its own (sandbox, worker host, workspace, egress folder) and refuses a policy
+   * that sets one of those: see sandbox-labels.ts.
+   */
   labels: z.record(z.string(), z.string()).default({}),
 });
 export type SandboxPolicy = z.infer<typeof SandboxPolicy>;
