@@ -17,6 +17,14 @@ const url = z.url({ protocol: /^(https?|rediss?)$/ });
 export const NetworkMode = z.enum(['none', 'allowlist', 'open']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
 
+/** How the model is asked to think: `auto` picks adaptive or budgeted per model (worker/model/README.md). */
+export const ThinkingMode = z.enum(['auto', 'adaptive', 'budgeted', 'off']);
+export type ThinkingMode = z.infer<typeof ThinkingMode>;
+
+/** `output_config.effort`, sent with adaptive thinking. */
+export const Effort = z.enum(['low', 'medium', 'high', 'xhigh', 'max']);
+export type Effort = z.infer<typeof Effort>;
+
 export const Env = z.object({
   // GitHub App
   APP_ID: z.string().regex(/^\d+$/, 'must be the numeric GitHub App id').optional(),
@@ -63,6 +71,9 @@ export const Env = z.object({
   PULLWRIGHT_MODEL: z.string().default('claude-sonnet-5-5'),
   MAX_OUTPUT_TOKENS: int(256, 128_000).default(16_000),
   MODEL_TIMEOUT_MS: int(1_000).default(600_000),
+  PULLWRIGHT_THINKING: ThinkingMode.default('auto'),
+  PULLWRIGHT_EFFORT: Effort.optional(),
+  PULLWRIGHT_THINKING_BUDGET: int(1_024, 128_000).default(8_000),
   // Logging
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

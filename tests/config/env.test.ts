@@ -95,3 +95,37 @@ describe('parseConfig', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('thinking settings', () => {
+  it('defaults to auto thinking with the model default effort and an 8000-token budget', () => {
+    const config = parseConfig('cli', {});
+    expect(config.PULLWRIGHT_THINKING).toBe('auto');
+    expect(config.PULLWRIGHT_EFFORT).toBeUndefined();
+    expect(config.PULLWRIGHT_THINKING_BUDGET).toBe(8000);
+  });
+
+  it('accepts the documented values and lists bad ones', () => {
+    const config = parseConfig('cli', {
+      PULLWRIGHT_THINKING: 'budgeted',
+      PULLWRIGHT_EFFORT: 'xhigh',
+      PULLWRIGHT_THINKING_BUDGET: '2048',
+    });
+    expect(config).toMatchObject({
+      PULLWRIGHT_THINKING: 'budgeted',
+      PULLWRIGHT_EFFORT: 'xhigh',
+      PULLWRIGHT_THINKING_BUDGET: 2048,
+    });
+    const problems = problemsOf(() =>
+      parseConfig('cli', {
+        PULLWRIGHT_THINKING: 'on',
+        PULLWRIGHT_EFFORT: 'huge',
+        PULLWRIGHT_THINKING_BUDGET: '100',
+      }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'PULLWRIGHT_THINKING',
+      'PULLWRIGHT_EFFORT',
+      'PULLWRIGHT_THINKING_BUDGET',
+    ]);
+  });
+});

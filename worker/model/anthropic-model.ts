@@ -1,15 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { type ErrorCode, isPullwrightError, PullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
-import type {
-  Model,
-  ModelRequest,
-  ModelResponse,
-  StopReason,
-  TextBlock,
-  ToolUseBlock,
-  Usage,
-} from './model.js';
+import type { AssistantBlock, Model, ModelRequest, ModelResponse, StopReason, Usage } from './model.js';
+import { type Effort, type ThinkingMode, thinkingOf, thinkingParams } from './thinking-config.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (the retry budget per call). */
@@ -37,6 +30,14 @@ export interface AnthropicModelOptions {
   /** Per request (one attempt), including the whole stream. */
   timeoutMs: number;
   contextWindow?: number;
+  /** Default `auto`: adaptive thinking where the model has it, the budgeted form where it needs it. */
+  thinking?: ThinkingMode;
+  /** Sent as `output_config.effort` with adaptive thinking; unset leaves the model's default. */
+  effort?: Effort;
+  /** `budget_tokens` of the budgeted form (default 8000). */
+  thinkingBudgetTokens?: number;
+  /** Overrides what the model name says about the prefix check on replayed thinking. */
+  preservedThinking?: boolean;
   retry?: Partial<RetryPolicy>;
   log?: Logger;
   /** Injected for tests; must reject with the signal's reason when aborted. */
@@ -143,11 +144,36 @@ function mapStopReason(reason: string | null): StopReason | null {
 function mapUsage(u: Anthropic.Usage): Usage {
   return {
     input: u.input_tokens ?? 0,
+    // Inclusive of thinking: output_tokens is what is billed, whatever the thinking display.
     output: u.output_tokens ?? 0,
     cacheRead: u.cache_read_input_tokens ?? 0,
     cacheWrite: u.cache_creation_input_tokens ?? 0,
     cacheWrite1h: u.cache_creation?.ephemeral_1h_input_tokens ?? 0,
+    thinking: u.output_tokens_details?.thinking_tokens ?? 0,
   };
+}
+
+/**
+ * Keeps every block the loop must replay, in order, with exactly the fields the API
+ * checks: thinking text and signature, redacted data, tool input as parsed (key
+ * order kept). Server-side blocks the harness never asks for are left out.
+ */
+export function mapContent(content: Anthropic.ContentBlock[]): AssistantBlock[] {
+  const out: AssistantBlock[] = [];
+  for (const block of content) {
+    if (block.type === 'text') out.push({ type: 'text', text: block.text });
+    else if (block.type === 'thinking')
+      out.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
+    else if (block.type === 'redacted_thinking') out.push({ type: 'redacted_thinking', data: block.data });
+    else if (block.type === 'tool_use')
+      out.push({
+        type: 'tool_use',
+        id: block.id,
+        name: block.name,
+        input: (block.input ?? {}) as Record<string, unknown>,
+      });
+  }
+  return out;
 }
 
 /**
@@ -158,6 +184,7 @@ function mapUsage(u: Anthropic.Usage): Usage {
 export class AnthropicModel implements Model {
   readonly name: string;
   readonly contextWindow: number;
+  readonly preservedThinking: boolean;
   private readonly client: Anthropic;
   private readonly retry: RetryPolicy;
   private readonly log: Logger;
@@ -168,6 +195,7 @@ export class AnthropicModel implements Model {
   constructor(private readonly options: AnthropicModelOptions) {
     this.name = options.model;
     this.contextWindow = options.contextWindow ?? 200_000;
+    this.preservedThinking = options.preservedThinking ?? thinkingOf(options.model).prefixCheck;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.log ?? createSilentLogger();
     this.sleep = options.sleep ?? abortableSleep;
@@ -225,9 +253,21 @@ export class AnthropicModel implements Model {
   }
 
   private async once(request: ModelRequest): Promise<ModelResponse> {
+    // One thinking configuration for every call of a run (the API wants it unchanged within a tool-use turn).
+    const thinking = thinkingParams(
+      this.options.model,
+      {
+        mode: this.options.thinking ?? 'auto',
+        effort: this.options.effort,
+        budgetTokens: this.options.thinkingBudgetTokens ?? 8_000,
+      },
+      request.maxTokens ?? this.options.maxOutputTokens,
+    );
     const params: Anthropic.MessageCreateParams = {
       model: this.options.model,
-      max_tokens: request.maxTokens ?? this.options.maxOutputTokens,
+      max_tokens: thinking.maxTokens,
+      ...(thinking.thinking ? { thinking: thinking.thinking } : {}),
+      ...(thinking.output_config ? { output_config: thinking.output_config } : {}),
       system: request.system as Anthropic.TextBlockParam[],
       messages: request.messages as Anthropic.MessageParam[],
       ...(request.tools.length > 0 ? { tools: request.tools as Anthropic.Tool[] } : {}),
@@ -250,21 +290,10 @@ export class AnthropicModel implements Model {
     }
     try {
       const message = await stream.finalMessage();
-      const content: (TextBlock | ToolUseBlock)[] = [];
-      for (const block of message.content) {
-        if (block.type === 'text') content.push({ type: 'text', text: block.text });
-        else if (block.type === 'tool_use')
-          content.push({
-            type: 'tool_use',
-            id: block.id,
-            name: block.name,
-            input: (block.input ?? {}) as Record<string, unknown>,
-          });
-      }
       return {
         id: message.id,
         model: message.model,
-        content,
+        content: mapContent(message.content),
         stopReason: mapStopReason(message.stop_reason),
         usage: mapUsage(message.usage),
       };

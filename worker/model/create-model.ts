@@ -19,6 +19,9 @@ export function createModelFromConfig(config: Config, log: Logger, extras: Model
     model: config.PULLWRIGHT_MODEL,
     maxOutputTokens: config.MAX_OUTPUT_TOKENS,
     timeoutMs: config.MODEL_TIMEOUT_MS,
+    thinking: config.PULLWRIGHT_THINKING,
+    effort: config.PULLWRIGHT_EFFORT,
+    thinkingBudgetTokens: config.PULLWRIGHT_THINKING_BUDGET,
     log,
     ...extras,
   });

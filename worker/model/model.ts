@@ -32,7 +32,34 @@ export interface ToolResultBlock {
   cache_control?: CacheControl;
 }
 
-export type ContentBlock = TextBlock | ToolUseBlock | ToolResultBlock;
+/**
+ * The model's reasoning, carried opaquely: the API checks `signature` against the
+ * text (and, on models with preserved thinking, against everything before the block),
+ * so it goes back byte for byte or not at all. The text may be empty (display omitted).
+ */
+export interface ThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+  /** The loop never sets it: breakpoints go on other blocks. */
+  cache_control?: CacheControl;
+}
+
+/** Reasoning the API encrypted; `data` goes back unchanged. */
+export interface RedactedThinkingBlock {
+  type: 'redacted_thinking';
+  data: string;
+  cache_control?: CacheControl;
+}
+
+/** What an assistant message holds, in the order the model produced it. */
+export type AssistantBlock = TextBlock | ToolUseBlock | ThinkingBlock | RedactedThinkingBlock;
+
+export type ContentBlock = AssistantBlock | ToolResultBlock;
+
+export function isThinkingBlock(block: ContentBlock): block is ThinkingBlock | RedactedThinkingBlock {
+  return block.type === 'thinking' || block.type === 'redacted_thinking';
+}
 
 export interface Message {
   role: 'user' | 'assistant';
@@ -69,6 +96,8 @@ export interface Usage {
   cacheWrite: number;
   /** The part of `cacheWrite` written with the 1 h TTL (billed at 2x instead of 1.25x). */
   cacheWrite1h?: number;
+  /** The part of `output` spent thinking (already in `output`, which is what is billed). */
+  thinking?: number;
 }
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence' | 'pause_turn' | 'refusal';
@@ -76,7 +105,8 @@ export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence
 export interface ModelResponse {
   id: string;
   model: string;
-  content: (TextBlock | ToolUseBlock)[];
+  /** Every block the API returned, thinking included, in order: replay it as it is. */
+  content: AssistantBlock[];
   stopReason: StopReason | null;
   usage: Usage;
 }
@@ -86,11 +116,17 @@ export interface Model {
   readonly name: string;
   /** Context window in tokens, used for compaction. */
   readonly contextWindow: number;
+  /**
+   * True when the API checks that nothing before a replayed thinking block changed
+   * ("preserved thinking"): after an edit of earlier history, the thinking blocks
+   * after the edit must be removed, never sent. Absent means false.
+   */
+  readonly preservedThinking?: boolean;
   complete(request: ModelRequest): Promise<ModelResponse>;
 }
 
 export function emptyUsage(): Usage {
-  return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0 };
+  return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite1h: 0, thinking: 0 };
 }
 
 export function addUsage(a: Usage, b: Usage): Usage {
@@ -100,5 +136,6 @@ export function addUsage(a: Usage, b: Usage): Usage {
     cacheRead: a.cacheRead + b.cacheRead,
     cacheWrite: a.cacheWrite + b.cacheWrite,
     cacheWrite1h: (a.cacheWrite1h ?? 0) + (b.cacheWrite1h ?? 0),
+    thinking: (a.thinking ?? 0) + (b.thinking ?? 0),
   };
 }

@@ -27,7 +27,9 @@ export {
 } from './scenarios/helpers.js';
 export { extractTaskTitle } from './scenarios/implement-issue.js';
 export { scenarios } from './scenarios/index.js';
+export { withThinking } from './scenarios/thinking.js';
 export { DEFAULT_TWIN_API_KEY, SCENARIO_HEADER, startModelTwin } from './server.js';
+export { ADAPTIVE_ONLY, PRESERVED_THINKING } from './thinking.js';
 export {
   CHARS_PER_TOKEN,
   estimateInputTokens,

@@ -6,6 +6,14 @@ import type { z } from 'zod';
 import { CacheRuleError, checkBreakpoints, minCacheableTokensFor, PromptCache } from './prompt-cache.js';
 import { scenarios as shippedScenarios } from './scenarios/index.js';
 import {
+  blockKey,
+  type PrefixChain,
+  type ThinkingConfig,
+  ThinkingLedger,
+  ThinkingRuleError,
+  thinkingConfig,
+} from './thinking.js';
+import {
   canonicalJson,
   estimateInputTokens,
   estimateOutputTokens,
@@ -222,6 +230,8 @@ interface BuiltMessage {
           input: Record<string, unknown>;
           caller: { type: 'direct' };
         }
+      | { type: 'thinking'; thinking: string; signature: string }
+      | { type: 'redacted_thinking'; data: string }
     )[];
     stop_reason: StopReason;
     stop_sequence: string | null;
@@ -231,18 +241,58 @@ interface BuiltMessage {
   };
 }
 
+interface ThinkingContext {
+  config: ThinkingConfig;
+  ledger: ThinkingLedger;
+  /** The prompt's prefix chain after the request's messages; extended by each block of the reply. */
+  chain: PrefixChain;
+}
+
+/** Tokens a redacted_thinking block stands for (its reasoning is hidden, its cost is not). */
+const REDACTED_THINKING_TOKENS = 64;
+
 /** Turns a scenario's reply into a Message, honouring max_tokens and stop_sequences like the model would. */
-function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenarioName: string): BuiltMessage {
+function buildMessage(
+  request: MessagesRequest,
+  scripted: ScriptedReply,
+  scenarioName: string,
+  thinking: ThinkingContext,
+): BuiltMessage {
   const offered = new Set((request.tools ?? []).map((t) => t.name));
   const content: BuiltMessage['message']['content'] = [];
   let stopReason: StopReason | undefined = scripted.stopReason;
   let stopSequence: string | null = null;
   let budget = request.max_tokens;
+  let thinkingTokens = 0;
+  const index = request.messages.length;
+  const messagePrefix = thinking.chain.current;
+  // Each block becomes part of the prefix of the blocks after it, as the client will send it back.
+  const emit = (block: BuiltMessage['message']['content'][number]) => {
+    content.push(block);
+    const { citations: _c, caller: _k, ...sent } = block as Record<string, unknown>;
+    thinking.chain.add(index, 'assistant', blockKey(sent as never));
+  };
   // tool_choice constrains what the model may emit: none → no tool calls; a single
   // call when parallel use is disabled (the scenario sees the rest was never made).
   const noTools = request.tool_choice?.type === 'none';
   const oneTool = request.tool_choice?.disable_parallel_tool_use === true;
   for (const block of scripted.content) {
+    if (block.type === 'thinking' || block.type === 'redacted_thinking') {
+      if (!thinking.config.active) continue;
+      const cost = block.type === 'thinking' ? estimateTokens(block.thinking) : REDACTED_THINKING_TOKENS;
+      thinkingTokens += Math.min(cost, budget);
+      budget -= Math.min(cost, budget);
+      const prefix = thinking.chain.current;
+      if (block.type === 'thinking') {
+        const shown = thinking.config.omitted ? '' : block.thinking;
+        emit({ type: 'thinking', thinking: shown, signature: thinking.ledger.sign(prefix, shown) });
+      } else emit({ type: 'redacted_thinking', data: thinking.ledger.redactedData(prefix) });
+      if (budget <= 0) {
+        stopReason = 'max_tokens';
+        break;
+      }
+      continue;
+    }
     if (block.type === 'tool_use' && (noTools || (oneTool && content.some((b) => b.type === 'tool_use'))))
       continue;
     if (block.type === 'tool_use') {
@@ -258,7 +308,7 @@ function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenari
         break;
       }
       budget -= cost;
-      content.push({
+      emit({
         type: 'tool_use',
         id: newId('toolu'),
         name: block.name,
@@ -281,10 +331,15 @@ function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenari
       stopReason = 'max_tokens';
     }
     budget -= estimateTokens(value);
-    if (value.length > 0) content.push({ type: 'text', text: value, citations: null });
+    if (value.length > 0) emit({ type: 'text', text: value, citations: null });
     if (stopReason === 'max_tokens' || stopReason === 'stop_sequence') break;
   }
-  const hasToolUse = content.some((b) => b.type === 'tool_use');
+  const toolUseIds = content.flatMap((b) => (b.type === 'tool_use' ? [b.id] : []));
+  const hasToolUse = toolUseIds.length > 0;
+  const thinkingBlocks = content.filter(
+    (b) => b.type === 'thinking' || b.type === 'redacted_thinking',
+  ).length;
+  thinking.ledger.remember(toolUseIds, messagePrefix, thinkingBlocks);
   // The API never says tool_use without a tool_use block, nor end_turn with one.
   const finalStop: StopReason =
     stopReason === 'max_tokens' || stopReason === 'stop_sequence'
@@ -292,10 +347,17 @@ function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenari
       : hasToolUse
         ? 'tool_use'
         : 'end_turn';
+  const visible = content.filter(
+    (b): b is Extract<(typeof content)[number], { type: 'text' | 'tool_use' }> =>
+      b.type === 'text' || b.type === 'tool_use',
+  );
+  // Thinking is billed as output whether or not its text is shown.
   const outputTokens = Math.min(
     request.max_tokens,
-    scripted.outputTokens ??
-      estimateOutputTokens(content.length > 0 ? content : [{ type: 'text', text: '' }]),
+    (scripted.outputTokens ??
+      (visible.length > 0 || thinkingTokens === 0
+        ? estimateOutputTokens(visible.length > 0 ? visible : [{ type: 'text', text: '' }])
+        : 0)) + thinkingTokens,
   );
   return {
     message: {
@@ -315,6 +377,9 @@ function buildMessage(request: MessagesRequest, scripted: ScriptedReply, scenari
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 0,
         cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+        ...(thinkingTokens > 0
+          ? { output_tokens_details: { thinking_tokens: Math.min(thinkingTokens, outputTokens) } }
+          : {}),
         service_tier: 'standard',
       },
     },
@@ -350,7 +415,12 @@ function streamEvents({ message }: BuiltMessage): SseEvent[] {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { ...usage, output_tokens: Math.min(1, usage.output_tokens) },
+          usage: {
+            ...inputUsage,
+            output_tokens: Math.min(1, usage.output_tokens),
+            cache_creation: usage.cache_creation,
+            service_tier: usage.service_tier,
+          },
         },
       },
     },
@@ -372,6 +442,35 @@ function streamEvents({ message }: BuiltMessage): SseEvent[] {
           data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } },
         });
       }
+    } else if (block.type === 'thinking') {
+      events.push({
+        event: 'content_block_start',
+        data: {
+          type: 'content_block_start',
+          index,
+          content_block: { type: 'thinking', thinking: '', signature: '' },
+        },
+      });
+      for (const piece of chunk(block.thinking, 24)) {
+        events.push({
+          event: 'content_block_delta',
+          data: { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: piece } },
+        });
+      }
+      // The signature arrives last, just before the block stops, as on the real API.
+      events.push({
+        event: 'content_block_delta',
+        data: {
+          type: 'content_block_delta',
+          index,
+          delta: { type: 'signature_delta', signature: block.signature },
+        },
+      });
+    } else if (block.type === 'redacted_thinking') {
+      events.push({
+        event: 'content_block_start',
+        data: { type: 'content_block_start', index, content_block: block },
+      });
     } else {
       events.push({
         event: 'content_block_start',
@@ -403,7 +502,11 @@ function streamEvents({ message }: BuiltMessage): SseEvent[] {
         stop_details: null,
         container: null,
       },
-      usage: { ...inputUsage, output_tokens: usage.output_tokens },
+      usage: {
+        ...inputUsage,
+        output_tokens: usage.output_tokens,
+        ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}),
+      },
     },
   });
   events.push({ event: 'message_stop', data: { type: 'message_stop' } });
@@ -459,6 +562,7 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
   const now = options.now ?? Date.now;
   const registry: Record<string, Scenario> = { ...shippedScenarios };
   const cache = new PromptCache(now);
+  const ledger = new ThinkingLedger();
   const usage = zeroTotals();
   const requests: RecordedRequest[] = [];
   let faultRules: FaultRule[] = [];
@@ -609,6 +713,14 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     const request = parsed.data;
     record.stream = request.stream === true;
     checkConversation(request.messages, request.tools);
+    let thinking: ThinkingContext;
+    try {
+      const config = thinkingConfig(request);
+      thinking = { config, ledger, chain: ledger.check(request, config).chain };
+    } catch (error) {
+      if (error instanceof ThinkingRuleError) throw new HttpError(400, error.message);
+      throw error;
+    }
 
     const headerName = req.headers[SCENARIO_HEADER];
     const scenarioName = Array.isArray(headerName) ? headerName[0] : headerName;
@@ -652,16 +764,18 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
         `twin: scenario "${scenario.name}" failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    const built = buildMessage(request, scripted, scenario.name);
+    const built = buildMessage(request, scripted, scenario.name, thinking);
     // Only a request that is answered touches the cache: a rejected one writes nothing.
     const outcome = cache.apply(
       request.model,
       blocks,
       options.minCacheableTokens ?? minCacheableTokensFor(request.model),
     );
+    const { output_tokens_details } = built.message.usage;
     built.message.usage = {
       ...outcome.usage,
       output_tokens: built.message.usage.output_tokens,
+      ...(output_tokens_details ? { output_tokens_details } : {}),
       service_tier: 'standard',
     };
     const finalUsage = built.message.usage;
@@ -671,6 +785,7 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
       cache_creation_input_tokens: finalUsage.cache_creation_input_tokens,
       cache_read_input_tokens: finalUsage.cache_read_input_tokens,
       cache_creation: finalUsage.cache_creation,
+      ...(output_tokens_details ? { output_tokens_details } : {}),
     };
     record.cache = outcome.report;
     record.response = built.message.content;
@@ -745,6 +860,7 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     Object.assign(usage, zeroTotals());
     requests.length = 0;
     cache.clear();
+    ledger.reset();
     faultRules = [];
     conversationState.clear();
   };

@@ -139,7 +139,10 @@ export type MessagesRequest = z.infer<typeof MessagesRequest>;
 /** What a scenario answers: the twin turns it into a Message (ids, usage, stop reason). */
 export type ScriptedBlock =
   | { type: 'text'; text: string }
-  | { type: 'tool_use'; name: string; input: Record<string, unknown> };
+  | { type: 'tool_use'; name: string; input: Record<string, unknown> }
+  /** Signed by the twin; dropped when the request turns thinking off; text emptied with `display: omitted`. */
+  | { type: 'thinking'; thinking: string }
+  | { type: 'redacted_thinking' };
 
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence';
 
@@ -199,7 +202,10 @@ export type FaultRuleInput = z.input<typeof FaultRule>;
 
 export interface Usage {
   input_tokens: number;
+  /** Includes thinking (what is billed), whatever the thinking display. */
   output_tokens: number;
+  /** The part of output_tokens spent thinking, when the reply thought. */
+  output_tokens_details?: { thinking_tokens: number };
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
   cache_creation: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };

@@ -1,4 +1,11 @@
-import type { CacheControl, ContentBlock, Message, TextBlock, ToolDefinition } from '../../model/model.js';
+import {
+  type CacheControl,
+  type ContentBlock,
+  isThinkingBlock,
+  type Message,
+  type TextBlock,
+  type ToolDefinition,
+} from '../../model/model.js';
 
 const LONG: CacheControl = { type: 'ephemeral', ttl: '1h' };
 const ROLLING: CacheControl = { type: 'ephemeral' };
@@ -18,6 +25,15 @@ function withoutMarks(content: ContentBlock[]): ContentBlock[] {
     const { cache_control: _drop, ...rest } = b;
     return rest as ContentBlock;
   });
+}
+
+/** The rolling mark goes on the message's last block that may carry one (never a thinking block). */
+function markContent(content: ContentBlock[], control: CacheControl): ContentBlock[] {
+  const at = content.findLastIndex((b) => !isThinkingBlock(b));
+  if (at < 0) return content;
+  const out = content.slice();
+  out[at] = { ...(out[at] as ContentBlock), cache_control: control };
+  return out;
 }
 
 /**
@@ -47,7 +63,7 @@ export function applyCacheBreakpoints(input: {
   if (bridge !== undefined && bridge >= 0 && bridge < last) marks.add(bridge);
   for (const i of marks) {
     const m = messages[i] as Message;
-    m.content = markLast(m.content, ROLLING);
+    m.content = markContent(m.content, ROLLING);
   }
   return { tools, system, messages };
 }

@@ -1,4 +1,4 @@
-import type { Message, ToolResultBlock, ToolUseBlock } from '../../model/model.js';
+import { isThinkingBlock, type Message, type ToolResultBlock, type ToolUseBlock } from '../../model/model.js';
 import { stableStringify } from './stable-json.js';
 
 export interface CompactionOptions {
@@ -26,6 +26,8 @@ export function estimateTokens(messages: Message[]): number {
     for (const b of m.content) {
       if (b.type === 'text') chars += b.text.length;
       else if (b.type === 'tool_result') chars += b.content.length;
+      else if (b.type === 'thinking') chars += b.thinking.length + b.signature.length / 4;
+      else if (b.type === 'redacted_thinking') chars += b.data.length / 4;
       else chars += b.name.length + stableStringify(b.input).length;
     }
   return Math.ceil(chars / 4);
@@ -90,6 +92,21 @@ export function clearOldToolResults(
     return { role: m.role, content };
   });
   return { messages: out, cleared, savedChars, firstChanged };
+}
+
+/**
+ * Removes the thinking blocks an edit of earlier history invalidated, the way the API
+ * documents for preserved thinking ("remove the thinking in the kept turns"): every
+ * thinking block from `firstChanged` on, in every later assistant message, so no block
+ * goes back with a prefix other than the one it was produced with and none is left out
+ * between others. Blocks before the edit stay. A message left empty gets a placeholder.
+ */
+export function dropThinkingFrom(messages: Message[], firstChanged: number): Message[] {
+  return messages.map((m, i) => {
+    if (i < firstChanged || m.role !== 'assistant' || !m.content.some(isThinkingBlock)) return m;
+    const content = m.content.filter((b) => !isThinkingBlock(b));
+    return { role: m.role, content: content.length > 0 ? content : [{ type: 'text', text: '(no output)' }] };
+  });
 }
 
 export const SUMMARY_REQUEST =

@@ -2,6 +2,7 @@ import { PullwrightError, toPullwrightError } from '../../../src/errors.js';
 import type { Logger } from '../../../src/logger.js';
 import { redactText } from '../../../src/logger.js';
 import {
+  type AssistantBlock,
   addUsage,
   type ContentBlock,
   emptyUsage,
@@ -23,6 +24,7 @@ import {
   type CompactionOptions,
   clearOldToolResults,
   DEFAULT_COMPACTION,
+  dropThinkingFrom,
   estimateTokens,
   SUMMARY_REQUEST,
   summarizedHistory,
@@ -298,6 +300,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
     const cleared = clearOldToolResults(history, compaction);
     let kind: 'clear' | 'summary' = 'clear';
     if (cleared.cleared > 0) history = cleared.messages;
+    // Preserved thinking: blocks after the edit would fail the API's prefix check.
+    if (cleared.cleared > 0 && model.preservedThinking)
+      history = dropThinkingFrom(history, cleared.firstChanged);
     const estimate = upcomingContext() - Math.floor(cleared.savedChars / 4);
     if (estimate > compaction.targetShare * model.contextWindow) {
       // Clearing was not enough: summarize the older turns in one model call (it reads the cached prefix).
@@ -321,6 +326,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       const summary = lastText(response.content);
       if (summary) {
         history = summarizedHistory(history, summary, planNote(plan), compaction.keepTurns);
+        if (model.preservedThinking) history = dropThinkingFrom(history, 0);
         kind = 'summary';
       }
     }
@@ -392,9 +398,9 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         turn: turns,
         usage: { input: u.input, output: u.output, cacheRead: u.cacheRead, cacheWrite: u.cacheWrite },
       });
-      const content: (TextBlock | ToolUseBlock)[] = response.content.map((b) =>
-        b.type === 'tool_use' ? { ...b, input: canonicalize(b.input) } : b,
-      );
+      // Kept exactly as received (thinking, signatures, tool input key order): the API
+      // checks replayed thinking against everything before it, this message included.
+      const content: AssistantBlock[] = response.content.slice();
       if (content.length === 0) content.push({ type: 'text', text: '(no output)' });
       transcript.write({
         type: 'response',

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
-import type { Message, TextBlock, ToolUseBlock } from '../../model/model.js';
+import type { AssistantBlock, Message } from '../../model/model.js';
 import { addUsage, emptyUsage, type Usage } from '../../model/model.js';
 import type { PlanItem } from '../tool.js';
 
@@ -24,7 +24,7 @@ export type TranscriptEvent =
       turn: number;
       id: string;
       stopReason: string | null;
-      content: (TextBlock | ToolUseBlock)[];
+      content: AssistantBlock[];
       usage: Usage;
       costUsd: number;
       durationMs: number;

@@ -6,6 +6,7 @@ import { longTrajectoryScenario } from './long-trajectory.js';
 import { malformedToolInputScenario } from './malformed-tool-input.js';
 import { multiFileScenario } from './multi-file.js';
 import { neverStopsScenario } from './never-stops.js';
+import { fixFailingTestThinkingScenario, longTrajectoryThinkingScenario } from './thinking.js';
 
 /** The shipped scenarios by name. */
 export const scenarios: Record<string, Scenario> = Object.fromEntries(
@@ -17,5 +18,7 @@ export const scenarios: Record<string, Scenario> = Object.fromEntries(
     neverStopsScenario,
     implementIssueScenario,
     longTrajectoryScenario,
+    fixFailingTestThinkingScenario,
+    longTrajectoryThinkingScenario,
   ].map((s) => [s.name, s]),
 );
