@@ -8,6 +8,7 @@ import { ProbotContextOctokit } from '../github/probot-context-octokit.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { acknowledgementStream } from '../queue/acknowledgements.js';
+import { claimSignedBody } from '../queue/delivery-dedup.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createParkedDeliveries } from '../queue/parked-deliveries.js';
 import { createProducerConnection } from '../queue/producer-connection.js';
@@ -20,6 +21,11 @@ import { createWebhookEndpoint } from './webhook-endpoint.js';
 export const WEBHOOK_PATH = '/api/github/webhooks';
 /** GitHub caps webhook payloads at 25 MB; anything larger is not from GitHub. */
 const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+/**
+ * Body bytes all unanswered webhook requests may hold together (four of GitHub's largest):
+ * without it, a few hundred unauthenticated connections at 25 MB each took the app down.
+ */
+const MAX_WEBHOOK_IN_FLIGHT_BYTES = 4 * MAX_WEBHOOK_BYTES;
 /** GitHub gives a delivery 10 s; a slower one is answered 202 while its handler finishes. */
 const WEBHOOK_TIMEOUT_MS = 9_000;
 
@@ -131,14 +137,23 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     },
   });
   await probot.ready();
+  // The events the intake handles (and `ping`): the only `event` label values of rejections.
+  const handledEvents: ReadonlySet<string> = new Set(intake.handledEvents());
+  const knownEvents: ReadonlySet<string> = new Set(['ping', ...handledEvents]);
   const webhookEndpoint = createWebhookEndpoint({
     webhooks: probot.webhooks,
     maxBytes: MAX_WEBHOOK_BYTES,
+    maxInFlightBytes: MAX_WEBHOOK_IN_FLIGHT_BYTES,
     timeoutMs: WEBHOOK_TIMEOUT_MS,
+    // Only events a handler acts on leave a mark in Redis; the rest cannot start or stop anything.
+    isReplay: async ({ id, name, signature }) => {
+      if (!handledEvents.has(name)) return false;
+      if (await claimSignedBody(redis, options.queuePrefix, signature, id)) return false;
+      countDelivery(metrics, name, 'duplicate');
+      return true;
+    },
     log,
   });
-  // The events the intake handles (and `ping`): the only `event` label values of rejections.
-  const knownEvents: ReadonlySet<string> = new Set(['ping', ...intake.handledEvents()]);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';

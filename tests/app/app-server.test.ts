@@ -201,6 +201,28 @@ describe('app server with a fake GitHub port (real HTTP, real Redis)', () => {
     expect(html).toContain('issue_comment.created');
   });
 
+  // Issue 14 item 9: the delivery id header is not signed, so a captured delivery could be
+  // sent again under fresh ids to start (or stop) runs again once the first run has finished.
+  it('runs a captured signed delivery once, even replayed under fresh delivery ids', async () => {
+    const payload = issueComment(t, 5, '@agent replay me', user('alice'), { commentId: 505 });
+    expect((await post('issue_comment', payload, { deliveryId: 'orig-1' })).status).toBe(200);
+    const queued = async () => (await jobs()).filter((j) => j.id?.includes('#5~'));
+    const first = await queued();
+    expect(first).toHaveLength(1);
+    // The run is over (its job is gone); the same signed bytes come back under new ids.
+    await (await app.taskQueue.queue.getJob(first[0]?.id ?? ''))?.remove();
+    for (const deliveryId of ['replay-1', 'replay-2']) {
+      expect((await post('issue_comment', payload, { deliveryId })).status).toBe(200);
+    }
+    expect(await queued()).toHaveLength(0);
+    expect(await metricsText()).toMatch(
+      /pullwright_webhook_deliveries_total\{event="issue_comment",outcome="duplicate"\} 2/,
+    );
+    // GitHub redelivering the original (same id) still reaches the handlers' own dedup.
+    expect((await post('issue_comment', payload, { deliveryId: 'orig-1' })).status).toBe(200);
+    expect(await queued()).toHaveLength(0);
+  });
+
   it('serves metrics and an operator-only dashboard', async () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toContain('pullwright_jobs_enqueued_total{kind="implement"}');

@@ -211,3 +211,116 @@ describe('webhook endpoint (real HTTP, real Probot verifyAndReceive)', () => {
     expect(seen).toEqual([]);
   });
 });
+
+// Issue 14 item 9: each unauthenticated request could hold up to maxBytes, with no cap over
+// all of them, so a few hundred connections could take the app's memory.
+describe('webhook endpoint limits over all requests', () => {
+  const LIMITED_MAX = 64 * 1024;
+  let server: Server;
+  let url: string;
+  const seen: string[] = [];
+  const replayChecks: string[] = [];
+  const claimed = new Map<string, string>();
+
+  beforeAll(async () => {
+    const log = createSilentLogger();
+    const probot = new Probot({
+      appId: 1,
+      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+      secret: SECRET,
+      baseUrl: 'http://127.0.0.1:9',
+      log,
+    });
+    await probot.load((app) => {
+      app.on('issue_comment', async (context) => {
+        seen.push(context.id);
+      });
+    });
+    await probot.ready();
+    const endpoint = createWebhookEndpoint({
+      webhooks: probot.webhooks,
+      maxBytes: LIMITED_MAX,
+      maxInFlightBytes: 100 * 1024,
+      timeoutMs: 5_000,
+      // In memory here; the app's is claimSignedBody in Redis (covered in app-server.test.ts).
+      isReplay: async ({ id, signature }) => {
+        replayChecks.push(id);
+        const owner = claimed.get(signature) ?? id;
+        claimed.set(signature, owner);
+        return owner !== id;
+      },
+      log,
+    });
+    server = createServer((req, res) => void endpoint(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const signedBody = (n: number) => {
+    const body = Buffer.from(JSON.stringify({ action: 'created', n, padding: 'x'.repeat(60 * 1024) }));
+    const headers = (deliveryId: string) => ({
+      'content-type': 'application/json',
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': deliveryId,
+      'x-hub-signature-256': sign(SECRET, body.toString()),
+    });
+    return { body, headers };
+  };
+
+  it('refuses with 503 what would pass the in-flight byte budget, and recovers once bytes are freed', async () => {
+    const a = signedBody(1);
+    // A sender that streams most of its body and then waits, holding its bytes.
+    let answerA: (v: { status: number }) => void = () => {};
+    const answeredA = new Promise<{ status: number }>((resolve) => {
+      answerA = resolve;
+    });
+    const slow = request(url, { method: 'POST', headers: a.headers('d-slow') }, (res) => {
+      res.resume();
+      res.on('end', () => answerA({ status: res.statusCode ?? 0 }));
+    });
+    slow.write(a.body.subarray(0, 50 * 1024));
+    await new Promise((r) => setTimeout(r, 200));
+
+    const b = signedBody(2);
+    const streamed = await postChunked(url, [b.body], b.headers('d-b'));
+    expect(streamed.status).toBe(503);
+    const announced = await postDelivery(url, 'issue_comment', b.body.toString(), {
+      secret: SECRET,
+      deliveryId: 'd-b2',
+    });
+    expect(announced.status).toBe(503);
+    expect(seen).toEqual([]);
+
+    slow.end(a.body.subarray(50 * 1024));
+    expect((await answeredA).status).toBe(200);
+    // Every byte is given back, whatever the answer was.
+    const c = signedBody(3);
+    expect((await postChunked(url, [c.body], c.headers('d-c'))).status).toBe(200);
+    expect(seen).toEqual(['d-slow', 'd-c']);
+  });
+
+  it('answers a signed body seen under another delivery id without running a handler, and never records unsigned ones', async () => {
+    seen.length = 0;
+    replayChecks.length = 0;
+    const payload = { action: 'created', issue: { number: 9 } };
+    expect(
+      (await postDelivery(url, 'issue_comment', payload, { secret: SECRET, deliveryId: 'r-1' })).status,
+    ).toBe(200);
+    expect(
+      (await postDelivery(url, 'issue_comment', payload, { secret: SECRET, deliveryId: 'r-2' })).status,
+    ).toBe(200);
+    // The same id again is GitHub redelivering it: the handlers run and dedupe on their own.
+    expect(
+      (await postDelivery(url, 'issue_comment', payload, { secret: SECRET, deliveryId: 'r-1' })).status,
+    ).toBe(200);
+    expect(seen).toEqual(['r-1', 'r-1']);
+    const forged = await postDelivery(url, 'issue_comment', payload, { secret: 'wrong', deliveryId: 'r-3' });
+    expect(forged.status).toBe(400);
+    expect(replayChecks).toEqual(['r-1', 'r-2', 'r-1']);
+  });
+});
