@@ -275,6 +275,31 @@ describe('pullwright run: repository config', () => {
   }, 240_000);
 });
 
+describe('pullwright run: verification', () => {
+  it('runs the verify commands after the agent and reports each one, even when the summary claims success', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(`${repo}/.github`, { recursive: true });
+    // The sample project's tests fail until its bugs are fixed; this agent fixes nothing.
+    await writeFile(`${repo}/.github/pullwright.yml`, 'verify:\n  - node --test\n  - test -f package.json\n');
+    git(repo, 'add', '--all');
+    git(repo, 'commit', '--quiet', '-m', 'verify config');
+    twin = await startModelTwin({
+      scenario: oneCommandScenario({ name: 'claims-green', command: 'ls', summary: 'All tests pass.' }),
+      apiKey,
+    });
+    const result = await run('Make the tests pass.');
+    expect(result.outcome).toBe('no-changes');
+    expect(result.summary).toBe('All tests pass.');
+    expect(result.verify).toEqual([
+      { command: 'node --test', exitCode: expect.any(Number), ok: false, timedOut: false },
+      { command: 'test -f package.json', exitCode: 0, ok: true, timedOut: false },
+    ]);
+    expect(result.verify[0]?.exitCode).not.toBe(0);
+    expect(result.notes.join('\n')).toContain('Verification failed: node --test.');
+    await expectNoContainersLeft(result);
+  }, 180_000);
+});
+
 describe('pullwright run: clear errors before any work', () => {
   it('rejects a path that does not exist, a folder that is not a git repository, and a missing key', async () => {
     twin = await startModelTwin({ scenario: 'echo', apiKey });

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../../src/config/env.js';
 import { isPullwrightError } from '../../src/errors.js';
 import { createLogger, createSilentLogger, redactText } from '../../src/logger.js';
-import type { AgentEvent } from '../agent/tool.js';
-import type { LocalRunResult } from './run-local.js';
+import type { SessionEvent } from '../session/run-agent-session.js';
+import type { LocalRunResult } from './local-run-result.js';
 
 const USAGE = `Usage: pullwright run --repo <path> --task "<text>" [options]
 
@@ -43,8 +43,19 @@ function positiveNumber(name: string, value: string | undefined, integer: boolea
 
 class UsageError extends Error {}
 
-function describeEvent(event: AgentEvent): string | null {
+const PHASE_LINES = {
+  setup: 'Running the setup command',
+  sandbox: 'Starting the sandbox',
+  agent: 'The agent is working',
+  verify: 'Running the verify commands',
+} as const;
+
+function describeEvent(event: SessionEvent): string | null {
   switch (event.type) {
+    case 'phase':
+      return PHASE_LINES[event.phase];
+    case 'setup-failed':
+      return `The setup command exited with ${event.exitCode ?? 'a kill'}; the agent runs anyway.`;
     case 'tool':
       return `${event.isError ? '✗' : '·'} ${event.summary.slice(0, 150)}`;
     case 'plan':
@@ -66,6 +77,11 @@ export function formatHuman(r: LocalRunResult): string {
   } else {
     lines.push('Branch: none (no change kept)');
   }
+  for (const v of r.verify)
+    lines.push(
+      `Verify: ${v.ok ? 'ok' : 'FAILED'} ${v.command}${v.ok ? '' : ` (${v.timedOut ? 'timed out' : `exit ${v.exitCode ?? 'killed'}`})`}`,
+    );
+  if (r.blockedHosts.length > 0) lines.push(`Blocked hosts: ${r.blockedHosts.join(', ')}`);
   lines.push(
     `Turns: ${r.turns}  Duration: ${(r.durationMs / 1000).toFixed(1)} s  Cost: $${r.usage.costUsd.toFixed(4)}`,
     `Tokens: ${r.usage.inputTokens} in, ${r.usage.outputTokens} out, ${r.usage.cacheReadTokens} cache read, ${r.usage.cacheWriteTokens} cache write`,

@@ -1,54 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type Config, parseConfig } from '../../src/config/env.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
 import { getEffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import { parseRepoConfig, REPO_CONFIG_PATH } from '../../src/repo-config/repo-config.js';
-import { buildContext } from '../agent/context/build-context.js';
-import { type AgentResult, runAgent } from '../agent/loop/run-agent.js';
-import type { AgentEvent, PlanItem } from '../agent/tool.js';
-import { createDefaultTools } from '../agent/tools/index.js';
-import { findPatchProblems } from '../delivery/patch-safety.js';
 import { createModelFromConfig } from '../model/create-model.js';
 import type { Model } from '../model/model.js';
 import { DockerSandboxProvider } from '../sandbox/docker-sandbox-provider.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
 import { checkSandboxReadiness } from '../sandbox/sandbox-readiness.js';
-import { commitChange, createCleanCheckout, type GitIdentity } from '../workspace/deliver.js';
+import { createAgentRunner } from '../session/agent-runner.js';
+import { type AgentSessionResult, runAgentSession, type SessionEvent } from '../session/run-agent-session.js';
 import { gitText, runGit } from '../workspace/git.js';
-import { applyPatch, type ExtractedPatch, extractPatch } from '../workspace/patch.js';
+import { extractPatch } from '../workspace/patch.js';
 import type { RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
+import { inspectRepo, type LocalRepo } from './inspect-repo.js';
+import { keepLocalChange } from './keep-local-change.js';
+import { type LocalRunResult, toCliOutcome } from './local-run-result.js';
 
-/** The stable `--json` shape; documented in worker/cli/README.md. Add fields, never rename. */
-export interface LocalRunResult {
-  outcome: AgentResult['outcome'];
-  summary: string;
-  /** The branch left in the user's repository, or null when there was no change to keep. */
-  branch: string | null;
-  commit: string | null;
-  baseSha: string;
-  filesChanged: string[];
-  stats: { files: number; additions: number; deletions: number };
-  usage: {
-    inputTokens: number;
-    outputTokens: number;
-    cacheReadTokens: number;
-    cacheWriteTokens: number;
-    costUsd: number;
-  };
-  turns: number;
-  durationMs: number;
-  plan: PlanItem[];
-  transcriptPath: string;
-  limit?: string;
-  error?: { code: string; message: string };
-  /** Things the user should know (uncommitted changes left out, a change not kept and why). */
-  notes: string[];
-}
+export type { LocalRunResult } from './local-run-result.js';
 
 export interface RunLocalOptions {
   /** Path to a local git repository (any folder inside its work tree). */
@@ -62,7 +35,7 @@ export interface RunLocalOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   log?: Logger;
-  onEvent?: (event: AgentEvent) => void;
+  onEvent?: (event: SessionEvent) => void;
   /** Where transcripts go (default `<git common dir>/pullwright/runs`). */
   runsDir?: string;
   /** Tests inject a model; otherwise the Anthropic adapter is built from the config. */
@@ -72,8 +45,6 @@ export interface RunLocalOptions {
   now?: () => Date;
 }
 
-const AUTHOR: GitIdentity = { name: 'Pullwright', email: 'pullwright@users.noreply.localhost' };
-
 function timestampId(d: Date): string {
   return d
     .toISOString()
@@ -82,72 +53,39 @@ function timestampId(d: Date): string {
     .replace('T', '-');
 }
 
-/** Checks the repository and returns its top level, HEAD and git common dir. */
-async function inspectRepo(
-  path: string,
-): Promise<{ top: string; head: string; commonDir: string; dirty: boolean }> {
-  const abs = resolve(path);
-  const info = await stat(abs).catch(() => null);
-  if (!info?.isDirectory())
-    throw new PullwrightError(
-      'input_invalid',
-      `The repository path ${abs} does not exist or is not a folder.`,
-    );
-  let top: string;
-  try {
-    top = await gitText(['-C', abs, 'rev-parse', '--show-toplevel']);
-  } catch (err) {
-    // git refuses repositories owned by another user (their config could run code); say so plainly.
-    if (err instanceof Error && /dubious ownership/.test(err.message))
-      throw new PullwrightError(
-        'input_invalid',
-        `${abs} belongs to another user, so git will not read it for you. Run pullwright as the repository's owner.`,
-      );
-    throw new PullwrightError('input_invalid', `${abs} is not inside a git repository.`);
-  }
-  const head = await gitText(['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']).catch(
-    () => '',
-  );
-  if (!/^[0-9a-f]{40}$/.test(head))
-    throw new PullwrightError('input_invalid', `${top} has no commits yet; commit something first.`);
-  let commonDir = await gitText(['-C', top, 'rev-parse', '--git-common-dir']);
-  if (!isAbsolute(commonDir)) commonDir = resolve(top, commonDir);
-  const status = await gitText(['-C', top, 'status', '--porcelain', '--untracked-files=no']).catch(() => '');
-  return { top, head, commonDir, dirty: status.trim() !== '' };
+/** The session of a run cancelled before the agent started (during setup): nothing ran, nothing to keep. */
+function cancelledBeforeAgent(): AgentSessionResult {
+  return {
+    agent: {
+      outcome: 'cancelled',
+      summary: '',
+      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, costUsd: 0 },
+      turns: 0,
+      durationMs: 0,
+      plan: [],
+    },
+    setup: null,
+    verify: [],
+    blockedHosts: [],
+    patch: { patch: '', paths: [], stats: { files: 0, additions: 0, deletions: 0, bytes: 0 } },
+  };
 }
 
-async function userIdentity(top: string): Promise<GitIdentity | null> {
-  const name = await gitText(['-C', top, 'config', 'user.name']).catch(() => '');
-  const email = await gitText(['-C', top, 'config', 'user.email']).catch(() => '');
-  if (!name || /[<>\n]/.test(name) || !/^[^\s<>@]+@[^\s<>]+$/.test(email)) return null;
-  return { name, email };
-}
-
-async function freeBranchName(top: string, base: string): Promise<string> {
-  for (let i = 1; i < 100; i++) {
-    const name = i === 1 ? base : `${base}-${i}`;
-    const exists = await runGit(['-C', top, 'rev-parse', '--verify', '--quiet', `refs/heads/${name}`], {
-      okCodes: [1],
-    });
-    if (exists.code !== 0) return name;
-  }
-  throw new PullwrightError('conflict', `Too many branches named ${base}-*.`);
-}
-
-function commitMessage(task: string, summary: string): string {
-  const first = task.split('\n').find((l) => l.trim() !== '') ?? 'local task';
-  const subject = first.trim().replace(/\s+/g, ' ');
-  const title = `pullwright: ${subject.length > 60 ? `${subject.slice(0, 57)}...` : subject}`;
-  return `${title}\n\n${summary.trim()}\n`;
+/** A private bare copy of the repository, so the run's helpers never write to the user's. */
+async function cloneToCache(repo: LocalRepo, scratch: string): Promise<RepoCache> {
+  const cache: RepoCache = { dir: join(scratch, 'cache.git'), remoteUrl: `file://${repo.top}` };
+  await runGit(['clone', '--bare', '--quiet', '--', repo.top, cache.dir]);
+  await runGit(['--git-dir', cache.dir, 'fetch', '--quiet', repo.top, repo.head]).catch(() => undefined);
+  return cache;
 }
 
 /**
- * Runs the harness on a local repository: a credential-free working copy in a
- * sandbox, the agent loop against the configured model, then the change applied
- * by the host to a clean checkout and fetched into the user's repository as a new
- * branch. The user's checkout, index and working tree are never touched, and the
- * sandbox never mounts the user's repository itself (an agent could rewrite its
- * hooks or config and run code on the user's next git command).
+ * Runs the harness on a local repository: a credential-free working copy goes
+ * through the same agent session as the worker's (setup, agent, verify, patch),
+ * then the host keeps the change as a new branch of the user's repository. The
+ * user's checkout, index and working tree are never touched, and no sandbox
+ * mounts the user's repository itself (an agent could rewrite its hooks or config
+ * and run code on the user's next git command).
  */
 export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult> {
   const started = Date.now();
@@ -168,20 +106,14 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
   const now = options.now ?? (() => new Date());
   const runId = `${timestampId(now())}-${randomBytes(3).toString('hex')}`;
   const runsDir = options.runsDir ?? join(repo.commonDir, 'pullwright', 'runs');
-  const transcriptDir = join(runsDir, runId);
-  await mkdir(transcriptDir, { recursive: true });
-  const transcriptPath = join(transcriptDir, 'transcript.jsonl');
+  await mkdir(join(runsDir, runId), { recursive: true });
+  const transcriptPath = join(runsDir, runId, 'transcript.jsonl');
   const scratch = await mkdtemp(join(tmpdir(), 'pullwright-run-'));
   const secrets = [config.ANTHROPIC_API_KEY].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
-  let sandbox: Sandbox | undefined;
   try {
-    // A private bare copy of the repository: the helpers read objects from it, the
-    // user's repository is only ever read (clone) and, at the end, fetched into.
-    const cache: RepoCache = { dir: join(scratch, 'cache.git'), remoteUrl: `file://${repo.top}` };
-    await runGit(['clone', '--bare', '--quiet', '--', repo.top, cache.dir]);
-    await runGit(['--git-dir', cache.dir, 'fetch', '--quiet', repo.top, repo.head]).catch(() => undefined);
+    const cache = await cloneToCache(repo, scratch);
     const configText = await gitText([
       '--git-dir',
       cache.dir,
@@ -191,155 +123,123 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
     // The same operator caps as the workers (MAX_NETWORK, ALLOW_WORKFLOW_EDITS, budgets) apply.
     const repoConfig = getEffectiveRepoConfig(parseRepoConfig(configText), config);
     for (const p of repoConfig.problems) notes.push(`${REPO_CONFIG_PATH}: ${p}`);
-
     const work = await createWorkingCopy({ cache, ref: repo.head, dir: join(scratch, 'work') });
-    const provider = new DockerSandboxProvider({ workerHostId: `cli-${hostname()}-${process.pid}`, log });
-    const labels = { 'dev.pullwright.cli-run': runId };
-    if (repoConfig.setupCommand) {
-      // Setup may need the network (installing dependencies); the agent then gets its own,
-      // usually stricter, policy in a fresh container on the same working copy.
-      options.onEvent?.({ type: 'status', message: 'Running the setup command' });
-      const setupBox = await provider.create(
-        { image: config.SANDBOX_IMAGE, network: repoConfig.network.setup, labels },
-        work.dir,
-      );
-      try {
-        const setup = await setupBox.exec({ cmd: repoConfig.setupCommand, timeoutMs: 15 * 60_000, signal });
-        if (setup.exitCode !== 0)
-          notes.push(`The setup command exited with ${setup.exitCode ?? 'a kill'}; the agent ran anyway.`);
-      } finally {
-        await setupBox.dispose();
-      }
-    }
-    sandbox = await provider.create(
-      { image: config.SANDBOX_IMAGE, network: repoConfig.network.agent, labels },
-      work.dir,
-    );
-
-    const context = await buildContext({
-      sandbox,
-      task: { kind: 'local', text: options.task },
-      repoConfig: { verify: repoConfig.verifyCommands, setup: repoConfig.setupCommand ?? undefined },
-    });
     const model =
       options.modelOverride ??
       createModelFromConfig({ ...config, PULLWRIGHT_MODEL: options.model ?? config.PULLWRIGHT_MODEL }, log, {
         defaultHeaders: options.modelHeaders,
       });
 
-    let extracted: ExtractedPatch | undefined;
-    const extract = async () => {
-      extracted = await extractPatch({ workDir: work.dir, baseSha: work.baseSha, cache });
-      return extracted;
-    };
-    const result = await runAgent({
-      model,
-      sandbox,
-      tools: createDefaultTools(),
-      system: context.system,
-      firstUserMessage: context.firstUserMessage,
-      task: { kind: 'local', text: options.task },
-      budgets: {
-        maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
-        maxCostUsd: options.maxCostUsd ?? repoConfig.limits.maxCostUsd,
-        maxWallMs:
-          options.maxWallMinutes !== undefined
-            ? Math.round(options.maxWallMinutes * 60_000)
-            : repoConfig.limits.maxWallMs,
-      },
-      signal,
-      log,
-      transcriptPath,
-      onEvent: options.onEvent,
-      secrets,
-      hasChanges: async () => (await extract()).patch.trim() !== '',
-    });
+    let session: AgentSessionResult;
+    try {
+      session = await runAgentSession(
+        {
+          sandboxes: new DockerSandboxProvider({ workerHostId: `cli-${hostname()}-${process.pid}`, log }),
+          image: config.SANDBOX_IMAGE,
+          agent: createAgentRunner({ model, secrets }),
+        },
+        {
+          workspace: {
+            workDir: work.dir,
+            baseSha: work.baseSha,
+            extractPatch: () => extractPatch({ workDir: work.dir, baseSha: work.baseSha, cache }),
+          },
+          task: { kind: 'local', text: options.task },
+          repoConfig,
+          // Command-line budgets override the repository's limits.
+          limits: {
+            maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
+            maxCostUsd: options.maxCostUsd ?? repoConfig.limits.maxCostUsd,
+            maxWallMs:
+              options.maxWallMinutes !== undefined
+                ? Math.round(options.maxWallMinutes * 60_000)
+                : repoConfig.limits.maxWallMs,
+          },
+          labels: { 'dev.pullwright.cli-run': runId },
+          signal,
+          log,
+          transcriptPath,
+          secrets,
+          onEvent: options.onEvent,
+        },
+      );
+    } catch (err) {
+      // Cancelled between steps (during setup, or before the agent started): an outcome, not a failure.
+      if (toPullwrightError(err).code !== 'cancelled' || !signal.aborted) throw err;
+      session = cancelledBeforeAgent();
+    }
+    const { agent } = session;
+    const outcome = toCliOutcome(agent.outcome);
+    if (session.setup && !session.setup.ok)
+      notes.push(
+        `The setup command exited with ${session.setup.exitCode ?? 'a kill'}; the agent ran anyway.`,
+      );
+    const failed = session.verify.filter((v) => !v.ok).map((v) => v.command);
+    if (failed.length > 0) notes.push(`Verification failed: ${failed.join(', ')}.`);
 
-    let branch: string | null = null;
-    let commit: string | null = null;
-    let filesChanged: string[] = [];
-    let stats = { files: 0, additions: 0, deletions: 0 };
-    const keep = result.outcome === 'completed' || result.outcome === 'limit';
-    // A change that cannot be delivered is reported with the run, not thrown: the
+    let kept: { branch: string | null; commit: string | null } = { branch: null, commit: null };
+    const patch = session.patch;
+    // A change that cannot be kept is reported with the run, not thrown: the
     // usage, summary and transcript of a finished run are still worth returning.
-    if (keep)
+    if ((outcome === 'completed' || outcome === 'limit') && patch.patch.trim() !== '') {
       try {
-        const patch = extracted ?? (await extract());
-        if (patch.patch.trim() !== '') {
-          filesChanged = patch.paths;
-          stats = {
-            files: patch.stats.files,
-            additions: patch.stats.additions,
-            deletions: patch.stats.deletions,
-          };
-          const problems = findPatchProblems(patch.patch, {
-            maxBytes: 20 * 1024 ** 2,
-            protectedPaths: repoConfig.protectedPaths,
-            allowProtected: repoConfig.allowProtectedPaths,
-          });
-          if (problems.length > 0) {
-            notes.push(`The change was not kept: ${problems.map((p) => p.message).join('; ')}`);
-          } else {
-            const clean = await createCleanCheckout({ cache, ref: repo.head, dir: join(scratch, 'clean') });
-            await applyPatch({ cleanDir: clean.dir, patch: patch.patch });
-            const who = await userIdentity(repo.top);
-            commit = await commitChange({
-              dir: clean.dir,
-              message: commitMessage(options.task, result.summary || 'Change made by Pullwright.'),
-              author: AUTHOR,
-              coAuthors: who ? [who] : [],
-            });
-            const name = await freeBranchName(repo.top, `pullwright/run-${timestampId(now())}`);
-            // Fetched by the user's repository from ours: only a new ref is created there,
-            // so the user's checkout, index and working tree stay as they were.
-            await runGit([
-              '-C',
-              repo.top,
-              'fetch',
-              '--quiet',
-              '--no-tags',
-              clean.dir,
-              `${commit}:refs/heads/${name}`,
-            ]);
-            branch = name;
-          }
-        }
+        const change = await keepLocalChange({
+          repo,
+          cache,
+          patch: patch.patch,
+          task: options.task,
+          summary: agent.summary,
+          protectedPaths: repoConfig.protectedPaths,
+          allowProtectedPaths: repoConfig.allowProtectedPaths,
+          scratch,
+          stamp: timestampId(now()),
+        });
+        if ('refused' in change) notes.push(`The change was not kept: ${change.refused}`);
+        else kept = change;
       } catch (err) {
         const e = toPullwrightError(err);
         log.warn({ code: e.code }, 'Local delivery failed');
-        branch = null;
-        commit = null;
         notes.push(`The change could not be kept (${e.code}): ${redactText(e.message, secrets)}`);
       }
+    }
+    const changed = outcome === 'completed' || outcome === 'limit';
     return {
-      outcome: result.outcome,
-      summary: redactText(result.summary, secrets),
-      branch,
-      commit,
+      outcome,
+      summary: redactText(agent.summary, secrets),
+      ...kept,
       baseSha: repo.head,
-      filesChanged,
-      stats,
+      filesChanged: changed ? patch.paths : [],
+      stats: changed
+        ? { files: patch.stats.files, additions: patch.stats.additions, deletions: patch.stats.deletions }
+        : { files: 0, additions: 0, deletions: 0 },
       usage: {
-        inputTokens: result.usage.input,
-        outputTokens: result.usage.output,
-        cacheReadTokens: result.usage.cacheRead,
-        cacheWriteTokens: result.usage.cacheWrite,
-        costUsd: result.usage.costUsd,
+        inputTokens: agent.usage.input,
+        outputTokens: agent.usage.output,
+        cacheReadTokens: agent.usage.cacheRead,
+        cacheWriteTokens: agent.usage.cacheWrite,
+        costUsd: agent.usage.costUsd,
       },
-      turns: result.turns,
+      turns: agent.turns,
       durationMs: Date.now() - started,
-      plan: result.plan,
+      plan: agent.plan,
       transcriptPath,
-      ...(result.limit ? { limit: result.limit } : {}),
-      ...(result.error
-        ? { error: { code: result.error.code, message: redactText(result.error.message, secrets) } }
+      verify: session.verify.map((v) => ({
+        command: v.command,
+        exitCode: v.exitCode,
+        ok: v.ok,
+        timedOut: v.timedOut,
+      })),
+      blockedHosts: session.blockedHosts,
+      ...(agent.limit ? { limit: agent.limit } : {}),
+      ...(agent.error
+        ? { error: { code: agent.error.code, message: redactText(agent.error.message, secrets) } }
         : {}),
       notes,
     };
   } catch (err) {
     throw toPullwrightError(err);
   } finally {
-    await sandbox?.dispose().catch((err: unknown) => log.warn({ err }, 'Sandbox dispose failed'));
+    // Every container is disposed inside the session; the scratch folders are ours.
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
 }
