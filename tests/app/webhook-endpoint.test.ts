@@ -39,6 +39,24 @@ function postChunked(
   });
 }
 
+/** A real Probot whose only handler, for `issue_comment`, is `onComment`. */
+async function startProbot(
+  onComment: (context: { id: string; name: string; payload: unknown }) => Promise<void>,
+) {
+  const probot = new Probot({
+    appId: 1,
+    privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    secret: SECRET,
+    baseUrl: 'http://127.0.0.1:9',
+    log: createSilentLogger(),
+  });
+  await probot.load((app) => {
+    app.on('issue_comment', onComment);
+  });
+  await probot.ready();
+  return probot;
+}
+
 describe('webhook endpoint (real HTTP, real Probot verifyAndReceive)', () => {
   let server: Server;
   let url: string;
@@ -50,24 +68,14 @@ describe('webhook endpoint (real HTTP, real Probot verifyAndReceive)', () => {
 
   beforeAll(async () => {
     const log = createSilentLogger();
-    const probot = new Probot({
-      appId: 1,
-      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-      secret: SECRET,
-      baseUrl: 'http://127.0.0.1:9',
-      log,
+    const probot = await startProbot(async (context) => {
+      if (behaviour === 'throw') throw new Error('secret internal detail: redis at 10.0.0.7');
+      if (behaviour === 'slow') {
+        await new Promise((r) => setTimeout(r, TIMEOUT_MS * 3));
+        slowFinished = true;
+      }
+      seen.push({ id: context.id, name: context.name, payload: context.payload });
     });
-    await probot.load((app) => {
-      app.on('issue_comment', async (context) => {
-        if (behaviour === 'throw') throw new Error('secret internal detail: redis at 10.0.0.7');
-        if (behaviour === 'slow') {
-          await new Promise((r) => setTimeout(r, TIMEOUT_MS * 3));
-          slowFinished = true;
-        }
-        seen.push({ id: context.id, name: context.name, payload: context.payload });
-      });
-    });
-    await probot.ready();
     const endpoint = createWebhookEndpoint({
       webhooks: probot.webhooks,
       maxBytes: MAX_BYTES,
@@ -224,19 +232,9 @@ describe('webhook endpoint limits over all requests', () => {
 
   beforeAll(async () => {
     const log = createSilentLogger();
-    const probot = new Probot({
-      appId: 1,
-      privateKey: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-      secret: SECRET,
-      baseUrl: 'http://127.0.0.1:9',
-      log,
+    const probot = await startProbot(async (context) => {
+      seen.push(context.id);
     });
-    await probot.load((app) => {
-      app.on('issue_comment', async (context) => {
-        seen.push(context.id);
-      });
-    });
-    await probot.ready();
     const endpoint = createWebhookEndpoint({
       webhooks: probot.webhooks,
       maxBytes: LIMITED_MAX,
