@@ -21,6 +21,7 @@ import {
 } from './instance-liveness.js';
 import { DockerSandboxProvider } from './sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from './sandbox/reap-sandboxes.js';
+import { withBasePolicy } from './sandbox/with-base-policy.js';
 import type { AgentRunner } from './session/agent-runner.js';
 import { ensurePrivateDir, resolveRunsRoot } from './workspace/runs-location.js';
 
@@ -118,25 +119,14 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       gitBaseUrl: config.GITHUB_GIT_URL,
     }),
     session: {
-      sandboxes: {
-        create: (policy, workDir) =>
-          provider.create(
-            {
-              ...policy,
-              labels: {
-                ...policy.labels,
-                [INSTANCE_LABEL]: instanceId,
-                [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX,
-              },
-            },
-            workDir,
-          ),
-      },
+      sandboxes: withBasePolicy(provider, {
+        labels: { [INSTANCE_LABEL]: instanceId, [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX },
+      }),
       image: config.SANDBOX_IMAGE,
       agent: options.agent,
     },
     caps,
-    loadRepoConfig: (repo) => loadFlowConfig(github, repo, operatorCaps),
+    loadRepoConfig: (repoGitHub) => loadFlowConfig(repoGitHub, operatorCaps),
     bot: {
       login: config.botLogin,
       identity: { name: config.botLogin, email: `${config.APP_SLUG}[bot]@users.noreply.github.com` },

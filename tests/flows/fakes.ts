@@ -1,20 +1,28 @@
 import type { MaintenanceTask, RepoRef, TargetTask } from '../../src/domain/task.js';
 import { PullwrightError } from '../../src/errors.js';
+import type {
+  CommentData,
+  NewPull,
+  PullData,
+  RepoGitHub,
+  ReviewData,
+  ReviewThreadData,
+} from '../../src/github/github-for-worker.js';
 import { createSilentLogger } from '../../src/logger.js';
 import type { AgentResult } from '../../worker/agent/loop/run-agent.js';
 import { DEFAULT_FLOW_CONFIG, type FlowRepoConfig } from '../../worker/flows/flow-config.js';
-import type {
-  CommentData,
-  GitHubForWorker,
-  PullData,
-  ReviewData,
-  ReviewThreadData,
-} from '../../worker/flows/ports.js';
-import type { FlowDeps } from '../../worker/flows/run-flow.js';
+import type { FlowDeps } from '../../worker/flows/flow-context.js';
 import type { ExecResult, Sandbox, SandboxPolicyInput } from '../../worker/sandbox/sandbox.js';
 
-/** In-memory fakes for unit tests of the orchestration only; integration tests use the twins. */
-export class FakeGitHub implements GitHubForWorker {
+/**
+ * In-memory fakes for unit tests of the orchestration only; integration tests use the twins.
+ * One repository: `forRepo` hands out this client (and counts the tokens it minted).
+ */
+export class FakeGitHub implements RepoGitHub {
+  readonly repo: RepoRef = { owner: 'o', name: 'r' };
+  readonly token = 'ghs_faketokenfaketokenfaketoken0000';
+  readonly tokenExpiresAt = new Date(Date.now() + 3.6e6).toISOString();
+  tokensMinted = 0;
   comments: (CommentData & { number: number; edits: number })[] = [];
   pulls: (PullData & { labels: string[] })[] = [];
   branches = new Map<string, string>([['main', 'base000']]);
@@ -31,12 +39,6 @@ export class FakeGitHub implements GitHubForWorker {
   };
   private nextId = 100;
 
-  async createRepoToken() {
-    return {
-      token: 'ghs_faketokenfaketokenfaketoken0000',
-      expiresAt: new Date(Date.now() + 3.6e6).toISOString(),
-    };
-  }
   async getDefaultBranch() {
     return 'main';
   }
@@ -46,13 +48,13 @@ export class FakeGitHub implements GitHubForWorker {
   async getIssue() {
     return { ...this.issue, isPullRequest: false };
   }
-  async listIssueComments(_repo: RepoRef, number: number) {
+  async listIssueComments(number: number) {
     return this.comments.filter((c) => c.number === number);
   }
-  async getPermission(_repo: RepoRef, login: string) {
+  async getPermission(login: string) {
     return this.permissions.get(login) ?? 'none';
   }
-  async createComment(_repo: RepoRef, number: number, body: string) {
+  async createComment(number: number, body: string) {
     const id = this.nextId++;
     this.comments.push({
       id,
@@ -65,24 +67,21 @@ export class FakeGitHub implements GitHubForWorker {
     });
     return { id, htmlUrl: `https://twin/c/${id}` };
   }
-  async updateComment(_repo: RepoRef, id: number, body: string) {
+  async updateComment(id: number, body: string) {
     const c = this.comments.find((x) => x.id === id);
     if (!c) throw new PullwrightError('not_found', 'no comment');
     c.body = body;
     c.edits += 1;
   }
-  async getPull(_repo: RepoRef, number: number) {
+  async getPull(number: number) {
     const p = this.pulls.find((x) => x.number === number);
     if (!p) throw new PullwrightError('not_found', 'no pull');
     return p;
   }
-  async listPullsByHead(_repo: RepoRef, branch: string, state: 'open' | 'closed' | 'all') {
+  async listPullsByHead(branch: string, state: 'open' | 'closed' | 'all') {
     return this.pulls.filter((p) => p.headRef === branch && (state === 'all' || p.state === state)).reverse();
   }
-  async createPull(
-    _repo: RepoRef,
-    input: { title: string; body: string; head: string; base: string; draft: boolean },
-  ) {
+  async createPull(input: NewPull) {
     if (this.pulls.some((p) => p.headRef === input.head && p.state === 'open')) {
       throw new PullwrightError('conflict', 'A pull request already exists');
     }
@@ -104,15 +103,15 @@ export class FakeGitHub implements GitHubForWorker {
     this.pulls.push(pull);
     return pull;
   }
-  async updatePull(_repo: RepoRef, number: number, input: { title?: string; body?: string }) {
-    const p = await this.getPull(_repo, number);
+  async updatePull(number: number, input: { title?: string; body?: string }) {
+    const p = await this.getPull(number);
     Object.assign(p, input);
     return p;
   }
-  async addLabels(_repo: RepoRef, number: number, labels: string[]) {
-    (await this.getPull(_repo, number)).labels.push(...labels);
+  async addLabels(number: number, labels: string[]) {
+    (await this.getPull(number)).labels.push(...labels);
   }
-  async getBranchSha(_repo: RepoRef, branch: string) {
+  async getBranchSha(branch: string) {
     return this.branches.get(branch) ?? null;
   }
   async listReviewThreads() {
@@ -121,7 +120,7 @@ export class FakeGitHub implements GitHubForWorker {
   async listReviews() {
     return this.reviews;
   }
-  async replyToReviewComment(_repo: RepoRef, _n: number, commentId: number, body: string) {
+  async replyToReviewComment(_n: number, commentId: number, body: string) {
     this.replies.push({ commentId, body });
   }
 }
@@ -202,7 +201,12 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
   let result = agentResult();
   const config: FlowRepoConfig = { ...DEFAULT_FLOW_CONFIG, ...configOverrides };
   const deps: FlowDeps = {
-    github,
+    github: {
+      forRepo: async () => {
+        github.tokensMinted += 1;
+        return github;
+      },
+    },
     workspaces: {
       async prepare({ ref }) {
         return {

@@ -1,4 +1,6 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { AbortReason } from '../../src/domain/abort-reason.js';
 import type { Task } from '../../src/domain/task.js';
 import { issueBranch, maintenanceBranch, slugify } from '../../worker/flows/flow-config.js';
 import { PATCH_HASH_MARKER } from '../../worker/flows/pr-body.js';
@@ -145,6 +147,63 @@ describe('implement flow (orchestration with fakes)', () => {
     expect(outcome.status).toBe('cancelled');
     expect(h.github.comments[0]?.body).toContain('Cancelled');
     expect(h.execLog).toContain('dispose');
+  });
+
+  it('leaves the comment to the next attempt when the worker shuts down mid-run', async () => {
+    const h = createHarness();
+    const controller = new AbortController();
+    h.deps.session.agent.run = async () => {
+      controller.abort(AbortReason.shutdown);
+      return agentResult({ outcome: 'cancelled' });
+    };
+    await expect(run(h, implementTask(), controller.signal)).rejects.toMatchObject({ code: 'cancelled' });
+    expect(h.github.comments[0]?.body).toContain('picked up again');
+    expect(h.pushes).toHaveLength(0);
+  });
+
+  it("stops without touching the comment when the job's lock was lost (another worker may own it)", async () => {
+    const h = createHarness();
+    const controller = new AbortController();
+    h.deps.session.agent.run = async () => {
+      controller.abort(AbortReason.lockLost);
+      return agentResult({ outcome: 'cancelled' });
+    };
+    await expect(run(h, implementTask(), controller.signal)).rejects.toMatchObject({ code: 'cancelled' });
+    const body = h.github.comments[0]?.body ?? '';
+    expect(body).not.toContain('Cancelled');
+    expect(body).toContain('Working on it');
+    expect(h.pushes).toHaveLength(0);
+  });
+
+  it("mints one repository token per job and logs each phase's duration once", async () => {
+    const h = createHarness({ setupCommand: 'npm ci', verifyCommands: ['npm test'] });
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    await runFlow({
+      task: implementTask(),
+      jobId: 'job-9',
+      deps: h.deps,
+      signal: new AbortController().signal,
+      log,
+      finalAttempt: true,
+    });
+    expect(h.github.tokensMinted).toBe(1);
+    const timings = lines.filter((l) => l.msg === 'Run timings');
+    expect(timings).toHaveLength(1);
+    expect(timings[0]).toMatchObject({ jobId: 'job-9' });
+    expect(Object.keys(timings[0]?.phases as object)).toEqual([
+      'token',
+      'prepare',
+      'gather',
+      'workspace',
+      'setup',
+      'sandbox',
+      'agent',
+      'verify',
+      'extract',
+      'deliver',
+      'finish',
+    ]);
   });
 
   it('ends a failure with a redacted explanation', async () => {

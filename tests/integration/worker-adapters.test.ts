@@ -53,24 +53,25 @@ describe('worker adapters against the GitHub twin', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  /** A client bound to acme/widgets, as a job gets it (`forRepo` mints the repository's token). */
   const github = () =>
     createOctokitGitHubForWorker({
       appId: twin.app.id,
       privateKey: twin.app.privateKey,
       baseUrl: twin.url,
       log: createSilentLogger(),
-    });
+    }).forRepo(installationId, repo);
 
   it('mints a token scoped to one repository and reads what a run needs', async () => {
-    const gh = github();
-    const { token } = await gh.createRepoToken(installationId, repo);
+    const gh = await github();
+    const { token } = gh;
     expect(token).toMatch(/^ghs_/);
-    expect(await gh.getDefaultBranch(repo)).toBe('main');
-    expect(await gh.getPermission(repo, 'alice')).toBe('write');
-    expect(await gh.getPermission(repo, 'eve')).toBe('read');
-    expect(await gh.getPermission(repo, 'nobody')).toBe('none');
-    expect(await gh.getBranchSha(repo, 'main')).toMatch(/^[0-9a-f]{40}$/);
-    expect(await gh.getBranchSha(repo, 'nope')).toBeNull();
+    expect(await gh.getDefaultBranch()).toBe('main');
+    expect(await gh.getPermission('alice')).toBe('write');
+    expect(await gh.getPermission('eve')).toBe('read');
+    expect(await gh.getPermission('nobody')).toBe('none');
+    expect(await gh.getBranchSha('main')).toMatch(/^[0-9a-f]{40}$/);
+    expect(await gh.getBranchSha('nope')).toBeNull();
     // The job token cannot touch another repository of the same installation.
     const other = await fetch(`${twin.url}/repos/acme/other`, {
       headers: { authorization: `token ${token}` },
@@ -79,21 +80,20 @@ describe('worker adapters against the GitHub twin', () => {
   });
 
   it('reads the repo config from the default branch and caps it', async () => {
-    const gh = github();
-    await gh.createRepoToken(installationId, repo);
-    const config = await loadFlowConfig(gh, repo, caps);
+    const gh = await github();
+    const config = await loadFlowConfig(gh, caps);
     expect(config.verifyCommands).toEqual(['npm test']);
     expect(config.limits.maxTurns).toBe(50);
     expect(config.problems.join('\n')).toContain('limits.turns');
   });
 
   it('creates and edits comments, and opens and updates a PR idempotently', async () => {
-    const gh = github();
-    const { token } = await gh.createRepoToken(installationId, repo);
+    const gh = await github();
+    const { token } = gh;
     const { number } = twin.seed.issue({ repo: 'acme/widgets', title: 'Bump a', author: 'alice' });
-    const comment = await gh.createComment(repo, number, 'starting');
-    await gh.updateComment(repo, comment.id, 'done');
-    const comments = await gh.listIssueComments(repo, number);
+    const comment = await gh.createComment(number, 'starting');
+    await gh.updateComment(comment.id, 'done');
+    const comments = await gh.listIssueComments(number);
     expect(comments).toEqual([
       expect.objectContaining({ id: comment.id, body: 'done', author: 'pullwright[bot]', authorIsBot: true }),
     ]);
@@ -119,7 +119,7 @@ describe('worker adapters against the GitHub twin', () => {
       author: bot,
     });
     await ws.dispose();
-    expect(await gh.getBranchSha(repo, 'pullwright/issue-1-bump-a')).toBe(commitSha);
+    expect(await gh.getBranchSha('pullwright/issue-1-bump-a')).toBe(commitSha);
     const commits = await twin.inspect.commits('acme/widgets', 'pullwright/issue-1-bump-a');
     expect(commits[0]).toMatchObject({ sha: commitSha });
     expect(twin.inspect.pushes('acme/widgets').at(-1)?.pusher).toMatchObject({
@@ -127,7 +127,7 @@ describe('worker adapters against the GitHub twin', () => {
       installationId,
     });
 
-    const pull = await gh.createPull(repo, {
+    const pull = await gh.createPull({
       title: 'Bump a',
       body: 'b1',
       head: 'pullwright/issue-1-bump-a',
@@ -135,7 +135,7 @@ describe('worker adapters against the GitHub twin', () => {
       draft: false,
     });
     await expect(
-      gh.createPull(repo, {
+      gh.createPull({
         title: 'Bump a',
         body: 'b1',
         head: 'pullwright/issue-1-bump-a',
@@ -143,18 +143,18 @@ describe('worker adapters against the GitHub twin', () => {
         draft: false,
       }),
     ).rejects.toMatchObject({ code: 'conflict' });
-    const [found] = await gh.listPullsByHead(repo, 'pullwright/issue-1-bump-a', 'open');
+    const [found] = await gh.listPullsByHead('pullwright/issue-1-bump-a', 'open');
     expect(found?.number).toBe(pull.number);
     expect(found?.headRepoFullName).toBe('acme/widgets');
-    const updated = await gh.updatePull(repo, pull.number, { body: 'b2' });
+    const updated = await gh.updatePull(pull.number, { body: 'b2' });
     expect(updated.body).toBe('b2');
-    await gh.addLabels(repo, pull.number, ['pullwright']);
+    await gh.addLabels(pull.number, ['pullwright']);
     expect(twin.inspect.labels('acme/widgets')).toContain('pullwright');
   });
 
   it('refuses a push over commits a person added, and sees them as foreign', async () => {
-    const gh = github();
-    const { token } = await gh.createRepoToken(installationId, repo);
+    const gh = await github();
+    const { token } = gh;
     const workspaces = createGitWorkspaces({
       cacheDir: join(work, 'cache'),
       runsDir: join(work, 'runs'),
@@ -182,8 +182,8 @@ describe('worker adapters against the GitHub twin', () => {
       }),
     ).rejects.toMatchObject({ code: 'conflict' });
     await ws.dispose();
-    const head = await gh.getBranchSha(repo, 'pullwright/issue-1-bump-a');
-    const main = await gh.getBranchSha(repo, 'main');
+    const head = await gh.getBranchSha('pullwright/issue-1-bump-a');
+    const main = await gh.getBranchSha('main');
     const foreign = await workspaces.foreignCommits({
       repo,
       token,
@@ -195,9 +195,8 @@ describe('worker adapters against the GitHub twin', () => {
   });
 
   it('lists review threads with their diff hunks and replies in them', async () => {
-    const gh = github();
-    await gh.createRepoToken(installationId, repo);
-    const [pull] = await gh.listPullsByHead(repo, 'pullwright/issue-1-bump-a', 'open');
+    const gh = await github();
+    const [pull] = await gh.listPullsByHead('pullwright/issue-1-bump-a', 'open');
     const number = pull?.number as number;
     const open = twin.seed.reviewThread({
       repo: 'acme/widgets',
@@ -221,18 +220,18 @@ describe('worker adapters against the GitHub twin', () => {
       state: 'CHANGES_REQUESTED',
       body: 'Please explain',
     });
-    const threads = await gh.listReviewThreads(repo, number);
+    const threads = await gh.listReviewThreads(number);
     const mine = threads.find((t) => t.id === open.threadId);
     expect(mine).toMatchObject({ isResolved: false, path: 'src/a.js' });
     expect(mine?.comments[0]).toMatchObject({ author: 'alice', body: 'why 2?' });
     expect(threads.find((t) => t.id === closed.threadId)?.isResolved).toBe(true);
-    const reviews = await gh.listReviews(repo, number);
+    const reviews = await gh.listReviews(number);
     expect(reviews.at(-1)).toMatchObject({
       author: 'alice',
       body: 'Please explain',
       state: 'CHANGES_REQUESTED',
     });
-    await gh.replyToReviewComment(repo, number, open.commentIds[0] as number, 'Done in abc1234');
+    await gh.replyToReviewComment(number, open.commentIds[0] as number, 'Done in abc1234');
     const replies = twin.inspect
       .reviewComments('acme/widgets', number)
       .filter((c) => c.body === 'Done in abc1234');
@@ -240,8 +239,7 @@ describe('worker adapters against the GitHub twin', () => {
   });
 
   it('survives intermittent 502s and secondary rate limits', async () => {
-    const gh = github();
-    await gh.createRepoToken(installationId, repo);
+    const gh = await github();
     twin.faults.add({ kind: 'status', status: 502, path: '/repos/acme/widgets', times: 2 });
     twin.faults.add({
       kind: 'secondary-rate-limit',
@@ -249,8 +247,8 @@ describe('worker adapters against the GitHub twin', () => {
       path: '/repos/acme/widgets/issues/*',
       times: 1,
     });
-    expect(await gh.getDefaultBranch(repo)).toBe('main');
-    expect((await gh.getIssue(repo, 1)).title).toBe('Bump a');
+    expect(await gh.getDefaultBranch()).toBe('main');
+    expect((await gh.getIssue(1)).title).toBe('Bump a');
     twin.faults.clear();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withCoAuthors } from '../../worker/workspace/deliver.js';
+import { withCoAuthors } from '../../worker/delivery/git-delivery.js';
 import { gitAuthEnv } from '../../worker/workspace/git.js';
 import { isGitInternalPath, parseNumstat } from '../../worker/workspace/patch.js';
 

@@ -8,7 +8,7 @@ import {
   createCleanCheckout,
   listCommits,
   pushBranch,
-} from '../../worker/workspace/deliver.js';
+} from '../../worker/delivery/git-delivery.js';
 import { applyPatch, extractPatch } from '../../worker/workspace/patch.js';
 import {
   defaultBranch,

@@ -1,24 +1,14 @@
-import type { Budgets } from '../agent/loop/run-agent.js';
-import type { NetworkPolicy } from '../sandbox/sandbox.js';
+import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 
 /**
  * The effective settings of one run: the repo's `.github/pullwright.yml` (read
  * from the default branch only) already capped by the operator's environment.
+ * The repo-config module's own type, not a copy of it.
  */
-export interface FlowRepoConfig {
-  setupCommand: string | null;
-  verifyCommands: string[];
-  network: { setup: NetworkPolicy; agent: NetworkPolicy };
-  limits: Budgets;
-  protectedPaths: string[];
-  allowProtectedPaths: boolean;
-  pr: { draft: boolean; labels: string[]; branchPrefix: string };
-  maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
-  /** Problems found in the repo's file; the run goes on with defaults and says so once. */
-  problems: string[];
-}
+export type FlowRepoConfig = EffectiveRepoConfig;
 
 export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
+  triggerPhrase: null,
   setupCommand: null,
   verifyCommands: [],
   network: { setup: { mode: 'none' }, agent: { mode: 'none' } },

@@ -1,3 +1,4 @@
+import type { RunOutcome } from '../../src/domain/run-outcome.js';
 import type { Logger } from '../../src/logger.js';
 import type { PlanItem } from '../agent/tool.js';
 
@@ -11,7 +12,8 @@ import type { PlanItem } from '../agent/tool.js';
 export const PHASES = ['prepare', 'workspace', 'sandbox', 'agent', 'verify', 'deliver'] as const;
 export type Phase = (typeof PHASES)[number];
 
-export type RunStatus = 'running' | 'succeeded' | 'no-changes' | 'limit' | 'failed' | 'cancelled' | 'refused';
+/** A finished run's outcome, or `running` while it works (and while a retry is pending). */
+export type RunStatus = RunOutcome | 'running';
 
 export interface TrackingState {
   title: string;
@@ -39,6 +41,7 @@ const STATUS_LINE: Record<RunStatus, string> = {
   failed: '❌ Failed',
   cancelled: '🛑 Cancelled',
   refused: '🚫 Change refused',
+  skipped: '⏭️ Skipped',
 };
 
 const PLAN_MARK: Record<PlanItem['status'], string> = {

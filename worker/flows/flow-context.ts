@@ -1,0 +1,63 @@
+import type { RunOutcome } from '../../src/domain/run-outcome.js';
+import type { RepoRef, Task } from '../../src/domain/task.js';
+import type { GitHubForWorker, RepoGitHub } from '../../src/github/github-for-worker.js';
+import type { Logger } from '../../src/logger.js';
+import type { AgentResult } from '../agent/loop/run-agent.js';
+import type { PhaseTimings } from '../session/phase-timings.js';
+import type { AgentSessionDeps, AgentSessionResult } from '../session/run-agent-session.js';
+import type { FlowRepoConfig } from './flow-config.js';
+import type { Identity, MaintenanceCaps, WorkspacePort } from './ports.js';
+import type { TrackingComment } from './tracking-comment.js';
+
+/** What a flow is built from; the composition root (create-worker-runtime.ts) binds each to its adapter. */
+export interface FlowDeps {
+  /** Only `forRepo`: every call a job makes goes through the client bound to its repository. */
+  github: Pick<GitHubForWorker, 'forRepo'>;
+  workspaces: WorkspacePort;
+  /** Containers, image and agent runner of the one agent session (worker/session). */
+  session: AgentSessionDeps;
+  caps: MaintenanceCaps;
+  /** The repository's effective settings, read from its default branch. */
+  loadRepoConfig(github: RepoGitHub): Promise<FlowRepoConfig>;
+  bot: { login: string; identity: Identity };
+  /** Where transcripts are kept. */
+  runDir: string;
+}
+
+export type FlowStatus = RunOutcome;
+
+export interface FlowOutcome {
+  status: FlowStatus;
+  prNumber?: number;
+  prUrl?: string;
+  branch?: string;
+  commitSha?: string;
+  reason?: string;
+  agent?: AgentResult;
+}
+
+/** A job's state once the preamble ran: the repository client, its settings and the tracking comment. */
+export interface FlowContext<T extends Task = Task> {
+  task: T;
+  jobId: string;
+  deps: FlowDeps;
+  signal: AbortSignal;
+  log: Logger;
+  github: RepoGitHub;
+  defaultBranch: string;
+  config: FlowRepoConfig;
+  tracking: TrackingComment | null;
+  started: number;
+  /** Scrubbed from anything the run reports (the repository token). */
+  secrets: string[];
+  timings: PhaseTimings;
+}
+
+/** What the session produced for a mode to deliver. */
+export interface SessionRun extends AgentSessionResult {
+  baseSha: string;
+}
+
+export function repoName(repo: RepoRef): string {
+  return `${repo.owner}/${repo.name}`;
+}

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import type { PullData } from '../../src/github/github-for-worker.js';
+import { hasWriteAccess } from '../../src/github/permission.js';
+import { ensurePullRequest } from '../delivery/ensure-pull-request.js';
+import { assertPatchSafe } from '../delivery/patch-safety.js';
+import { pushChange } from '../delivery/push-change.js';
+import type { FlowContext, SessionRun } from './flow-context.js';
+import type { ModeOutcome } from './modes/mode.js';
+import { neutralizeMarkdown, renderPrBody } from './pr-body.js';
+
+/** What the modes share: who may speak in a request, patch checks, push, and the usual reports. */
+
+/** Keeps only what people with write access said; everything else is not part of the request. */
+export async function authorizedAuthors(ctx: FlowContext, logins: string[]): Promise<Set<string>> {
+  const allowed = new Set<string>();
+  for (const login of new Set(logins)) {
+    if (login === ctx.deps.bot.login || login.endsWith('[bot]')) continue;
+    if (hasWriteAccess(await ctx.github.getPermission(login))) allowed.add(login);
+  }
+  return allowed;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Why the pull request opens as a draft, or undefined for a ready one. */
+export function draftReasonOf(ctx: FlowContext, run: SessionRun): string | undefined {
+  const failed = run.verify.filter((v) => !v.ok).map((v) => `\`${v.command}\``);
+  if (failed.length > 0) return `verification failed (${failed.join(', ')}).`;
+  if (run.agent.outcome === 'limit') return `the run stopped at its ${run.agent.limit ?? ''} limit.`;
+  if (run.agent.error) return `the agent ended with an error (${run.agent.error.code}).`;
+  if (ctx.config.pr.draft) return 'the repository asks for draft PRs.';
+  return undefined;
+}
+
+/** Throws `patch_rejected` (reported as refused) for an oversized, protected-path or secret-bearing change. */
+export function assertRunPatchSafe(ctx: FlowContext, run: SessionRun): void {
+  assertPatchSafe(run.patch.patch, {
+    protectedPaths: ctx.config.protectedPaths,
+    allowProtected: ctx.config.allowProtectedPaths,
+  });
+}
+
+export function hasChange(run: SessionRun): boolean {
+  return run.patch.patch.trim() !== '';
+}
+
+export function noChangesOutcome(run: SessionRun): ModeOutcome {
+  return {
+    status: 'no-changes',
+    agent: run.agent,
+    verify: run.verify,
+    detail: neutralizeMarkdown(run.agent.summary, 2_000) || 'The agent made no change to the repository.',
+  };
+}
+
+/** Commits the run's change as the app, crediting the requester, and pushes `branch`. */
+export function pushRun(
+  ctx: FlowContext,
+  run: SessionRun,
+  input: { branch: string; message: string; replaceSha?: string },
+): Promise<string> {
+  ctx.tracking?.update({ phase: 'deliver', step: `Pushing ${input.branch}` });
+  return pushChange(ctx.deps.workspaces, {
+    repo: ctx.task.repo,
+    token: ctx.github.token,
+    baseSha: run.baseSha,
+    branch: input.branch,
+    patch: run.patch.patch,
+    message: input.message,
+    author: ctx.deps.bot.identity,
+    requester: ctx.task.trigger,
+    replaceSha: input.replaceSha,
+  });
+}
+
+/** Opens (or updates) the branch's pull request, as a draft when the run gives a reason. */
+export async function proposeChange(
+  ctx: FlowContext,
+  run: SessionRun,
+  input: { branch: string; title: string; heading: string; fixes?: number; patchHash: string },
+): Promise<{ pull: PullData; created: boolean; draftReason: string | undefined }> {
+  const draftReason = draftReasonOf(ctx, run);
+  const { pull, created } = await ensurePullRequest(ctx.github, {
+    branch: input.branch,
+    base: ctx.defaultBranch,
+    title: input.title,
+    body: renderPrBody({
+      heading: input.heading,
+      result: run.agent,
+      patch: run.patch,
+      verify: run.verify,
+      fixes: input.fixes,
+      draftReason,
+      requestedBy: ctx.task.trigger.actor,
+      patchHash: input.patchHash,
+    }),
+    draft: draftReason !== undefined,
+    labels: ctx.config.pr.labels,
+  });
+  return { pull, created, draftReason };
+}

@@ -1,0 +1,72 @@
+import type { TargetTask } from '../../../src/domain/task.js';
+import { issueBranch } from '../flow-config.js';
+import {
+  assertRunPatchSafe,
+  authorizedAuthors,
+  hasChange,
+  noChangesOutcome,
+  proposeChange,
+  pushRun,
+  sha256,
+} from '../mode-helpers.js';
+import type { Mode } from './mode.js';
+
+/** An issue assigned to the bot (or `@agent …` on an issue): a branch per issue and one PR that fixes it. */
+export const implementMode: Mode<TargetTask> = {
+  trackingTitle: (task) => `implementing #${task.number} for @${task.trigger.actor}`,
+
+  async plan(ctx) {
+    const { task, github } = ctx;
+    const number = task.number;
+    const issue = await github.getIssue(number);
+    const comments = await github.listIssueComments(number);
+    const allowed = await authorizedAuthors(
+      ctx,
+      comments.filter((c) => !c.authorIsBot).map((c) => c.author),
+    );
+    const branch = issueBranch(ctx.config.pr.branchPrefix, number, issue.title);
+    const branchSha = await github.getBranchSha(branch);
+    return {
+      // Asking again builds on the existing branch, including any commits a person added.
+      startRef: branchSha ?? ctx.defaultBranch,
+      agentTask: {
+        kind: 'implement',
+        issue: {
+          number,
+          title: issue.title,
+          body: issue.body,
+          comments: comments
+            .filter((c) => allowed.has(c.author) && !c.body.includes('<!-- pullwright:'))
+            .map((c) => ({ author: c.author, body: c.body })),
+        },
+        instruction: task.trigger.instruction,
+      },
+      async deliver(run) {
+        if (!hasChange(run)) return noChangesOutcome(run);
+        assertRunPatchSafe(ctx, run);
+        const commitSha = await pushRun(ctx, run, {
+          branch,
+          message: `${issue.title} (#${number})`.slice(0, 72),
+        });
+        const { pull, draftReason } = await proposeChange(ctx, run, {
+          branch,
+          title: issue.title.slice(0, 200),
+          heading: `Implements #${number}, as asked by @${task.trigger.actor}.`,
+          fixes: number,
+          patchHash: sha256(run.patch.patch),
+        });
+        return {
+          status: 'succeeded',
+          prNumber: pull.number,
+          prUrl: pull.htmlUrl,
+          branch,
+          commitSha,
+          agent: run.agent,
+          verify: run.verify,
+          blockedHosts: run.blockedHosts,
+          detail: draftReason ? `Opened as a draft: ${draftReason}` : undefined,
+        };
+      },
+    };
+  },
+};

@@ -1,0 +1,37 @@
+import type { TargetTask, Task } from '../../src/domain/task.js';
+import type { RepoGitHub } from '../../src/github/github-for-worker.js';
+import type { Logger } from '../../src/logger.js';
+import { TrackingComment, trackingMarker } from './tracking-comment.js';
+
+export function trackingKeyOf(task: Task): string {
+  const target = task.kind === 'maintenance' ? `maintenance/${task.maintenanceTaskId}` : `#${task.number}`;
+  return `${task.repo.owner}/${task.repo.name}${target}`;
+}
+
+/** Creates the run's tracking comment, or adopts the one an earlier attempt of the same job left. */
+export async function openTracking(input: {
+  task: TargetTask;
+  title: string;
+  github: RepoGitHub;
+  botLogin: string;
+  log: Logger;
+}): Promise<TrackingComment> {
+  const { task, github } = input;
+  const key = trackingKeyOf(task);
+  // A retried job (after a crash or a redelivery) edits the comment its first attempt created.
+  const marker = trackingMarker(key);
+  const comments = await github.listIssueComments(task.number);
+  const existing = comments.find((c) => c.author === input.botLogin && c.body.includes(marker));
+  const tracking = new TrackingComment(
+    key,
+    {
+      create: (body) => github.createComment(task.number, body),
+      update: (id, body) => github.updateComment(id, body),
+    },
+    { title: input.title, status: 'running', phase: 'prepare', plan: [], step: 'Reading the request' },
+    input.log,
+    existing?.id ?? null,
+  );
+  await tracking.start();
+  return tracking;
+}

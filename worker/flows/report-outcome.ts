@@ -1,0 +1,88 @@
+import { AbortReason, abortReasonOf } from '../../src/domain/abort-reason.js';
+import { toPullwrightError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { redactText } from '../../src/logger.js';
+import type { FlowOutcome } from './flow-context.js';
+import type { ModeOutcome } from './modes/mode.js';
+import { neutralizeMarkdown } from './pr-body.js';
+import type { TrackingComment } from './tracking-comment.js';
+
+/**
+ * The one place a run's end becomes the tracking comment's last edit: a mode's
+ * outcome, or an error mapped to what the person who asked should read.
+ */
+export interface ReportTarget {
+  tracking: TrackingComment | null;
+  started: number;
+  secrets: string[];
+  log: Logger;
+}
+
+export async function reportOutcome(target: ReportTarget, outcome: ModeOutcome): Promise<FlowOutcome> {
+  const { agent, detail, verify, blockedHosts, ...flow } = outcome;
+  // A run that stopped at a budget is shown as such even when what it did was delivered.
+  const atLimit = agent?.outcome === 'limit' && (flow.status === 'succeeded' || flow.status === 'no-changes');
+  await target.tracking?.finish({
+    status: atLimit ? 'limit' : flow.status,
+    prUrl: flow.prUrl,
+    prNumber: flow.prNumber,
+    branch: flow.branch,
+    durationMs: Date.now() - target.started,
+    ...(agent ? { tokens: agent.usage, costUsd: agent.usage.costUsd } : {}),
+    verify,
+    blockedHosts,
+    detail,
+  });
+  return agent ? { ...flow, agent } : flow;
+}
+
+/** Reports a failed run and returns its outcome, or rethrows when the queue must see the error. */
+export async function reportFailure(
+  target: ReportTarget & { signal: AbortSignal; finalAttempt: boolean },
+  raw: unknown,
+): Promise<FlowOutcome> {
+  const { tracking, started } = target;
+  const err = toPullwrightError(raw);
+  const message = redactText(err.message, target.secrets);
+  const reason = abortReasonOf(target.signal);
+  if (err.code === 'cancelled' && reason === AbortReason.lockLost) {
+    // Another worker may own the job now: its comment is not ours to edit.
+    throw err;
+  }
+  if (err.code === 'cancelled' && reason === AbortReason.shutdown) {
+    await tracking?.finish({
+      status: 'running',
+      step: 'The worker restarted during the run; it will be picked up again.',
+    });
+    throw err;
+  }
+  if (err.code === 'cancelled') {
+    await tracking?.finish({
+      status: 'cancelled',
+      durationMs: Date.now() - started,
+      detail: 'Stopped on request. Nothing was pushed by this run.',
+    });
+    return { status: 'cancelled', reason: message };
+  }
+  if (err.code === 'patch_rejected') {
+    await tracking?.finish({
+      status: 'refused',
+      durationMs: Date.now() - started,
+      detail: `The change was not pushed:\n${message
+        .split('\n')
+        .map((l) => `- ${l}`)
+        .join('\n')}`,
+    });
+    return { status: 'refused', reason: message };
+  }
+  const willRetry = err.retryable && !target.finalAttempt;
+  target.log.warn({ err, code: err.code, willRetry }, 'Flow failed');
+  await tracking?.finish({
+    status: willRetry ? 'running' : 'failed',
+    durationMs: Date.now() - started,
+    detail: willRetry
+      ? `A temporary problem interrupted the run (${err.code}); it will be retried.`
+      : `The run failed (${err.code}): ${neutralizeMarkdown(message, 1_000)}`,
+  });
+  throw err;
+}

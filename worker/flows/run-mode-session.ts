@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { PullwrightError } from '../../src/errors.js';
+import { JOB_LABEL } from '../sandbox/sandbox-labels.js';
+import { checkCancelled } from '../session/check-cancelled.js';
+import { runAgentSession, type SessionEvent } from '../session/run-agent-session.js';
+import type { FlowContext, SessionRun } from './flow-context.js';
+import type { ModePlan } from './modes/mode.js';
+import type { TrackingState } from './tracking-comment.js';
+
+const PHASE_STEPS: Record<Extract<SessionEvent, { type: 'phase' }>['phase'], Partial<TrackingState>> = {
+  setup: { phase: 'sandbox', step: 'Running the setup command' },
+  sandbox: { phase: 'sandbox', step: 'Starting the sandbox' },
+  agent: { phase: 'agent', step: 'The agent is working' },
+  verify: { phase: 'verify', step: 'Running the verify commands' },
+};
+
+/** The session's progress, as tracking-comment edits. */
+function trackingUpdateOf(event: SessionEvent): Partial<TrackingState> | null {
+  switch (event.type) {
+    case 'phase':
+      return PHASE_STEPS[event.phase];
+    case 'setup-failed':
+      return { detail: `The setup command exited with ${event.exitCode ?? 'a kill'}; continuing.` };
+    case 'plan':
+      return { plan: event.items };
+    case 'tool':
+      return { step: `${event.name}: ${event.summary}` };
+    case 'status':
+      return { step: event.message };
+    default:
+      return null;
+  }
+}
+
+/** Fetches the mode's start ref into a fresh working copy and runs the one agent session on it. */
+export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<SessionRun> {
+  const { deps, task, signal, tracking, timings } = ctx;
+  checkCancelled(signal);
+  tracking?.update({ phase: 'workspace', step: 'Fetching the repository' });
+  const workspace = await deps.workspaces.prepare({
+    repo: task.repo,
+    token: ctx.github.token,
+    ref: plan.startRef,
+    jobId: ctx.jobId,
+  });
+  timings.end('workspace');
+  try {
+    const session = await runAgentSession(deps.session, {
+      workspace,
+      task: plan.agentTask,
+      repoConfig: ctx.config,
+      labels: { [JOB_LABEL]: ctx.jobId },
+      signal,
+      log: ctx.log,
+      transcriptPath: join(deps.runDir, `${ctx.jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`),
+      secrets: ctx.secrets,
+      timings,
+      onEvent: (event) => {
+        const update = trackingUpdateOf(event);
+        if (update) tracking?.update(update);
+      },
+    });
+    if (session.agent.outcome === 'cancelled') {
+      checkCancelled(signal);
+      throw new PullwrightError('cancelled', 'The agent run was cancelled.');
+    }
+    tracking?.update({ plan: session.agent.plan });
+    return { ...session, baseSha: workspace.baseSha };
+  } finally {
+    await workspace.dispose();
+  }
+}
