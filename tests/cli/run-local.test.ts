@@ -275,6 +275,27 @@ describe('pullwright run: repository config', () => {
   }, 240_000);
 });
 
+describe('pullwright run: cancelled during setup', () => {
+  it('reports outcome cancelled, asks the model nothing and removes the setup container', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    await mkdir(`${repo}/.github`, { recursive: true });
+    await writeFile(`${repo}/.github/pullwright.yml`, 'setup: sleep 302\n');
+    git(repo, 'add', '--all');
+    git(repo, 'commit', '--quiet', '-m', 'slow setup');
+    twin = await startModelTwin({ scenario: 'echo', apiKey });
+    const controller = new AbortController();
+    const pending = run('Anything.', { signal: controller.signal });
+    await waitForProcessInRunContainer('sleep 302');
+    controller.abort(new Error('test cancel'));
+    const result = await pending;
+    expect(result.outcome).toBe('cancelled');
+    expect(result.branch).toBeNull();
+    expect(result.verify).toEqual([]);
+    expect(twin.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(0);
+    await expectNoContainersLeft(result);
+  }, 180_000);
+});
+
 describe('pullwright run: verification', () => {
   it('runs the verify commands after the agent and reports each one, even when the summary claims success', async () => {
     const { mkdir, writeFile } = await import('node:fs/promises');
