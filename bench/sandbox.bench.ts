@@ -12,7 +12,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { startGitHttpServer } from '../tests/workspace/git-http-server.js';
 import { DockerSandboxProvider } from '../worker/sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from '../worker/sandbox/reap-sandboxes.js';
@@ -102,7 +102,10 @@ async function measureExecServer(
     AttachStdout: false,
     AttachStderr: false,
   });
-  await e.start({ Detach: true });
+  // The detached start still returns its HTTP response as a stream; close it, or its
+  // socket keeps the process alive (the same leak as bug 8 in the egress relay).
+  const started = (await e.start({ Detach: true })) as { destroy?: () => void } | undefined;
+  started?.destroy?.();
   const socketPath = join(workspace, '.pw-bench-exec.sock');
   let sock: Socket | null = null;
   for (let i = 0; i < 100 && !sock; i++) {
@@ -145,9 +148,10 @@ async function measureExecServer(
 
 async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'pw-bench-sandbox-'));
-  const docker = new Docker();
   const workerHostId = `bench-${process.pid}`;
-  const provider = new DockerSandboxProvider({ workerHostId, docker });
+  // dockerode stays inside worker/sandbox: the raw-exec baseline uses the provider's own client.
+  const provider = new DockerSandboxProvider({ workerHostId });
+  const docker = provider.docker;
   const server = await (async () => {
     const bare = join(root, 'remote', 'bench', 'big.git');
     mkdirSync(bare, { recursive: true });
@@ -320,7 +324,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Exit explicitly: a handle left after the exec-server prototype once kept the run alive.
+// Exit explicitly, so a handle some later change leaks cannot keep a finished run alive.
 main()
   .then(() => process.exit(0))
   .catch((err) => {
