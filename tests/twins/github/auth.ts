@@ -4,14 +4,13 @@ import {
   type Auth,
   badCredentials,
   type Ctx,
-  DOCS,
   forbidden,
-  HttpError,
   invalidBody,
   notFound,
   PERMISSION_RANK,
   randomToken,
   requiresAuth,
+  unauthorized,
 } from './http.js';
 import type { Json } from './serialize.js';
 import type { InstallationRec, RepoRec, TokenRec } from './state.js';
@@ -159,11 +158,7 @@ export class TwinAuth {
   requireJwt(ctx: Ctx): void {
     if (ctx.auth.kind === 'jwt') return;
     if (ctx.auth.kind === 'none') {
-      throw new HttpError(401, {
-        message: 'A JSON web token could not be decoded',
-        documentation_url: DOCS,
-        status: '401',
-      });
+      throw unauthorized('A JSON web token could not be decoded');
     }
     throw badCredentials();
   }

@@ -32,8 +32,9 @@ const error = (status: number, message: string, extra: Json = {}) =>
   new HttpError(status, { message, ...extra, documentation_url: DOCS, status: String(status) });
 
 export const notFound = (message = 'Not Found') => error(404, message);
-export const badCredentials = () => error(401, 'Bad credentials');
-export const requiresAuth = () => error(401, 'Requires authentication');
+export const unauthorized = (message: string) => error(401, message);
+export const badCredentials = () => unauthorized('Bad credentials');
+export const requiresAuth = () => unauthorized('Requires authentication');
 export const forbidden = (message = 'Resource not accessible by integration') => error(403, message);
 export const validation = (errors: Json[], message = 'Validation Failed') => error(422, message, { errors });
 export const invalidBody = (message: string) => error(422, message);

@@ -1,5 +1,5 @@
 import { deleteBranch, gitLog, listBranches, ZERO_SHA } from './git.js';
-import { DOCS, HttpError, invalidBody, notFound, nowIso } from './http.js';
+import { invalidBody, notFound, nowIso } from './http.js';
 import { R, type RouteKit } from './router.js';
 import { nodeId } from './serialize.js';
 
@@ -37,8 +37,7 @@ export function registerRefRoutes({ core, auth, on }: RouteKit): void {
     const repo = auth.repoAccess(ctx, { perm: 'contents', level: 'read' });
     const branch = decodeURIComponent(ctx.params[2]!);
     const sha = (await listBranches(repo.gitDir))[branch];
-    if (!sha)
-      throw new HttpError(404, { message: 'Branch not found', documentation_url: DOCS, status: '404' });
+    if (!sha) throw notFound('Branch not found');
     const [commit] = await gitLog(repo.gitDir, sha);
     const a = (p: string) => `${url}/repos/${repo.fullName}${p}`;
     const person = (name: string, email: string) => ({ name, email, date: nowIso() });

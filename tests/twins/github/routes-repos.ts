@@ -1,5 +1,5 @@
 import { readPath, resolveRef } from './git.js';
-import { DOCS, type Handler, HttpError, notFound, PERMISSION_RANK } from './http.js';
+import { type Handler, notFound, PERMISSION_RANK } from './http.js';
 import { R, type RouteKit } from './router.js';
 
 /** A repository, its contents and a person's permission on it. */
@@ -18,11 +18,7 @@ export function registerRepoRoutes({ core, auth, on }: RouteKit): void {
     const ref = ctx.url.searchParams.get('ref') ?? repo.defaultBranch;
     const sha = await resolveRef(repo.gitDir, ref);
     if (!sha) {
-      throw new HttpError(404, {
-        message: `No commit found for the ref ${ref}`,
-        documentation_url: DOCS,
-        status: '404',
-      });
+      throw notFound(`No commit found for the ref ${ref}`);
     }
     const entry = await readPath(repo.gitDir, sha, path);
     if (!entry) throw notFound();
