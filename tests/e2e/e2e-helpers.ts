@@ -33,6 +33,14 @@ export function sandboxContainers(label: string): string[] {
   return out.split('\n').filter(Boolean);
 }
 
+/** A container's labels, as the reaper sees them. */
+export function containerLabels(id: string): Record<string, string> {
+  const out = execFileSync('docker', ['inspect', '--format', '{{json .Config.Labels}}', id], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(out) as Record<string, string>;
+}
+
 export async function jobsOf(s: LocalStack) {
   return s.app.taskQueue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
 }

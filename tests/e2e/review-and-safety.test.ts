@@ -1,7 +1,8 @@
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ISSUE, type LocalStack } from '../../scripts/local-stack.js';
 import { finish, reply, type Scenario, tool, toolExchanges } from '../twins/model/index.js';
-import { sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
+import { containerLabels, sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
 
 /** A scripted agent that makes the given edits, one per turn, then finishes. */
 function editsScenario(
@@ -205,6 +206,13 @@ describe('review, revise, safety and resilience, end to end', { timeout: 420_000
     // The model has answered with the long command and its sandbox is running it.
     await waitFor('the agent to start', () => (s.model?.requests.length ?? 0) > asked);
     await waitFor('its sandbox', () => sandboxContainers(`dev.pullwright.instance=${instance}`).length > 0);
+    // Bug 6: a flow's sandbox carries the provider's host label (the runtime's host id, here the
+    // machine's hostname), beside the job's own label; the flow no longer sets a host label itself.
+    const [container] = sandboxContainers(`dev.pullwright.instance=${instance}`);
+    expect(containerLabels(container as string)).toMatchObject({
+      'dev.pullwright.host': hostname(),
+      'dev.pullwright.job': expect.any(String),
+    });
     await new Promise((r) => setTimeout(r, 1_000));
     await github.actions.commentOnIssue({ repo, number, body: '@agent stop', sender: 'alice' });
     const done = await finished(s, number);

@@ -8,7 +8,7 @@ import {
   hasCommit,
   listCommits,
   pushBranch,
-} from '../workspace/deliver.js';
+} from '../delivery/git-delivery.js';
 import { applyPatch, extractPatch } from '../workspace/patch.js';
 import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
