@@ -205,7 +205,7 @@ async function runHarness(dir: string): Promise<{ finished: boolean; overheadMs:
       .reduce((a, s) => a + (s.end - s.start), 0);
     overheadMs.push(Math.max(0, to - from - inSandbox));
   }
-  return { finished: result.outcome === 'completed', overheadMs, turns: result.turns };
+  return { finished: result.outcome === 'succeeded', overheadMs, turns: result.turns };
 }
 
 function pct(values: number[], p: number): number {

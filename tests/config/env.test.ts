@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/env.js';
 
 const { privateKey } = generateKeyPairSync('rsa', {
@@ -66,6 +66,7 @@ describe('parseConfig', () => {
 
   it('reads the private key from a file and unescapes \\n in the variable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pw-env-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'key.pem');
     writeFileSync(path, privateKey);
     const fromFile = parseConfig('worker', { APP_ID: '12', PRIVATE_KEY_PATH: path });

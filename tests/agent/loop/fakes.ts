@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { z } from 'zod';
 import { createSilentLogger } from '../../../src/logger.js';
 import type { RunAgentOptions } from '../../../worker/agent/loop/run-agent.js';
@@ -156,6 +157,8 @@ export function baseOptions(
   overrides: Partial<RunAgentOptions> = {},
 ): RunAgentOptions {
   const dir = mkdtempSync(join(tmpdir(), 'pw-loop-'));
+  // The transcript folder goes when the test ends (it used to pile up in the temp dir).
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return {
     model,
     sandbox: fakeSandbox(),

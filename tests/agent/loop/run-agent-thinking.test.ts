@@ -103,7 +103,7 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
     await writeFixFailingTestRepo(dir);
     const result = await runAgent(options('fix-failing-test-thinking'));
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(result.turns).toBeGreaterThan(4);
     const body = twin.requests[0]?.body as { thinking?: unknown };
     expect(body.thinking).toEqual({ type: 'adaptive' });
@@ -133,7 +133,7 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
       onEvent: (e) => events.push(e),
     });
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const compactions = events.filter((e) => e.type === 'status' && /Cleared|Summarized/.test(e.message));
     expect(compactions.length).toBeGreaterThan(0);
     // After each compaction, the turns the model produces think again and are replayed.
@@ -151,7 +151,7 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
       }),
     );
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const body = twin.requests[0]?.body as { thinking?: unknown; max_tokens: number };
     expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
     expect(body.max_tokens).toBeGreaterThan(2048);
@@ -175,7 +175,7 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
       options('fix-failing-test-thinking', { model: 'claude-sonnet-5', thinking: 'off' }),
     );
     expect(twin.requests[0]?.body).toMatchObject({ thinking: { type: 'disabled' } });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(twin.requests.flatMap((r) => (r.response ?? []) as SentBlock[]).filter(isThinking)).toEqual([]);
   });
 });

@@ -76,7 +76,7 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
         streamed += d;
       },
     });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(result.turns).toBeGreaterThan(4);
     expect(result.plan.length).toBeGreaterThan(0);
     expect(result.plan.every((p) => p.status === 'completed')).toBe(true);
@@ -104,7 +104,7 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
       ...options('long-trajectory', { budgets: { maxTurns: 80, maxCostUsd: 5, maxWallMs: 240_000 } }, window),
       onEvent: (e) => events.push(e),
     });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const compactions = events.filter((e) => e.type === 'status' && /Cleared|Summarized/.test(e.message));
     expect(compactions.length).toBeGreaterThan(0);
     const ok = twin.requests.filter((r) => r.status === 200 && r.usage);
@@ -128,7 +128,7 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
   it('reports malformed tool calls as tool errors and goes on', async () => {
     await writeFixFailingTestRepo(dir);
     const result = await runAgent(options('malformed-tool-input'));
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(result.summary).toMatch(/^Both malformed calls were reported as tool errors/);
   });
 
@@ -147,18 +147,18 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
     twin.faults.add({ status: 529, times: 1 });
     twin.faults.add({ cutStreamAfterEvents: 3, times: 1 });
     const result = await runAgent(options('fix-failing-test'));
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(twin.requests.some((r) => r.status === 529)).toBe(true);
   });
 
-  it('ends as error with the code when the model keeps failing', async () => {
+  it('ends as failed with the code when the model keeps failing', async () => {
     twin.faults.add({ status: 500, times: 20 });
     const result = await runAgent(options('fix-failing-test'));
-    expect(result.outcome).toBe('error');
+    expect(result.outcome).toBe('failed');
     expect(result.error?.code).toBe('upstream_unavailable');
   });
 
-  it('ends as error with code timeout when a request stalls past the model timeout', async () => {
+  it('ends as failed with code timeout when a request stalls past the model timeout', async () => {
     twin.faults.add({ delayMs: 10_000, times: 1 });
     const base = options('fix-failing-test');
     const model = createAnthropicModel({
@@ -171,7 +171,7 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
       defaultHeaders: { [SCENARIO_HEADER]: 'fix-failing-test' },
     });
     const result = await runAgent({ ...base, model });
-    expect(result.outcome).toBe('error');
+    expect(result.outcome).toBe('failed');
     expect(result.error?.code).toBe('timeout');
   });
 

@@ -46,7 +46,7 @@ describe('runAgent', () => {
       { ...echoTool, run: async () => ({ content: String(++echoed), isError: false }) },
     ];
     const result = await runAgent({ ...baseOptions(model, tools), onEvent: (e) => events.push(e) });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(result.summary).toBe('All done');
     expect(result.turns).toBe(2);
     expect(result.plan).toEqual([{ step: 'Fix', status: 'in_progress' }]);
@@ -73,7 +73,7 @@ describe('runAgent', () => {
       ],
     }));
     const result = await runAgent(baseOptions(model, [createFinishTool()], { secrets: [secret] }));
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(result.threadReplies?.[0]).toEqual({ thread: 1, reply: 'Renamed the helper as asked.' });
     expect(result.threadReplies?.[1]?.reply).not.toContain(secret);
     expect(result.threadReplies?.[1]?.thread).toBe(2);
@@ -85,7 +85,7 @@ describe('runAgent', () => {
       return { content: [use('finish', { summary: 'ok' })] };
     });
     const result = await runAgent(baseOptions(model, [echoTool, throwTool, finishTool]));
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const results = toolResults(model.requests[1]?.messages[2]);
     expect(results).toHaveLength(3);
     expect(results.every((r) => r.is_error === true)).toBe(true);
@@ -106,13 +106,13 @@ describe('runAgent', () => {
     expect(result.summary).toBe('I think I am done');
   });
 
-  it('ends as error when the model refuses', async () => {
+  it('ends as failed when the model refuses', async () => {
     const model = new FakeModel(() => ({
       content: [text('I cannot help with that.')],
       stopReason: 'refusal',
     }));
     const result = await runAgent(baseOptions(model, [finishTool]));
-    expect(result).toMatchObject({ outcome: 'error', error: { code: 'input_invalid' }, turns: 1 });
+    expect(result).toMatchObject({ outcome: 'failed', error: { code: 'input_invalid' }, turns: 1 });
   });
 
   it('asks for shorter output after max_tokens', async () => {
@@ -122,7 +122,7 @@ describe('runAgent', () => {
         : { content: [use('finish', { summary: 's' })] },
     );
     const result = await runAgent(baseOptions(model, [finishTool]));
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(texts(model.requests[1]?.messages.at(-1)).join()).toMatch(/output token limit/);
   });
 
@@ -253,7 +253,7 @@ describe('runAgent', () => {
       compaction: { keepTurns: 2 },
       onEvent: (e) => events.push(e),
     });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const compactions = events.filter((e) => e.type === 'status').length;
     expect(compactions).toBeGreaterThanOrEqual(1);
     const strip = (ms: Message[]) =>
@@ -332,7 +332,7 @@ describe('runAgent', () => {
       resumeFrom: opts.transcriptPath,
       budgets: { maxTurns: 5, maxCostUsd: 10, maxWallMs: 60_000 },
     });
-    expect(second).toMatchObject({ outcome: 'completed', summary: 'resumed and done', turns: 3 });
+    expect(second).toMatchObject({ outcome: 'succeeded', summary: 'resumed and done', turns: 3 });
     expect(second.plan).toEqual([{ step: 'A', status: 'completed' }]);
     expect(second.usage.input).toBe(300);
     expect(model2.requests[0]?.messages).toHaveLength(5);
@@ -359,7 +359,7 @@ describe('runAgent', () => {
       transcriptPath: otherPath,
       budgets: { maxTurns: 5, maxCostUsd: 10, maxWallMs: 60_000 },
     });
-    expect(third.outcome).toBe('completed');
+    expect(third.outcome).toBe('succeeded');
     const fresh = loadTranscript(otherPath);
     expect(fresh.messages).toHaveLength(9);
     expect(fresh.turns).toBe(4);
@@ -383,7 +383,7 @@ describe('runAgent', () => {
     }, 10_000);
     const opts = { ...baseOptions(model, [planTool, echoTool, finishTool]), compaction: { keepTurns: 1 } };
     const result = await runAgent(opts);
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     const idx = model.requests.findIndex((r) => r.toolChoice === 'none');
     expect(idx).toBeGreaterThan(0);
     const next = model.requests[idx + 1];
@@ -412,7 +412,7 @@ describe('runAgent', () => {
       ...baseOptions(model, [finishTool]),
       transcriptPath: join(blocker, 'run.jsonl'),
     });
-    expect(result.outcome).toBe('completed');
+    expect(result.outcome).toBe('succeeded');
     expect(() => loadTranscript(join(blocker, 'missing.jsonl'))).toThrow(
       expect.objectContaining({ code: 'input_invalid' }),
     );

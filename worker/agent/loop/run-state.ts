@@ -1,0 +1,166 @@
+import type { Logger } from '../../../src/logger.js';
+import {
+  emptyUsage,
+  type Message,
+  type Model,
+  type TextBlock,
+  type ToolDefinition,
+  type Usage,
+} from '../../model/model.js';
+import type { PriceTable } from '../../model/pricing.js';
+import type { Sandbox } from '../../sandbox/sandbox.js';
+import type { AgentEvent, AgentTask, PlanItem, Tool } from '../tool.js';
+import type { Budgets, LimitKind } from './budgets.js';
+import { type CompactionOptions, DEFAULT_COMPACTION, estimateTokens } from './compaction.js';
+import { canonicalize } from './stable-json.js';
+import { TranscriptWriter } from './transcript.js';
+
+export interface RunAgentOptions {
+  model: Model;
+  sandbox: Sandbox;
+  tools: Tool[];
+  system: string;
+  /** From the context builder: the task, fenced and sanitized. Never compacted away. */
+  firstUserMessage: string;
+  task?: AgentTask;
+  budgets: Budgets;
+  signal: AbortSignal;
+  log: Logger;
+  transcriptPath: string;
+  onEvent?: (event: AgentEvent) => void;
+  /** Extra strings scrubbed from the transcript and from tool output (API key, tokens). */
+  secrets?: string[];
+  /** Decides `no-changes` for a succeeded run (the caller sees the workspace diff). */
+  hasChanges?: () => Promise<boolean>;
+  /** Continue the run recorded in this transcript. */
+  resumeFrom?: string;
+  prices?: PriceTable;
+  /** Per tool call; the tool's own exec timeout is usually shorter. */
+  toolTimeoutMs?: number;
+  /** Final cap on one tool result entering the history (head and tail kept). */
+  maxToolResultChars?: number;
+  compaction?: Partial<CompactionOptions>;
+  onText?: (delta: string) => void;
+}
+
+export const DEFAULT_MAX_TOOL_RESULT_CHARS = 16_000;
+const DEFAULT_TOOL_TIMEOUT_MS = 15 * 60_000;
+
+/** What stays fixed for the whole run: options resolved once, and the signals that stop it. */
+export interface RunContext {
+  readonly options: RunAgentOptions;
+  readonly model: Model;
+  readonly log: Logger;
+  readonly secrets: string[];
+  readonly compaction: CompactionOptions;
+  readonly maxResultChars: number;
+  readonly toolTimeoutMs: number;
+  readonly toolsByName: Map<string, Tool>;
+  /** Fixed for the whole run: any change would invalidate every cached prefix and every thinking block. */
+  readonly toolDefs: ToolDefinition[];
+  readonly system: TextBlock[];
+  readonly transcript: TranscriptWriter;
+  readonly started: number;
+  /** The job's signal or the wall-time deadline: every model call and tool call waits on it. */
+  readonly signal: AbortSignal;
+  readonly wallDeadline: AbortSignal;
+  emit(event: AgentEvent): void;
+}
+
+/** What a step changes. One object, so a step's effect is visible in one place. */
+export interface RunState {
+  /** Append-only between compactions: what was sent is sent again unchanged. */
+  history: Message[];
+  turns: number;
+  usage: Usage;
+  costUsd: number;
+  plan: PlanItem[];
+  /** How many messages of `history` are already in the transcript. */
+  logged: number;
+  /** Index of the newest message of the previous request (the cache bridge), if any. */
+  previousTail?: number;
+  /** The last request's context size as the API counted it. */
+  lastContext: number;
+  nudged: boolean;
+  lastCompactionTurn: number;
+  warned: Set<LimitKind>;
+  /** Harness notes for the next request, appended to the newest (still unsent) message. */
+  pendingNotes: string[];
+  lastAssistantText: string;
+}
+
+export interface Run {
+  readonly ctx: RunContext;
+  readonly state: RunState;
+}
+
+export function createRunContext(options: RunAgentOptions): RunContext {
+  const { log } = options;
+  const wallDeadline = AbortSignal.timeout(Math.max(1, options.budgets.maxWallMs));
+  return {
+    options,
+    model: options.model,
+    log,
+    secrets: options.secrets ?? [],
+    compaction: { ...DEFAULT_COMPACTION, ...options.compaction },
+    maxResultChars: options.maxToolResultChars ?? DEFAULT_MAX_TOOL_RESULT_CHARS,
+    toolTimeoutMs: options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
+    toolsByName: new Map(options.tools.map((t) => [t.name, t])),
+    toolDefs: options.tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      input_schema: canonicalize(t.inputJsonSchema),
+    })),
+    system: [{ type: 'text', text: options.system }],
+    transcript: new TranscriptWriter(options.transcriptPath, options.secrets ?? [], (err) =>
+      log.warn({ err }, 'Transcript cannot be written; the run goes on without it'),
+    ),
+    started: Date.now(),
+    // The wall-time budget also bounds a request or tool in flight.
+    signal: AbortSignal.any([options.signal, wallDeadline]),
+    wallDeadline,
+    emit(event) {
+      try {
+        options.onEvent?.(event);
+      } catch (err) {
+        log.warn({ err }, 'Agent event handler failed');
+      }
+    },
+  };
+}
+
+export function freshState(history: Message[]): RunState {
+  return {
+    history,
+    turns: 0,
+    usage: emptyUsage(),
+    costUsd: 0,
+    plan: [],
+    logged: 0,
+    lastContext: 0,
+    nudged: false,
+    lastCompactionTurn: Number.NEGATIVE_INFINITY,
+    warned: new Set(),
+    pendingNotes: [],
+    lastAssistantText: '',
+  };
+}
+
+/** The next request's size: the last one's as the API counted it, plus what was added since (estimated). */
+export function upcomingContext(state: RunState): number {
+  return state.previousTail === undefined
+    ? state.lastContext
+    : state.lastContext + estimateTokens(state.history.slice(state.previousTail + 2));
+}
+
+/** Writes the messages added since the last write; nothing already on disk is written twice. */
+export function logNewMessages(run: Run, turn: number): void {
+  const { state } = run;
+  run.ctx.transcript.write({ type: 'messages', turn, messages: state.history.slice(state.logged) });
+  state.logged = state.history.length;
+}
+
+export function planNote(plan: PlanItem[]): string {
+  if (plan.length === 0) return '';
+  return `Current plan:\n${plan.map((p) => `- [${p.status}] ${p.step}`).join('\n')}`;
+}
