@@ -3,7 +3,7 @@ import { toPullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
 import type { PlanItem, ThreadReply } from '../tool.js';
 import { exceededLimit, type LimitKind } from './budgets.js';
-import type { Run } from './run-state.js';
+import { budgetState, type Run } from './run-state.js';
 
 /** The one result type of an agent run (flows, session and CLI read it). */
 export interface AgentResult {
@@ -36,12 +36,7 @@ export interface Ending {
 /** A budget reached before the next request. */
 export function endingOnBudget(run: Run): Ending | undefined {
   const { state, ctx } = run;
-  const limit = exceededLimit(ctx.options.budgets, {
-    turns: state.turns,
-    usage: state.usage,
-    costUsd: state.costUsd,
-    elapsedMs: Date.now() - ctx.started,
-  });
+  const limit = exceededLimit(ctx.options.budgets, budgetState(run));
   if (!limit) return undefined;
   return {
     outcome: 'limit',

@@ -10,7 +10,7 @@ import {
 import type { PriceTable } from '../../model/pricing.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import type { AgentEvent, AgentTask, PlanItem, Tool } from '../tool.js';
-import type { Budgets, LimitKind } from './budgets.js';
+import type { BudgetState, Budgets, LimitKind } from './budgets.js';
 import { type CompactionOptions, DEFAULT_COMPACTION, estimateTokens } from './compaction.js';
 import { canonicalize } from './stable-json.js';
 import { TranscriptWriter } from './transcript.js';
@@ -143,6 +143,17 @@ export function freshState(history: Message[]): RunState {
     warned: new Set(),
     pendingNotes: [],
     lastAssistantText: '',
+  };
+}
+
+/** What the budgets are measured against, now. */
+export function budgetState(run: Run): BudgetState {
+  const { state, ctx } = run;
+  return {
+    turns: state.turns,
+    usage: state.usage,
+    costUsd: state.costUsd,
+    elapsedMs: Date.now() - ctx.started,
   };
 }
 

@@ -4,7 +4,7 @@ import { compactHistory, lastText } from './compact-history.js';
 import { type Ending, endingOnBudget } from './ending.js';
 import { executeTools } from './execute-tools.js';
 import { queryModel } from './query-model.js';
-import { logNewMessages, type Run, upcomingContext } from './run-state.js';
+import { budgetState, logNewMessages, type Run, upcomingContext } from './run-state.js';
 
 const NUDGE =
   '[harness] You ended your turn without calling the finish tool. If the task is done, call finish with a summary; otherwise continue working with the tools.';
@@ -14,12 +14,7 @@ const SHORTER =
 /** Before a request: the wrap-up warning near a budget, and compaction when the context is large. */
 async function prepare(run: Run): Promise<void> {
   const { ctx, state } = run;
-  const near = nearLimits(ctx.options.budgets, {
-    turns: state.turns,
-    usage: state.usage,
-    costUsd: state.costUsd,
-    elapsedMs: Date.now() - ctx.started,
-  }).filter((k) => !state.warned.has(k));
+  const near = nearLimits(ctx.options.budgets, budgetState(run)).filter((k) => !state.warned.has(k));
   if (near.length > 0) {
     for (const k of near) state.warned.add(k);
     state.pendingNotes.push(wrapUpNote(near));
