@@ -14,7 +14,17 @@ export interface OperatorCaps {
   MAX_TURNS: number;
   MAX_COST_USD: number;
   MAX_WALL_MINUTES: number;
+  /** The operator's mandatory protected paths (env `PROTECTED_PATHS`); no repo can drop them. */
+  PROTECTED_PATHS?: readonly string[];
 }
+
+/**
+ * Protected unless both the operator and the repo allow workflow edits. Everything
+ * under `.github/` can change what CI runs with the repository's secrets (workflows,
+ * composite actions in `.github/actions/`, dependabot, CODEOWNERS), and `.gitmodules`
+ * can point a submodule at an attacker's repository (issue 14, item 2).
+ */
+export const BUILTIN_PROTECTED_PATHS: readonly string[] = ['.github/**', '.gitmodules'];
 
 export interface EffectiveRepoConfig {
   triggerPhrase: string | null;
@@ -22,7 +32,16 @@ export interface EffectiveRepoConfig {
   verifyCommands: string[];
   network: { setup: RepoNetworkPolicy; agent: RepoNetworkPolicy };
   limits: { maxTurns: number; maxCostUsd: number; maxWallMs: number };
+  /**
+   * Every path the change may not touch, always enforced: the built-in list (unless workflow
+   * edits are allowed by both sides), the operator's `PROTECTED_PATHS` and the repo's own
+   * `protectedPaths`, which only ever add to the others.
+   */
   protectedPaths: string[];
+  /**
+   * Both the operator and the repo allow workflow edits: the built-in list is already left out
+   * of `protectedPaths`. Not a switch that disables `protectedPaths` (the operator's list holds).
+   */
   allowProtectedPaths: boolean;
   pr: { draft: boolean; labels: string[]; branchPrefix: string };
   maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
@@ -53,6 +72,10 @@ function capNumber(wanted: number | undefined, max: number, name: string, proble
   return wanted;
 }
 
+function unique(paths: readonly string[]): string[] {
+  return [...new Set(paths.map((p) => p.trim()).filter((p) => p !== ''))];
+}
+
 export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorCaps): EffectiveRepoConfig {
   const { config } = parsed;
   const problems = [...parsed.problems];
@@ -75,7 +98,11 @@ export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorC
       maxWallMs:
         capNumber(config.limits.wallMinutes, caps.MAX_WALL_MINUTES, 'wallMinutes', problems) * 60_000,
     },
-    protectedPaths: config.protectedPaths,
+    protectedPaths: unique([
+      ...(allowProtectedPaths ? [] : BUILTIN_PROTECTED_PATHS),
+      ...(caps.PROTECTED_PATHS ?? []),
+      ...config.protectedPaths,
+    ]),
     allowProtectedPaths,
     pr: config.pr,
     maintenance: config.maintenance.map((t) => ({

@@ -78,7 +78,8 @@ const SECTIONS = {
     })
     .strict()
     .default({}),
-  protectedPaths: z.array(z.string().min(1).max(500)).max(100).default(['.github/workflows/**']),
+  // Added to the built-in and the operator's lists, never instead of them (effective-repo-config.ts).
+  protectedPaths: z.array(z.string().min(1).max(500)).max(100).default([]),
   allowWorkflowEdits: z.boolean().default(false),
   pr: z
     .object({

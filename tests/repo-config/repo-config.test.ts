@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { getEffectiveRepoConfig, type OperatorCaps } from '../../src/repo-config/effective-repo-config.js';
+import { matchesAnyGlob } from '../../src/domain/path-glob.js';
+import {
+  BUILTIN_PROTECTED_PATHS,
+  getEffectiveRepoConfig,
+  type OperatorCaps,
+} from '../../src/repo-config/effective-repo-config.js';
 import { defaultRepoConfig, parseRepoConfig } from '../../src/repo-config/repo-config.js';
 
 const caps: OperatorCaps = {
@@ -16,7 +21,11 @@ describe('parseRepoConfig', () => {
       const { config, problems } = parseRepoConfig(text);
       expect(problems).toEqual([]);
       expect(config).toEqual(defaultRepoConfig());
-      expect(config.protectedPaths).toEqual(['.github/workflows/**']);
+      // The repo's own list is empty by default; the workflow protection lives in the
+      // built-in list every effective config carries (issue 14, item 2).
+      expect(config.protectedPaths).toEqual([]);
+      const eff = getEffectiveRepoConfig({ config, problems }, caps);
+      expect(matchesAnyGlob('.github/workflows/ci.yml', eff.protectedPaths)).not.toBeNull();
       expect(config.pr).toEqual({ draft: false, labels: [], branchPrefix: 'pullwright/' });
       expect(config.network).toEqual({ setup: { mode: 'none' }, agent: { mode: 'none' } });
     }
@@ -125,5 +134,47 @@ limits: { turns: 500, costUsd: 1, wallMinutes: 90 }
     expect(eff.allowProtectedPaths).toBe(true);
     expect(eff.limits.maxTurns).toBe(100);
     expect(eff.problems).toEqual([]);
+  });
+});
+
+// Issue 14, item 2: `protectedPaths: [infra/**]` used to REPLACE the default, silently
+// letting an agent's branch rewrite `.github/workflows/*`, which CI runs with the secrets.
+describe('protected paths', () => {
+  const touches = (paths: string[], path: string) => matchesAnyGlob(path, paths) !== null;
+
+  it("adds a repo's list to the built-in one instead of replacing it", () => {
+    const eff = getEffectiveRepoConfig(parseRepoConfig('protectedPaths: [infra/**]'), caps);
+    expect(touches(eff.protectedPaths, 'infra/main.tf')).toBe(true);
+    expect(touches(eff.protectedPaths, '.github/workflows/ci.yml')).toBe(true);
+    expect(eff.protectedPaths).toEqual(expect.arrayContaining([...BUILTIN_PROTECTED_PATHS, 'infra/**']));
+  });
+
+  it('protects all of .github/ and .gitmodules by default', () => {
+    const eff = getEffectiveRepoConfig(parseRepoConfig(null), caps);
+    for (const path of [
+      '.github/workflows/ci.yml',
+      '.github/actions/setup/action.yml',
+      '.github/dependabot.yml',
+      '.github/CODEOWNERS',
+      '.gitmodules',
+    ]) {
+      expect(touches(eff.protectedPaths, path), path).toBe(true);
+    }
+    expect(touches(eff.protectedPaths, 'src/index.ts')).toBe(false);
+  });
+
+  it("keeps the operator's mandatory list whatever the repo says, even with workflow edits allowed", () => {
+    const operator = { ...caps, PROTECTED_PATHS: ['Makefile', 'scripts/ci/**'] };
+    const repo = parseRepoConfig('protectedPaths: []\nallowWorkflowEdits: true');
+    const capped = getEffectiveRepoConfig(repo, operator);
+    expect(touches(capped.protectedPaths, 'Makefile')).toBe(true);
+    expect(touches(capped.protectedPaths, 'scripts/ci/run.sh')).toBe(true);
+    expect(touches(capped.protectedPaths, '.github/workflows/ci.yml')).toBe(true);
+
+    const allowed = getEffectiveRepoConfig(repo, { ...operator, ALLOW_WORKFLOW_EDITS: true });
+    expect(allowed.allowProtectedPaths).toBe(true);
+    expect(touches(allowed.protectedPaths, '.github/workflows/ci.yml')).toBe(false);
+    expect(touches(allowed.protectedPaths, 'Makefile')).toBe(true);
+    expect(touches(allowed.protectedPaths, 'scripts/ci/run.sh')).toBe(true);
   });
 });
