@@ -13,8 +13,21 @@ import { afterAll } from 'vitest';
  *   PULLWRIGHT_TMP_CHECK=1 npx vitest run tests/agent/loop
  */
 
-/** tsx's own compile cache (`tsx-<uid>`) is shared by every process on purpose; not a leak. */
-const IGNORED = /^tsx-\d+$/;
+/**
+ * Shared on purpose, one per host and user, so not leaks: tsx's compile cache, the empty HOME git
+ * runs with (worker/workspace/git.ts). The sandbox's egress root is one per host too, but each
+ * sandbox's folder inside it must go with the sandbox, so its entries are checked.
+ */
+const SHARED = /^(tsx-\d+|pullwright-git-home-\w+)$/;
+const CHECKED_INSIDE = 'pullwright-egress';
+
+function leftovers(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    if (SHARED.test(name)) return [];
+    if (name === CHECKED_INSIDE) return readdirSync(join(dir, name)).map((inner) => `${name}/${inner}`);
+    return [name];
+  });
+}
 
 export function guardTmpdir(): void {
   if (process.env.PULLWRIGHT_TMP_CHECK !== '1') return;
@@ -25,7 +38,7 @@ export function guardTmpdir(): void {
   afterAll(() => {
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
-    const left = readdirSync(dir).filter((name) => !IGNORED.test(name));
+    const left = leftovers(dir);
     rmSync(dir, { recursive: true, force: true });
     if (left.length > 0) {
       throw new Error(`this test file left ${left.length} entries in its temp dir: ${left.join(', ')}`);
