@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EgressAddressPolicy, parseEgressRanges } from '../../worker/sandbox/egress-address-policy.js';
+import { EgressAddressPolicy, parseEgressRanges } from '../../src/domain/egress-address-policy.js';
 
 describe('EgressAddressPolicy', () => {
   const policy = new EgressAddressPolicy();

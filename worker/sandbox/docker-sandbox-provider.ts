@@ -3,11 +3,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { parseEgressRanges } from '../../src/domain/egress-address-policy.js';
 import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { containerSpec, staysOnBridgeAtStart } from './container-spec.js';
 import { DockerSandbox, PW_EXEC_LABEL } from './docker-sandbox.js';
-import { parseEgressRanges } from './egress-address-policy.js';
 import { EgressProxy } from './egress-proxy.js';
 import { SandboxPolicy, type SandboxPolicyInput, type SandboxProvider } from './sandbox.js';
 import { sandboxLabels } from './sandbox-labels.js';
@@ -34,7 +34,7 @@ export interface DockerSandboxProviderOptions {
    * Internal address ranges (CIDR or single addresses) that `allowlist` sandboxes may
    * reach through the egress proxy, e.g. a package mirror on the private network.
    * Default none: loopback, private, link-local and the like are refused (see
-   * egress-address-policy.ts); cloud metadata addresses are refused regardless.
+   * src/domain/egress-address-policy.ts); cloud metadata addresses are refused regardless.
    */
   egressAllowedRanges?: readonly string[];
 }

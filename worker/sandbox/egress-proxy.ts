@@ -4,8 +4,8 @@ import http from 'node:http';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { EgressAddressPolicy } from '../../src/domain/egress-address-policy.js';
 import type { Logger } from '../../src/logger.js';
-import { EgressAddressPolicy } from './egress-address-policy.js';
 import type { BlockedConnection } from './sandbox.js';
 
 /**

@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import { PullwrightError } from '../../src/errors.js';
+import { PullwrightError } from '../errors.js';
 
 /**
  * Which resolved addresses the egress proxy may dial. The proxy runs in the worker,
