@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelTwin } from '../twins/model/index.js';
 import {
+  commitRepoConfig,
   containersOfRun,
-  git,
   makeSampleRepo,
   oneCommandScenario,
   removeDir,
@@ -212,13 +212,10 @@ describe('bin/pullwright.js', () => {
     const allowRepo = await makeSampleRepo();
     const twin = await startModelTwin({ scenario: oneCommand });
     try {
-      await mkdir(join(allowRepo, '.github'), { recursive: true });
-      await writeFile(
-        join(allowRepo, '.github/pullwright.yml'),
+      await commitRepoConfig(
+        allowRepo,
         'network:\n  agent:\n    mode: allowlist\n    hosts: [registry.npmjs.org]\n',
       );
-      git(allowRepo, 'add', '--all');
-      git(allowRepo, 'commit', '--quiet', '-m', 'allowlist network');
       const r = await cliAsync(['run', '--repo', allowRepo, '--task', 'Look around.', '--json'], {
         ANTHROPIC_API_KEY: twin.apiKey,
         ANTHROPIC_BASE_URL: twin.url,

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -36,6 +36,14 @@ export async function makeSampleRepo(): Promise<string> {
   git(dir, 'add', '--all');
   git(dir, 'commit', '--quiet', '-m', 'initial');
   return dir;
+}
+
+/** Commits `yaml` as the repository's .github/pullwright.yml. */
+export async function commitRepoConfig(dir: string, yaml: string): Promise<void> {
+  await mkdir(join(dir, '.github'), { recursive: true });
+  await writeFile(join(dir, '.github/pullwright.yml'), yaml);
+  git(dir, 'add', '--all');
+  git(dir, 'commit', '--quiet', '-m', 'pullwright config');
 }
 
 export async function removeDir(dir: string): Promise<void> {

@@ -17,6 +17,7 @@ import {
   toolExchanges,
 } from '../twins/model/index.js';
 import {
+  commitRepoConfig,
   containersOfRun,
   git,
   makeSampleRepo,
@@ -234,14 +235,11 @@ describe('pullwright run (model twin, Docker, git)', () => {
 
 describe('pullwright run: repository config', () => {
   it('runs the setup command first, shows the verify commands, and refuses a protected-path change', async () => {
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(`${repo}/.github`, { recursive: true });
-    await writeFile(
-      `${repo}/.github/pullwright.yml`,
+    const { writeFile } = await import('node:fs/promises');
+    await commitRepoConfig(
+      repo,
       'setup: mkdir -p node_modules && echo setup-ok > node_modules/setup-ran\nverify:\n  - npm run verify-cli-unique\n',
     );
-    git(repo, 'add', '--all');
-    git(repo, 'commit', '--quiet', '-m', 'config');
     // An uncommitted edit: left out of the run, and the user is told so.
     await writeFile(`${repo}/README.md`, 'local edit\n');
     const scenario: Scenario = {
@@ -277,11 +275,7 @@ describe('pullwright run: repository config', () => {
 
 describe('pullwright run: cancelled during setup', () => {
   it('reports outcome cancelled, asks the model nothing and removes the setup container', async () => {
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(`${repo}/.github`, { recursive: true });
-    await writeFile(`${repo}/.github/pullwright.yml`, 'setup: sleep 302\n');
-    git(repo, 'add', '--all');
-    git(repo, 'commit', '--quiet', '-m', 'slow setup');
+    await commitRepoConfig(repo, 'setup: sleep 302\n');
     twin = await startModelTwin({ scenario: 'echo', apiKey });
     const controller = new AbortController();
     const pending = run('Anything.', { signal: controller.signal });
@@ -298,12 +292,8 @@ describe('pullwright run: cancelled during setup', () => {
 
 describe('pullwright run: verification', () => {
   it('runs the verify commands after the agent and reports each one, even when the summary claims success', async () => {
-    const { mkdir, writeFile } = await import('node:fs/promises');
-    await mkdir(`${repo}/.github`, { recursive: true });
     // The sample project's tests fail until its bugs are fixed; this agent fixes nothing.
-    await writeFile(`${repo}/.github/pullwright.yml`, 'verify:\n  - node --test\n  - test -f package.json\n');
-    git(repo, 'add', '--all');
-    git(repo, 'commit', '--quiet', '-m', 'verify config');
+    await commitRepoConfig(repo, 'verify:\n  - node --test\n  - test -f package.json\n');
     twin = await startModelTwin({
       scenario: oneCommandScenario({ name: 'claims-green', command: 'ls', summary: 'All tests pass.' }),
       apiKey,

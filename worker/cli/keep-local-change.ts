@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
+import { commitChange, createCleanCheckout, type GitIdentity } from '../delivery/git-delivery.js';
 import { findPatchProblems } from '../delivery/patch-safety.js';
-import { commitChange, createCleanCheckout, type GitIdentity } from '../workspace/deliver.js';
 import { gitText, runGit } from '../workspace/git.js';
 import { applyPatch } from '../workspace/patch.js';
 import type { RepoCache } from '../workspace/repo-cache.js';

@@ -8,18 +8,15 @@ import type { PlanItem } from '../agent/tool.js';
  */
 export type CliOutcome = 'completed' | 'no-changes' | 'limit' | 'error' | 'cancelled';
 
-const CLI_OUTCOME: Record<AgentOutcome | CliOutcome, CliOutcome> = {
+const CLI_OUTCOME: Record<AgentOutcome, CliOutcome> = {
   succeeded: 'completed',
   failed: 'error',
-  // The loop's names before it moved to AgentOutcome map to themselves.
-  completed: 'completed',
-  error: 'error',
   'no-changes': 'no-changes',
   limit: 'limit',
   cancelled: 'cancelled',
 };
 
-export function toCliOutcome(outcome: AgentOutcome | CliOutcome): CliOutcome {
+export function toCliOutcome(outcome: AgentOutcome): CliOutcome {
   return CLI_OUTCOME[outcome];
 }
 
