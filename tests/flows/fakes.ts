@@ -170,7 +170,7 @@ export const SAMPLE_PATCH = [
 
 export function agentResult(overrides: Partial<AgentResult> = {}): AgentResult {
   return {
-    outcome: 'completed',
+    outcome: 'succeeded',
     summary: 'Fixed add() to add. @someone should look.',
     usage: { input: 1000, output: 200, cacheRead: 5000, cacheWrite: 800, costUsd: 0.0123 },
     turns: 4,

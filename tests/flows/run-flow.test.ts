@@ -80,6 +80,14 @@ describe('implement flow (orchestration with fakes)', () => {
     expect(h.github.pulls[0]?.body).toContain('verification failed');
   });
 
+  it('opens a draft when the agent failed after changing files, and says why', async () => {
+    const h = createHarness();
+    h.setAgent(agentResult({ outcome: 'failed', error: { code: 'upstream_unavailable', message: 'x' } }));
+    await run(h);
+    expect(h.github.pulls[0]?.draft).toBe(true);
+    expect(h.github.pulls[0]?.body).toContain('the agent ended with an error (upstream_unavailable)');
+  });
+
   it('asking again updates the same branch and PR', async () => {
     const h = createHarness();
     await run(h);

@@ -20,7 +20,7 @@ const labelsOf = (containerId: string): Record<string, string> =>
   ) as Record<string, string>;
 
 const done = (overrides: Partial<AgentResult> = {}): AgentResult => ({
-  outcome: 'completed',
+  outcome: 'succeeded',
   summary: 'done',
   usage: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0, costUsd: 0 },
   turns: 1,

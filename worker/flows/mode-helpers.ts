@@ -29,7 +29,8 @@ export function draftReasonOf(ctx: FlowContext, run: SessionRun): string | undef
   const failed = run.verify.filter((v) => !v.ok).map((v) => `\`${v.command}\``);
   if (failed.length > 0) return `verification failed (${failed.join(', ')}).`;
   if (run.agent.outcome === 'limit') return `the run stopped at its ${run.agent.limit ?? ''} limit.`;
-  if (run.agent.error) return `the agent ended with an error (${run.agent.error.code}).`;
+  if (run.agent.outcome === 'failed')
+    return `the agent ended with an error (${run.agent.error?.code ?? ''}).`;
   if (ctx.config.pr.draft) return 'the repository asks for draft PRs.';
   return undefined;
 }
