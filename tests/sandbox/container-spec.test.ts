@@ -27,14 +27,14 @@ function spec(input: Partial<SandboxPolicy> = {}, labels: Record<string, string>
 
 // The hardening, as data: each field here is a choice the README's threat table explains.
 describe('containerSpec (no Docker)', () => {
-  it('runs as uid 1000 under tini, with only HOME and LANG in the environment', () => {
+  it('runs as uid 1000 under tini, with only HOME and LANG in the environment (startup-file variables emptied)', () => {
     const s = spec();
     expect(s.User).toBe('1000:1000');
     expect(AGENT_USER).toBe('1000:1000');
     expect(s.Image).toBe('pullwright-sandbox:latest');
     expect(s.WorkingDir).toBe('/workspace');
     expect(SANDBOX_WORKDIR).toBe('/workspace');
-    expect(s.Env).toEqual(['HOME=/home/agent', 'LANG=C.UTF-8']);
+    expect(s.Env).toEqual(['HOME=/home/agent', 'LANG=C.UTF-8', 'BASH_ENV=', 'ENV=']);
     expect(s.Entrypoint).toEqual(['/usr/bin/tini', '--']);
     expect(s.Cmd).toEqual(['sleep', 'infinity']);
     expect(s.Tty).toBe(false);

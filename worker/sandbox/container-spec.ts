@@ -7,6 +7,8 @@ export const SANDBOX_HOME = '/home/agent';
 export const EGRESS_MOUNT = '/run/pullwright';
 /** Every process in the sandbox, execs included, runs as this uid:gid (never root). */
 export const AGENT_USER = '1000:1000';
+/** Variables naming a file a shell runs before any command; never set inside a sandbox. */
+export const STARTUP_FILE_VARS: readonly string[] = ['BASH_ENV', 'ENV'];
 /** The image's init; reaps zombies so killed trees do not pile up. */
 const INIT = '/usr/bin/tini';
 
@@ -33,7 +35,9 @@ export function containerSpec(
     User: AGENT_USER,
     WorkingDir: SANDBOX_WORKDIR,
     // Only what we choose: nothing of the worker's own environment (tokens, keys) is passed.
-    Env: [`HOME=${SANDBOX_HOME}`, 'LANG=C.UTF-8'],
+    // BASH_ENV and ENV are emptied (an empty value is ignored) so an image that sets them
+    // cannot make every non-interactive bash or sh first run a file the agent wrote in HOME.
+    Env: [`HOME=${SANDBOX_HOME}`, 'LANG=C.UTF-8', ...STARTUP_FILE_VARS.map((name) => `${name}=`)],
     Entrypoint: [INIT, '--'],
     Cmd: ['sleep', 'infinity'],
     Tty: false,

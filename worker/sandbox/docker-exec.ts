@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { PullwrightError } from '../../src/errors.js';
-import { AGENT_USER } from './container-spec.js';
+import { AGENT_USER, STARTUP_FILE_VARS } from './container-spec.js';
 import { CappedBuffer, DockerStreamDemuxer } from './docker-stream.js';
 import { EXEC_MARKER_VAR } from './sandbox-scripts.js';
 
@@ -19,10 +19,13 @@ export interface RawExecOutput {
   stderr: CappedBuffer;
 }
 
-/** `KEY=value` list for an exec; refuses names a shell would not accept and the marker we own. */
+/**
+ * `KEY=value` list for an exec; refuses names a shell would not accept, the marker we own
+ * and the startup-file variables (they would run a file from the writable HOME first).
+ */
 export function execEnv(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === EXEC_MARKER_VAR)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === EXEC_MARKER_VAR || STARTUP_FILE_VARS.includes(k))
       throw new PullwrightError('input_invalid', `Invalid environment variable name: ${k}`);
     return `${k}=${v}`;
   });

@@ -95,7 +95,10 @@ export class DockerSandbox implements Sandbox {
   async exec(options: ExecOptions): Promise<ExecResult> {
     this.assertLive();
     const started = Date.now();
-    const cmd = typeof options.cmd === 'string' ? ['bash', '-lc', options.cmd] : options.cmd;
+    // No login or rc files: HOME is writable, so `exit 0` in ~/.bash_profile or ~/.bashrc
+    // would make every later command (the verify commands too) report success (issue 14 item 6).
+    const cmd =
+      typeof options.cmd === 'string' ? ['bash', '--noprofile', '--norc', '-c', options.cmd] : options.cmd;
     if (cmd.length === 0) throw new PullwrightError('input_invalid', 'Empty command.');
     const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     // With the wrapper, output past the cap is dropped inside the container and never

@@ -50,7 +50,7 @@ export type SandboxPolicy = z.infer<typeof SandboxPolicy>;
 export type SandboxPolicyInput = z.input<typeof SandboxPolicy>;
 
 export interface ExecOptions {
-  /** argv form is run as is; a string is run by `bash -lc`. */
+  /** argv form is run as is; a string is run by `bash --noprofile --norc -c` (no startup files). */
   cmd: string[] | string;
   /** Inside the container; default the workspace root. */
   cwd?: string;
