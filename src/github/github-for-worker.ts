@@ -103,35 +103,10 @@ export interface RepoGitHub {
   replyToReviewComment(pullNumber: number, commentId: number, body: string): Promise<void>;
 }
 
-export interface GitHubForWorker extends LegacyGitHubForWorker {
+export interface GitHubForWorker {
   /**
    * Mints a short-lived token scoped to this one repository, with the least
    * permissions a job needs, and returns a client bound to it.
    */
   forRepo(installationId: number, repo: RepoRef): Promise<RepoGitHub>;
-}
-
-/**
- * The repo-taking methods from before `forRepo`, kept until the flows have
- * switched (they then go, with `createRepoToken` and its per-repo map).
- * @deprecated use `forRepo(installationId, repo)` and the returned `RepoGitHub`.
- */
-export interface LegacyGitHubForWorker {
-  createRepoToken(installationId: number, repo: RepoRef): Promise<{ token: string; expiresAt: string }>;
-  getDefaultBranch(repo: RepoRef): Promise<string>;
-  getDefaultBranchFile(repo: RepoRef, path: string): Promise<string | null>;
-  getIssue(repo: RepoRef, number: number): Promise<IssueData>;
-  listIssueComments(repo: RepoRef, number: number): Promise<CommentData[]>;
-  getPermission(repo: RepoRef, login: string): Promise<Permission>;
-  createComment(repo: RepoRef, number: number, body: string): Promise<{ id: number; htmlUrl: string }>;
-  updateComment(repo: RepoRef, commentId: number, body: string): Promise<void>;
-  getPull(repo: RepoRef, number: number): Promise<PullData>;
-  listPullsByHead(repo: RepoRef, branch: string, state: 'open' | 'closed' | 'all'): Promise<PullData[]>;
-  createPull(repo: RepoRef, input: NewPull): Promise<PullData>;
-  updatePull(repo: RepoRef, number: number, input: { title?: string; body?: string }): Promise<PullData>;
-  addLabels(repo: RepoRef, number: number, labels: string[]): Promise<void>;
-  getBranchSha(repo: RepoRef, branch: string): Promise<string | null>;
-  listReviewThreads(repo: RepoRef, number: number): Promise<ReviewThreadData[]>;
-  listReviews(repo: RepoRef, number: number): Promise<ReviewData[]>;
-  replyToReviewComment(repo: RepoRef, pullNumber: number, commentId: number, body: string): Promise<void>;
 }

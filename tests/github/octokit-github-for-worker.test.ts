@@ -149,11 +149,4 @@ describe('createOctokitGitHubForWorker against the GitHub twin', () => {
     const last = threads.find((t) => t.id === short.at(-1));
     expect(last).toMatchObject({ isResolved: true, comments: [{ body: 'thread 139', author: 'alice' }] });
   });
-
-  it('keeps the repo-taking methods working until the flows have switched', async () => {
-    const legacy = newClient();
-    await expect(legacy.getDefaultBranch(repo)).rejects.toMatchObject({ code: 'unauthorized' });
-    await legacy.createRepoToken(installationId, repo);
-    expect(await legacy.getDefaultBranch(repo)).toBe('main');
-  });
 });
