@@ -1,4 +1,4 @@
-import type { RepoRef, TargetTask } from '../domain/task.js';
+import type { ApprovedText, RepoRef, TargetTask } from '../domain/task.js';
 import type { ReactionTarget } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import { requestAcknowledgement } from '../queue/acknowledgements.js';
@@ -19,6 +19,8 @@ export interface TriggerInput {
   config: LoadedRepoConfig | null;
   log: Logger;
   requireAuthorization: boolean;
+  /** The or PR's text in this event: what the sender approves by triggering. */
+  approved?: ApprovedText;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function actOnTrigger(
     trigger: decision.trigger,
     deliveryId: input.delivery.id,
     requestedAt: new Date().toISOString(),
+    ...(input.approved ? { approved: input.approved } : {}),
   };
   let result: EnqueueResult;
   try {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RepoRef } from '../domain/task.js';
+import { type ApprovedText, approvedTextOf, type RepoRef } from '../domain/task.js';
 
 /**
  * The fields of GitHub's webhook payloads the app uses, and nothing else.
@@ -38,6 +38,27 @@ const Body = z.string().max(MAX_BODY).nullable().optional();
 
 const base = { installation: Installation, repository: RepositoryPayload, sender: Account };
 
+/**
+ * The issue's or PR's text when the event happened, recorded in the task as what
+ * the trigger approved. Lenient: a field that does not fit is dropped (no record,
+ * the worker uses the live text) rather than refusing the delivery.
+ */
+const approvalFields = {
+  title: z.string().max(1_024).optional().catch(undefined),
+  body: z.string().max(MAX_BODY).nullable().optional().catch(undefined),
+  updated_at: z.iso.datetime({ offset: true }).optional().catch(undefined),
+};
+
+/** The approval record for a payload's issue or PR, when it carried its text. */
+export function approvalOf(item: {
+  title?: string;
+  body?: string | null;
+  updated_at?: string;
+}): ApprovedText | undefined {
+  if (item.title === undefined || item.body === undefined) return undefined;
+  return approvedTextOf({ title: item.title, body: item.body, updatedAt: item.updated_at });
+}
+
 export const IssuesEvent = z.object({
   ...base,
   action: z.string(),
@@ -45,6 +66,7 @@ export const IssuesEvent = z.object({
     number: z.number().int().positive(),
     state: z.string().optional(),
     pull_request: z.unknown().optional(),
+    ...approvalFields,
   }),
   assignee: Account.nullable().optional(),
 });
@@ -56,6 +78,7 @@ export const IssueCommentEvent = z.object({
   issue: z.object({
     number: z.number().int().positive(),
     pull_request: z.unknown().optional(),
+    ...approvalFields,
   }),
   comment: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
 });
@@ -64,7 +87,7 @@ export type IssueCommentEvent = z.infer<typeof IssueCommentEvent>;
 export const PullRequestReviewEvent = z.object({
   ...base,
   action: z.string(),
-  pull_request: z.object({ number: z.number().int().positive() }),
+  pull_request: z.object({ number: z.number().int().positive(), ...approvalFields }),
   review: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
 });
 export type PullRequestReviewEvent = z.infer<typeof PullRequestReviewEvent>;
@@ -72,7 +95,7 @@ export type PullRequestReviewEvent = z.infer<typeof PullRequestReviewEvent>;
 export const PullRequestReviewCommentEvent = z.object({
   ...base,
   action: z.string(),
-  pull_request: z.object({ number: z.number().int().positive() }),
+  pull_request: z.object({ number: z.number().int().positive(), ...approvalFields }),
   comment: z.object({ id: z.number().int().positive(), body: Body, user: Account }),
 });
 export type PullRequestReviewCommentEvent = z.infer<typeof PullRequestReviewCommentEvent>;

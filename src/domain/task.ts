@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * A unit of work on the queue. Job data holds identifiers only: no token, no
- * untrusted text beyond the triggering instruction, which the worker re-reads
- * and sanitizes anyway.
+ * A unit of work on the queue. Job data holds identifiers, never a token; its
+ * only untrusted text is the triggering instruction and the approved issue text,
+ * which the worker sanitizes like everything it reads.
  */
 export const RepoRef = z.object({
   owner: z.string().min(1).max(100),
@@ -53,6 +54,48 @@ const taskFields = {
   requestedAt: z.iso.datetime(),
 };
 
+/**
+ * The title and body of the issue or PR as they were when the trigger was
+ * approved (issue 14, item 4). Threat: the author, maybe not a writer, rewrites
+ * the issue while the job waits, and the worker would run on text nobody with
+ * write access saw. The text itself is kept (not only its hash): the worker runs
+ * on it when the issue changed since, and GitHub's edit history is no substitute
+ * (the author can delete revisions, and title edits are not in it). It is as
+ * untrusted as the live text and goes through the same sanitizer.
+ */
+export const ApprovedText = z.object({
+  /** GitHub caps titles at 256 characters and bodies at 65,536. */
+  title: z.string().max(1_024),
+  body: z.string().max(65_536),
+  /** `approvedTextHash(title, body)`: compare with the live text's hash. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The issue's `updated_at` in the webhook that carried the approval. */
+  updatedAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type ApprovedText = z.infer<typeof ApprovedText>;
+
+/** One unambiguous encoding of title and body (a null body counts as empty, as in the REST API's ''). */
+export function approvedTextHash(title: string, body: string | null | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify([title, body ?? '']))
+    .digest('hex');
+}
+
+/** What a webhook's issue or pull request said, as the task records it. */
+export function approvedTextOf(item: {
+  title: string;
+  body: string | null;
+  updatedAt?: string;
+}): ApprovedText {
+  const body = item.body ?? '';
+  return {
+    title: item.title,
+    body,
+    sha256: approvedTextHash(item.title, body),
+    ...(item.updatedAt !== undefined ? { updatedAt: item.updatedAt } : {}),
+  };
+}
+
 /** Work on one issue or pull request, asked for by a person. */
 export const TargetTask = z.object({
   kind: TargetTaskKind,
@@ -61,6 +104,8 @@ export const TargetTask = z.object({
   number: z.number().int().positive(),
   maintenanceTaskId: z.never().optional(),
   trigger: PersonTrigger,
+  /** Absent in jobs queued before it existed and when the webhook carried no text. */
+  approved: ApprovedText.optional(),
 });
 export type TargetTask = z.infer<typeof TargetTask>;
 
@@ -77,6 +122,7 @@ export const MaintenanceTask = z.object({
   /** Maintenance task id from `.github/pullwright.yml`. */
   maintenanceTaskId: z.string().min(1).max(64),
   trigger: ScheduleTrigger,
+  approved: z.never().optional(),
 });
 export type MaintenanceTask = z.infer<typeof MaintenanceTask>;
 

@@ -2,7 +2,7 @@ import { actOnTrigger } from '../act-on-trigger.js';
 import { defineHandler } from '../delivery-dispatch.js';
 import type { IntakeContext } from '../intake-context.js';
 import { matchIssueEvent } from '../trigger-matching.js';
-import { IssuesEvent, refOf } from '../webhook-payloads.js';
+import { approvalOf, IssuesEvent, refOf } from '../webhook-payloads.js';
 
 /** Assigning the app starts a run; unassigning it or closing the issue stops one. */
 export function createIssuesHandler(ctx: IntakeContext) {
@@ -24,6 +24,7 @@ export function createIssuesHandler(ctx: IntakeContext) {
         log,
         // Closing makes any run moot, whoever closes; starting and stopping need write access.
         requireAuthorization: decision.action !== 'cancel' || decision.reason !== 'closed',
+        approved: approvalOf(p.issue),
       });
     },
   });

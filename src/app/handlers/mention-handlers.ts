@@ -8,6 +8,7 @@ import type { LoadedRepoConfig } from '../repo-config-source.js';
 import { isBot, type MatchContext, matchComment } from '../trigger-matching.js';
 import {
   type Account,
+  approvalOf,
   IssueCommentEvent,
   PullRequestReviewCommentEvent,
   PullRequestReviewEvent,
@@ -29,6 +30,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
   async function actOnMention(
     p: { installation: { id: number }; repository: Parameters<typeof refOf>[0] },
     comment: Parameters<typeof matchComment>[0],
+    target: Parameters<typeof approvalOf>[0],
     reactOn: ReactionTarget,
     delivery: DeliveryContext,
     log: Logger,
@@ -44,6 +46,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
       config,
       log,
       requireAuthorization: true,
+      approved: approvalOf(target),
     });
   }
 
@@ -52,7 +55,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
     p: Parameters<typeof actOnMention>[0] & {
       action: string;
       sender: Account;
-      pull_request: { number: number };
+      pull_request: { number: number } & Parameters<typeof approvalOf>[0];
     },
     source: 'review' | 'review_comment',
     item: { body?: string | null; user: Account; commentId?: number },
@@ -72,6 +75,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
         ...(item.commentId !== undefined ? { commentId: item.commentId } : {}),
         author: item.user,
       },
+      p.pull_request,
       reactOn,
       delivery,
       log,
@@ -96,6 +100,7 @@ export function createMentionHandlers(ctx: IntakeContext): HandlerSpec[] {
             commentId: p.comment.id,
             author: p.comment.user,
           },
+          p.issue,
           { kind: 'issue_comment', commentId: p.comment.id },
           delivery,
           log,
