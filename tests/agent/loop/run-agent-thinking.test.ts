@@ -2,19 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../../../src/logger.js';
 import { type RunAgentOptions, runAgent } from '../../../worker/agent/loop/run-agent.js';
 import type { AgentEvent } from '../../../worker/agent/tool.js';
-import { createDefaultTools } from '../../../worker/agent/tools/index.js';
-import { type AnthropicModelOptions, createAnthropicModel } from '../../../worker/model/anthropic-model.js';
+import type { AnthropicModelOptions } from '../../../worker/model/anthropic-model.js';
 import {
   type ModelTwin,
-  SCENARIO_HEADER,
   startModelTwin,
   writeFixFailingTestRepo,
   writeLongTrajectoryRepo,
 } from '../../twins/model/index.js';
-import { createLocalSandbox } from './local-sandbox.js';
+import { twinRunOptions } from './twin-run.js';
 
 interface SentBlock {
   type: string;
@@ -59,27 +56,10 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
     model: Partial<AnthropicModelOptions> = {},
     overrides: Partial<RunAgentOptions> = {},
   ): RunAgentOptions {
-    return {
-      model: createAnthropicModel({
-        apiKey: twin.apiKey,
-        baseURL: twin.url,
-        model: 'claude-sonnet-5-5',
-        maxOutputTokens: 4096,
-        timeoutMs: 20_000,
-        retry: { baseDelayMs: 10, maxDelayMs: 50 },
-        defaultHeaders: { [SCENARIO_HEADER]: scenario },
-        ...model,
-      }),
-      sandbox: createLocalSandbox(dir),
-      tools: createDefaultTools(),
-      system: 'You are a coding agent working in a repository. Call finish when done.',
-      firstUserMessage: 'Fix the failing tests of this repository.',
+    return twinRunOptions(twin, dir, scenario, model, {
       budgets: { maxTurns: 80, maxCostUsd: 5, maxWallMs: 240_000 },
-      signal: new AbortController().signal,
-      log: createSilentLogger(),
-      transcriptPath: join(dir, '.transcript', 'run.jsonl'),
       ...overrides,
-    };
+    });
   }
 
   /** Every thinking block the twin returned, and whether the next request sent its turn back with it. */

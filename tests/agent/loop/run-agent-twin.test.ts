@@ -2,10 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSilentLogger } from '../../../src/logger.js';
 import { type RunAgentOptions, runAgent } from '../../../worker/agent/loop/run-agent.js';
 import type { AgentEvent } from '../../../worker/agent/tool.js';
-import { createDefaultTools } from '../../../worker/agent/tools/index.js';
 import { createAnthropicModel } from '../../../worker/model/anthropic-model.js';
 import {
   type ModelTwin,
@@ -15,6 +13,7 @@ import {
   writeLongTrajectoryRepo,
 } from '../../twins/model/index.js';
 import { createLocalSandbox } from './local-sandbox.js';
+import { twinRunOptions } from './twin-run.js';
 
 /** The loop through the real SDK over HTTP against the model twin, with the real tools on a host temp dir. */
 describe('runAgent against the model twin', { timeout: 120_000 }, () => {
@@ -40,29 +39,7 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
     overrides: Partial<RunAgentOptions> = {},
     contextWindow = 200_000,
   ): RunAgentOptions {
-    const model = createAnthropicModel({
-      contextWindow,
-      apiKey: twin.apiKey,
-      baseURL: twin.url,
-      model: 'claude-sonnet-5-5',
-      maxOutputTokens: 4096,
-      timeoutMs: 20_000,
-      retry: { baseDelayMs: 10, maxDelayMs: 50 },
-      defaultHeaders: { [SCENARIO_HEADER]: scenario },
-    });
-    return {
-      model,
-      sandbox: createLocalSandbox(dir),
-      tools: createDefaultTools(),
-      system: 'You are a coding agent working in a repository. Call finish when done.',
-      firstUserMessage: 'Fix the failing tests of this repository.',
-      budgets: { maxTurns: 40, maxCostUsd: 5, maxWallMs: 120_000 },
-      signal: new AbortController().signal,
-      log: createSilentLogger(),
-      transcriptPath: join(dir, '.transcript', 'run.jsonl'),
-      secrets: [twin.apiKey],
-      ...overrides,
-    };
+    return twinRunOptions(twin, dir, scenario, { contextWindow }, overrides);
   }
 
   it('streams a whole scenario to completion, reading the prefix from the cache', async () => {
