@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseEgressRanges } from '../domain/egress-address-policy.js';
 import { PullwrightError } from '../errors.js';
 
 /**
@@ -13,6 +14,22 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const url = z.url({ protocol: /^(https?|rediss?)$/ });
+/** Comma-separated values, blanks dropped. */
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
+/** Internal ranges sandboxes may reach (a local mirror); the one classifier the egress proxy uses. */
+const egressRanges = list.refine((entries) => {
+  try {
+    parseEgressRanges(entries);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be comma-separated addresses or CIDRs like 10.20.0.0/16');
 
 export const NetworkMode = z.enum(['none', 'allowlist', 'open']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
@@ -62,6 +79,10 @@ export const Env = z.object({
   // Operator caps: repo config can ask for less, never for more.
   MAX_NETWORK: NetworkMode.default('allowlist'),
   ALLOW_WORKFLOW_EDITS: bool.default(false),
+  /** Mandatory protected paths (globs) on top of the built-in `.github/**` and `.gitmodules`. */
+  PROTECTED_PATHS: list.default([]),
+  /** Loopback, private, CGNAT, ULA and link-local stay unreachable from sandboxes (and repo configs) unless listed here. */
+  EGRESS_ALLOW_PRIVATE_RANGES: egressRanges.default([]),
   MAX_TURNS: int(1).default(100),
   MAX_COST_USD: z.coerce.number().positive().default(5),
   MAX_WALL_MINUTES: z.coerce.number().positive().default(30),
