@@ -9,6 +9,7 @@ import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { containerSpec, staysOnBridgeAtStart } from './container-spec.js';
 import { DockerSandbox, PW_EXEC_LABEL } from './docker-sandbox.js';
 import { EgressProxy } from './egress-proxy.js';
+import { ensurePrivateDir } from './private-dir.js';
 import { SandboxPolicy, type SandboxPolicyInput, type SandboxProvider } from './sandbox.js';
 import { sandboxLabels } from './sandbox-labels.js';
 
@@ -26,7 +27,11 @@ export interface DockerSandboxProviderOptions {
   /** Defaults to the engine named by DOCKER_HOST or the local socket. */
   docker?: Docker;
   log?: Logger;
-  /** Host folder for the per-sandbox egress sockets (allowlist policy). */
+  /**
+   * Host folder for the per-sandbox egress sockets (allowlist policy). Created 0700; a
+   * root that is a symlink, not this user's or writable by others is refused. It must be
+   * the same path on the host running the Docker engine (the sockets are bind-mounted).
+   */
   egressRoot?: string;
   /** How often the workspace size is checked while a command runs. */
   diskCheckIntervalMs?: number;
@@ -84,8 +89,10 @@ export class DockerSandboxProvider implements SandboxProvider {
       workspace,
       egressDir,
     });
+    // Checked on every create: a root another user controls is refused before any container exists.
+    await ensurePrivateDir(this.egressRoot, 'egress root');
     const hasPwExec = this.imageHasPwExec(policy.image);
-    await mkdir(egressDir, { recursive: true, mode: 0o755 });
+    await mkdir(egressDir, { mode: 0o755 });
     let container: Docker.Container | undefined;
     try {
       container = await this.docker.createContainer({
