@@ -733,10 +733,21 @@ export function sanitizeUntrusted(text: string): string {
 }
 
 /**
- * One line of untrusted plain text (an issue title, a file or branch name): GitHub shows
- * it literally, so no markup is interpreted or removed; only invisible and control
- * characters go, and line breaks become spaces so it cannot start a new line of the prompt.
+ * One line of untrusted plain text (an issue or PR title, a file or branch name): GitHub
+ * shows it literally, so markdown is not interpreted (a title `[Bug]: Crash` is not a
+ * definition). Invisible and control characters go, line breaks become spaces so it cannot
+ * start a line of the prompt, and `<!--…` goes to its `-->` or the end, as the markdown
+ * sanitizer treats it, so the line cannot open a comment around what follows it.
  */
 export function sanitizeUntrustedLine(text: string): string {
-  return removeInvisible(text.normalize('NFC').replace(CONTROL, '')).replace(/\s+/g, ' ').trim();
+  const clean = removeInvisible(text.normalize('NFC').replace(CONTROL, ''));
+  let out = '';
+  let i = 0;
+  for (let c = clean.indexOf('<!--'); c >= 0; c = clean.indexOf('<!--', i)) {
+    out += clean.slice(i, c);
+    const e = commentEnd(clean, c);
+    i = e < 0 ? clean.length : e;
+  }
+  out += clean.slice(i);
+  return out.replace(/\s+/g, ' ').trim();
 }

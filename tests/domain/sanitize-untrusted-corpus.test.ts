@@ -99,9 +99,15 @@ describe('sanitizeUntrusted: what a reader sees survives', () => {
 });
 
 describe('sanitizeUntrustedLine', () => {
-  it('keeps a title as GitHub shows it, minus invisibles and line breaks', () => {
-    expect(sanitizeUntrustedLine('[Bug]: "crash" <!-- not hidden in a title -->\u200B\n next')).toBe(
-      '[Bug]: "crash" <!-- not hidden in a title --> next',
+  it('keeps a title as GitHub shows it: no markdown is read, invisibles and line breaks go', () => {
+    expect(sanitizeUntrusted('[Bug]: Crash')).toBe('');
+    expect(sanitizeUntrustedLine('[Bug]: Crash\u200B\n on start ![x](y)')).toBe(
+      '[Bug]: Crash on start ![x](y)',
     );
+  });
+
+  it('drops comments, an unclosed one to the end, so a title cannot open a comment around the body', () => {
+    expect(sanitizeUntrustedLine('a <!-- b --> c')).toBe('a c');
+    expect(sanitizeUntrustedLine('Add a flag\u202E<!--')).toBe('Add a flag');
   });
 });
