@@ -73,6 +73,12 @@ export const Env = z.object({
   PER_INSTALLATION_CONCURRENCY: int(1, 256).default(4),
   WORK_DIR: z.string().default('.pullwright'),
   RUNS_DIR: z.string().min(1).optional(),
+  /**
+   * Host folder for the sandboxes' egress sockets (allowlist network); default /tmp/pullwright-egress.
+   * Docker resolves bind-mount sources on the engine's host, so a worker in a container needs a
+   * folder bind-mounted at the same path (docker-compose.yml uses /var/lib/pullwright/egress).
+   */
+  EGRESS_DIR: z.string().min(1).optional(),
   SANDBOX_IMAGE: z.string().default('pullwright-sandbox:latest'),
   SHUTDOWN_GRACE_MS: int(0).default(30_000),
   JOB_LOCK_MS: int(1_000).default(30_000),
