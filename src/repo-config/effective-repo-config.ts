@@ -1,4 +1,6 @@
 import type { NetworkMode } from '../config/env.js';
+import { EgressAddressPolicy } from '../domain/egress-address-policy.js';
+import { findInternalHostProblem } from './internal-hosts.js';
 import type { ParsedRepoConfig, RepoNetworkPolicy } from './repo-config.js';
 
 /**
@@ -16,6 +18,8 @@ export interface OperatorCaps {
   MAX_WALL_MINUTES: number;
   /** The operator's mandatory protected paths (env `PROTECTED_PATHS`); no repo can drop them. */
   PROTECTED_PATHS?: readonly string[];
+  /** Internal ranges sandboxes may reach (env `EGRESS_ALLOW_PRIVATE_RANGES`); the egress proxy gets the same list. */
+  EGRESS_ALLOW_PRIVATE_RANGES?: readonly string[];
 }
 
 /**
@@ -63,6 +67,22 @@ function capNetwork(
   return { mode: 'none' };
 }
 
+/** Drops allowlist entries that point inside the worker's network (see internal-hosts.ts). */
+function dropInternalHosts(
+  policy: RepoNetworkPolicy,
+  where: string,
+  addresses: { policy: EgressAddressPolicy; anyRangeOptedIn: boolean },
+  problems: string[],
+): RepoNetworkPolicy {
+  if (policy.mode !== 'allowlist') return policy;
+  const hosts = policy.hosts.filter((host) => {
+    const problem = findInternalHostProblem(host, addresses.policy, addresses.anyRangeOptedIn);
+    if (problem) problems.push(`network.${where}.hosts: ${host} is ${problem} (host removed)`);
+    return problem === null;
+  });
+  return { mode: 'allowlist', hosts };
+}
+
 function capNumber(wanted: number | undefined, max: number, name: string, problems: string[]): number {
   if (wanted === undefined) return max;
   if (wanted > max) {
@@ -84,14 +104,20 @@ export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorC
     problems.push('allowWorkflowEdits: the operator does not allow workflow edits (ignored)');
     allowProtectedPaths = false;
   }
+  const ranges = caps.EGRESS_ALLOW_PRIVATE_RANGES ?? [];
+  const addresses = { policy: new EgressAddressPolicy(ranges), anyRangeOptedIn: ranges.length > 0 };
+  const network = (where: 'setup' | 'agent') =>
+    dropInternalHosts(
+      capNetwork(config.network[where], caps.MAX_NETWORK, where, problems),
+      where,
+      addresses,
+      problems,
+    );
   return {
     triggerPhrase: config.trigger,
     setupCommand: config.setup,
     verifyCommands: config.verify,
-    network: {
-      setup: capNetwork(config.network.setup, caps.MAX_NETWORK, 'setup', problems),
-      agent: capNetwork(config.network.agent, caps.MAX_NETWORK, 'agent', problems),
-    },
+    network: { setup: network('setup'), agent: network('agent') },
     limits: {
       maxTurns: capNumber(config.limits.turns, caps.MAX_TURNS, 'turns', problems),
       maxCostUsd: capNumber(config.limits.costUsd, caps.MAX_COST_USD, 'costUsd', problems),

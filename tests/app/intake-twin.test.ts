@@ -411,7 +411,10 @@ describe('intake through the GitHub twin: installs and broken config', () => {
     await twin.seed.repo({
       owner,
       name: 'broken',
-      files: { '.github/pullwright.yml': 'limits: { turns: -5 }\ncolour: blue\nnetwork: { agent: open }\n' },
+      files: {
+        '.github/pullwright.yml':
+          'limits: { turns: -5 }\ncolour: blue\nnetwork: { agent: open, setup: { mode: allowlist, hosts: ["127.0.0.1:6379"] } }\n',
+      },
     });
     app = await startAppServer({
       appId: twin.app.id,
@@ -487,6 +490,8 @@ describe('intake through the GitHub twin: installs and broken config', () => {
     expect(botComments()[0]?.body).toContain('colour');
     // Capped by the operator (MAX_NETWORK allowlist), and said so in the same comment.
     expect(botComments()[0]?.body).toContain('network.agent');
+    // Issue 14, item 1: the worker's Redis is not a host a repo can allowlist, and the comment says why.
+    expect(botComments()[0]?.body).toContain('network.setup.hosts: 127.0.0.1:6379 is a loopback address');
   });
 
   it('a repository GitHub cannot serve while the app is installed is synced once GitHub answers', async () => {
