@@ -12,7 +12,10 @@ describe('thinkingOf', () => {
     expect(thinkingOf('claude-opus-4-5-20251101')).toEqual({ kind: 'budgeted', prefixCheck: false });
     expect(thinkingOf('claude-sonnet-4-5')).toEqual({ kind: 'budgeted', prefixCheck: false });
     expect(thinkingOf('claude-3-5-haiku-latest')).toEqual({ kind: 'none', prefixCheck: false });
-    expect(thinkingOf('some-future-model')).toEqual({ kind: 'adaptive', prefixCheck: false });
+    expect(thinkingOf('claude-opus-4-8')).toEqual({ kind: 'adaptive', prefixCheck: false });
+    expect(thinkingOf('claude-haiku-5-5')).toEqual({ kind: 'adaptive', prefixCheck: true });
+    // A name the table does not know follows the newest rules.
+    expect(thinkingOf('claude-opus-6')).toEqual({ kind: 'adaptive', prefixCheck: true });
   });
 });
 

@@ -18,17 +18,20 @@ export interface ModelThinking {
 }
 
 // From Anthropic's model pages (see worker/model/README.md): the budgeted form only
-// on Claude 4.5 and older; no thinking on Claude 3.5 and older. Preserved thinking
-// (the prefix check) on the 5.5 generation and Fable/Mythos 5.1 and later.
+// on Claude 4.5 and older; no thinking on Claude 3.5 and older. The prefix check
+// (preserved thinking) runs on the 5.5 generation and Fable/Mythos 5.1 and later; the
+// adaptive models before them are listed, and a name this table does not know is taken
+// to follow the newest rules (dropping thinking after an edit is valid either way).
 const BUDGETED =
   /claude-(3-7-sonnet|sonnet-4-5|opus-4-5|haiku-4-5|opus-4-1|opus-4-2|sonnet-4-2|opus-4$|sonnet-4$)/;
 const NO_THINKING = /claude-(3-5|3-haiku|3-opus|3-sonnet|instant|2)/;
-const PREFIX_CHECK = /claude-((fable|mythos)-5-[1-9]|(opus|sonnet|haiku)-5-5)/;
+const ADAPTIVE_WITHOUT_PREFIX_CHECK =
+  /claude-(opus-4-[678]|sonnet-4-6|mythos-preview)|claude-(opus|sonnet|fable|mythos)-5($|-\d{8}|-v\d)/;
 
-/** What a model name says about its thinking; unknown (newer) names count as current models. */
+/** What a model name says about its thinking. */
 export function thinkingOf(model: string): ModelThinking {
   const kind = NO_THINKING.test(model) ? 'none' : BUDGETED.test(model) ? 'budgeted' : 'adaptive';
-  return { kind, prefixCheck: PREFIX_CHECK.test(model) };
+  return { kind, prefixCheck: kind === 'adaptive' && !ADAPTIVE_WITHOUT_PREFIX_CHECK.test(model) };
 }
 
 /** The request fields for one call: `thinking`, `output_config` and the max_tokens to send. */
