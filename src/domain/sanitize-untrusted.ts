@@ -283,7 +283,7 @@ function renderChunks(chunks: Chunk[]): string {
         return;
       }
       out += cleanText(t.slice(i, c));
-      const e = closeOfComment(t, c + 4);
+      const e = commentEnd(t, c);
       if (e < 0) {
         mode = { kind: 'comment', resume: NORMAL };
         return;
@@ -373,11 +373,12 @@ function renderChunks(chunks: Chunk[]): string {
 }
 
 function renderTag(h: string, start: number, tag: Tag): string {
-  if (tag.closing) return h.slice(start, tag.end);
+  const original = h.slice(start + (tag.closing ? 2 : 1), start + (tag.closing ? 2 : 1) + tag.name.length);
+  // An end tag's attributes are never shown (the browser ignores them), so none are kept.
+  if (tag.closing) return `</${original}>`;
   const kept = tag.attributes.filter((a) => KEPT_ATTRIBUTES.has(a.name));
   if (kept.length === tag.attributes.length) return h.slice(start, tag.end);
   const selfClosing = h[tag.end - 2] === '/';
-  const original = h.slice(start + 1, start + 1 + tag.name.length);
   return `<${original}${kept.map((a) => ` ${a.raw}`).join('')}${selfClosing ? ' /' : ''}>`;
 }
 
