@@ -27,11 +27,12 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { localRedisUrl } from '../scripts/local-redis-url.js';
 import { WEBHOOK_PATH } from '../src/app/app-server.js';
 import type { LoadRequest, LoadResult } from './intake-load-generator.js';
 import type { ServerKind, ServerMessage } from './intake-server.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = localRedisUrl();
 const redisInfo = new Redis(REDIS_URL);
 const CONCURRENCY = 32;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 15_000);

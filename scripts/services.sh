@@ -9,10 +9,16 @@ REDIS_PORT="${PULLWRIGHT_REDIS_PORT:-6379}"
 SANDBOX_IMAGE="${SANDBOX_IMAGE:-pullwright-sandbox:latest}"
 BASE_IMAGE="$(awk 'toupper($1)=="FROM"{print $2; exit}' "$ROOT/sandbox-image/Dockerfile")"
 STATE_DIR="${PULLWRIGHT_STATE_DIR:-/tmp/pullwright-services}"
-mkdir -p "$STATE_DIR"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
+
+# The Redis password lives here, and /tmp is shared with every local user: the folder must be
+# ours, not a symlink, and private (another user's folder could hand us their Redis URL).
+mkdir -p -m 700 "$STATE_DIR"
+{ [ -O "$STATE_DIR" ] && [ ! -L "$STATE_DIR" ]; } \
+  || die "$STATE_DIR is a symlink or not owned by $(id -un); set PULLWRIGHT_STATE_DIR to a folder of yours"
+chmod 700 "$STATE_DIR"
 
 is_root() { [ "$(id -u)" = 0 ]; }
 APT_UPDATED=0
@@ -30,20 +36,83 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-redis_up() {
-  if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-    return 0
+# Redis always gets a password (issue 14, item 1): a job written into Redis runs with the app's
+# credentials, and a sandbox or any local process can reach a loopback port. The password is
+# generated once into the state dir (0600) and kept off command lines (config file, REDISCLI_AUTH).
+# Local consumers (tests, demo, bench) read the URL from $STATE_DIR/redis-url through
+# scripts/local-redis-url.ts, so nobody has to export REDIS_URL.
+PASSWORD_FILE="$STATE_DIR/redis-password"
+URL_FILE="$STATE_DIR/redis-url"
+
+redis_password() {
+  if [ ! -s "$PASSWORD_FILE" ]; then
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$PASSWORD_FILE.tmp")
+    mv "$PASSWORD_FILE.tmp" "$PASSWORD_FILE"
   fi
+  chmod 600 "$PASSWORD_FILE"
+  cat "$PASSWORD_FILE"
+}
+
+# What an unauthenticated PING gets: PONG (no password), NOAUTH (a password) or nothing (no Redis).
+redis_answer() {
+  command -v redis-cli >/dev/null || return 0
+  env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>&1 || true
+}
+
+authed_ping() {
+  REDISCLI_AUTH="$1" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG
+}
+
+write_url() {
+  (umask 077 && printf '%s\n' "$1" >"$URL_FILE.tmp")
+  mv "$URL_FILE.tmp" "$URL_FILE"
+}
+
+redis_up() {
+  local answer password
+  password="$(redis_password)"
+  answer="$(redis_answer)"
+  case "$answer" in
+    *PONG*)
+      # Started before services.sh set passwords (or by hand). Restarting it would pull the queue
+      # from under whoever uses it, so leave it and say so.
+      log "warning: redis on 127.0.0.1:$REDIS_PORT answers without a password; left as it is."
+      log "         To give it one: bash scripts/services.sh down && bash scripts/services.sh up"
+      write_url "redis://127.0.0.1:$REDIS_PORT"
+      return 0
+      ;;
+    *NOAUTH*)
+      authed_ping "$password" \
+        || die "redis on 127.0.0.1:$REDIS_PORT wants a password that is not the one in $PASSWORD_FILE; stop it or set PULLWRIGHT_REDIS_PORT"
+      write_url "redis://:$password@127.0.0.1:$REDIS_PORT"
+      return 0
+      ;;
+  esac
   command -v redis-server >/dev/null || apt_install redis-server
-  log "starting redis on 127.0.0.1:$REDIS_PORT"
+  log "starting redis on 127.0.0.1:$REDIS_PORT (password in $PASSWORD_FILE)"
+  (umask 077 && printf 'requirepass %s\n' "$password" >"$STATE_DIR/redis.conf")
   # No persistence for the test/demo server; production uses docker-compose (AOF, noeviction).
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' --appendonly no \
-    --maxmemory-policy noeviction --logfile "$STATE_DIR/redis.log" --dir "$STATE_DIR"
+  redis-server "$STATE_DIR/redis.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save '' \
+    --appendonly no --maxmemory-policy noeviction --logfile "$STATE_DIR/redis.log" --dir "$STATE_DIR" \
+    --pidfile "$STATE_DIR/redis-$REDIS_PORT.pid"
   for _ in $(seq 1 50); do
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+    if authed_ping "$password"; then
+      write_url "redis://:$password@127.0.0.1:$REDIS_PORT"
+      return 0
+    fi
     sleep 0.1
   done
   die "redis did not start; see $STATE_DIR/redis.log"
+}
+
+redis_down() {
+  local password=""
+  [ -s "$PASSWORD_FILE" ] && password="$(cat "$PASSWORD_FILE")"
+  case "$(redis_answer)" in
+    *NOAUTH*) REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true ;;
+    *PONG*) env -u REDISCLI_AUTH redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true ;;
+  esac
+  rm -f "$URL_FILE"
 }
 
 docker_up() {
@@ -103,11 +172,9 @@ case "${1:-up}" in
     docker_up
     base_image_up
     sandbox_image_up
-    log "ready: redis 127.0.0.1:$REDIS_PORT, docker, $SANDBOX_IMAGE"
+    log "ready: redis 127.0.0.1:$REDIS_PORT (URL in $URL_FILE), docker, $SANDBOX_IMAGE"
     ;;
   redis) redis_up ;;
-  down)
-    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave 2>/dev/null || true
-    ;;
+  down) redis_down ;;
   *) die "usage: services.sh [up|redis|down]" ;;
 esac

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { localRedisUrl } from '../../scripts/local-redis-url.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { type AcknowledgerOptions, startAcknowledger } from '../../src/queue/acknowledgements.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** REDIS_URL, else the (password-protected) Redis `scripts/services.sh up` started. */
+export const REDIS_URL = localRedisUrl();
 
 /** A unique key prefix per test, so parallel runs never see each other's keys. */
 export function uniquePrefix(label: string): string {
