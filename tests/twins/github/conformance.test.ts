@@ -89,7 +89,8 @@ const bearer = (t: string) => `Bearer ${t}`;
 
 beforeAll(async () => {
   api = loadOpenApi();
-  twin = await startGitHubTwin();
+  // A fork stays invisible this long after its 202, so the test can see it appear.
+  twin = await startGitHubTwin({ forkDelayMs: 3_000 });
   for (const login of ['alice', 'bob', 'carol', 'dave']) twin.seed.user({ login });
   bobToken = twin.seed.user({ login: 'bob' }).token;
   carolToken = twin.seed.user({ login: 'carol' }).token;
@@ -617,6 +618,72 @@ describe('graphql reviewThreads', () => {
   });
 });
 
+describe('forks and installations by account', () => {
+  it('forks into an organization asynchronously, finds installations by account, opens a PR from the fork', async () => {
+    twin.seed.user({ login: 'forkers', type: 'Organization' });
+    const forkInst = twin.seed.installation({
+      account: 'forkers',
+      permissions: { contents: 'write', metadata: 'read', administration: 'write', pull_requests: 'write' },
+    });
+    const adminToken = twin.createInstallationToken(forkInst.id, {
+      permissions: { administration: 'write', contents: 'read' },
+    }).token;
+    const pushOnly = twin.createInstallationToken(forkInst.id, { permissions: { contents: 'write' } }).token;
+    const orgInst = '/orgs/{org}/installation';
+    const got = await check('GET', orgInst, '/orgs/forkers/installation', 200, { auth: bearer(jwt) });
+    expect((got.json as { id: number }).id).toBe(forkInst.id);
+    await check('GET', orgInst, '/orgs/alice/installation', 404, { auth: bearer(jwt) });
+    await check('GET', orgInst, '/orgs/forkers/installation', 401, { auth: null });
+    const userInst = '/users/{username}/installation';
+    await check('GET', userInst, '/users/alice/installation', 200, { auth: bearer(jwt) });
+    await check('GET', userInst, '/users/nobody/installation', 404, { auth: bearer(jwt) });
+
+    const forks = '/repos/{owner}/{repo}/forks';
+    const body = { organization: 'forkers', default_branch_only: true };
+    await check('POST', forks, '/repos/alice/demo/forks', 403, { auth: tok(pushOnly), body });
+    await check('POST', forks, '/repos/alice/ghost/forks', 404, { auth: tok(adminToken), body });
+    await check('POST', forks, '/repos/alice/demo/forks', 401, { body });
+    const made = await check('POST', forks, '/repos/alice/demo/forks', 202, { auth: tok(adminToken), body });
+    const fork = made.json as { full_name: string; fork: boolean; parent: { full_name: string } };
+    expect(fork).toMatchObject({
+      full_name: 'forkers/demo',
+      fork: true,
+      parent: { full_name: 'alice/demo' },
+    });
+    // Asynchronous, as on GitHub: not there yet, then there; asking again returns the same fork.
+    expect((await call('GET', '/repos/forkers/demo', { auth: tok(pushOnly) })).status).toBe(404);
+    const again = await check('POST', forks, '/repos/alice/demo/forks', 202, { auth: tok(adminToken), body });
+    expect((again.json as { full_name: string }).full_name).toBe('forkers/demo');
+    while ((await call('GET', '/repos/forkers/demo', { auth: tok(pushOnly) })).status === 404) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await check('GET', '/repos/{owner}/{repo}', '/repos/forkers/demo', 200, { auth: tok(pushOnly) });
+    expect(Object.keys(await twin.inspect.branches('forkers/demo'))).toEqual(['main']);
+
+    await twin.seed.branch({
+      repo: 'forkers/demo',
+      branch: 'from-fork',
+      files: { 'src/f.ts': 'export {};\n' },
+    });
+    const pulls = '/repos/{owner}/{repo}/pulls';
+    const pr = await check('POST', pulls, '/repos/alice/demo/pulls', 201, {
+      auth: tok(token),
+      body: { title: 'From the fork', head: 'forkers:from-fork', base: 'main' },
+    });
+    const pull = pr.json as { head: { repo: { full_name: string }; label: string } };
+    expect(pull.head.repo.full_name).toBe('forkers/demo');
+    expect(pull.head.label).toBe('forkers:from-fork');
+    await check('POST', pulls, '/repos/alice/demo/pulls', 422, {
+      auth: tok(token),
+      body: { title: 'No such fork', head: 'mallory:from-fork', base: 'main' },
+    });
+    const listed = await check('GET', pulls, '/repos/alice/demo/pulls?head=forkers:from-fork', 200, {
+      auth: tok(token),
+    });
+    expect((listed.json as unknown[]).length).toBe(1);
+  });
+});
+
 describe('coverage', () => {
   it('every endpoint the twin serves was checked with a success and an error status', () => {
     const served = [
@@ -625,6 +692,9 @@ describe('coverage', () => {
       'GET /app/installations/{installation_id}',
       'POST /app/installations/{installation_id}/access_tokens',
       'GET /repos/{owner}/{repo}/installation',
+      'GET /orgs/{org}/installation',
+      'GET /users/{username}/installation',
+      'POST /repos/{owner}/{repo}/forks',
       'GET /installation/repositories',
       'GET /repos/{owner}/{repo}',
       'GET /repos/{owner}/{repo}/contents/{path}',

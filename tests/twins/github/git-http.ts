@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TwinAuth } from './auth.js';
-import { gitLog, listBranches, serveGitHttp, ZERO_SHA } from './git.js';
+import { fetchRefs, gitLog, listBranches, serveGitHttp, ZERO_SHA } from './git.js';
 import { type Auth, type Ctx, nowIso, PERMISSION_RANK } from './http.js';
 import type { IssueRec, RepoRec } from './state.js';
 import type { TwinCore } from './twin-core.js';
@@ -23,6 +23,22 @@ function gitRefusal(res: ServerResponse, status: 401 | 403 | 404, message: strin
 function pullsOnBranch(core: TwinCore, repo: RepoRec, branch: string): IssueRec[] {
   return [...core.state.issuesOf(repo).values()].filter(
     (i) => i.pull && i.state === 'open' && i.pull.headRepoId === null && i.pull.head === branch,
+  );
+}
+
+/** `pull_request.synchronize` on the repository the pull request belongs to (the parent, for a fork's head). */
+async function sendSynchronize(
+  core: TwinCore,
+  repo: RepoRec,
+  pr: IssueRec,
+  before: string,
+  after: string,
+  sender: string,
+): Promise<void> {
+  await core.sendEvent(
+    'pull_request',
+    { action: 'synchronize', number: pr.number, before, after, pull_request: await core.fullPull(repo, pr) },
+    { repo, sender },
   );
 }
 
@@ -75,19 +91,8 @@ export async function sendPushEvents(
     { repo, sender: core.state.findUser(sender)?.login ?? sender },
   );
   if (after === ZERO_SHA) return delivery;
-  for (const pr of pullsOnBranch(core, repo, branch)) {
-    await core.sendEvent(
-      'pull_request',
-      {
-        action: 'synchronize',
-        number: pr.number,
-        before,
-        after,
-        pull_request: await core.fullPull(repo, pr),
-      },
-      { repo, sender },
-    );
-  }
+  for (const pr of pullsOnBranch(core, repo, branch))
+    await sendSynchronize(core, repo, pr, before, after, sender);
   return delivery;
 }
 
@@ -105,6 +110,27 @@ export function recordPush(
   core.pushes.push({ repo: repo.fullName, ref: `refs/heads/${branch}`, before, after, pusher, at });
 }
 
+/**
+ * A push to a fork moves the pull requests it heads on the parent repository, as on GitHub: the parent
+ * gets the commits under `refs/pull/N/head` and sends `pull_request.synchronize` through its own installation.
+ */
+async function moveForkPulls(core: TwinCore, fork: RepoRec, branch: string, before: string, after: string) {
+  const parent = fork.forkOf === null ? undefined : core.state.repoById(fork.forkOf);
+  if (!parent || after === ZERO_SHA) return [];
+  const moved = [...core.state.issuesOf(parent).values()].filter(
+    (i) => i.pull && i.state === 'open' && i.pull.headRepoId === fork.id && i.pull.head === branch,
+  );
+  if (moved.length === 0) return [];
+  await core.withRepoLock(parent, async () => {
+    for (const i of moved) {
+      await fetchRefs(parent.gitDir, fork.gitDir, [`+${after}:refs/pull/${i.number}/head`]);
+      i.pull!.headSha = after;
+      i.updatedAt = fork.pushedAt;
+    }
+  });
+  return moved.map((pr) => (sender: string) => sendSynchronize(core, parent, pr, before, after, sender));
+}
+
 /** Moves PR heads and bases after refs moved, then sends the push webhooks in the background. */
 async function afterPush(
   core: TwinCore,
@@ -114,6 +140,7 @@ async function afterPush(
   pusher: PushRecord['pusher'],
 ) {
   const moved: { branch: string; b: string; a: string }[] = [];
+  const forkEvents: ((sender: string) => Promise<void>)[] = [];
   for (const branch of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const b = before[branch] ?? ZERO_SHA;
     const a = after[branch] ?? ZERO_SHA;
@@ -128,11 +155,13 @@ async function afterPush(
     for (const i of core.state.issuesOf(repo).values()) {
       if (i.pull && i.state === 'open' && i.pull.base === branch) i.pull.baseSha = a;
     }
+    forkEvents.push(...(await moveForkPulls(core, repo, branch, b, a)));
   }
   if (!core.config.pushWebhooks) return;
   // Deliveries run in the background (GitHub sends them asynchronously); twin.settled() awaits them.
   core.sendLater(async () => {
     for (const m of moved) await sendPushEvents(core, repo, m.branch, m.b, m.a, pusher.login).catch(() => {});
+    for (const send of forkEvents) await send(pusher.login).catch(() => {});
   });
 }
 

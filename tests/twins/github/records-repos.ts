@@ -13,7 +13,9 @@ function gitDirFor(core: TwinCore, owner: string, name: string): string {
 }
 
 function assertFree(core: TwinCore, fullName: string): void {
-  if (core.state.findRepo(fullName)) throw new PullwrightError('conflict', `Repo ${fullName} already exists`);
+  // Also a fork still being made (which findRepo does not show yet).
+  if (core.state.repos.has(fullName.toLowerCase()))
+    throw new PullwrightError('conflict', `Repo ${fullName} already exists`);
 }
 
 export async function seedRepo(core: TwinCore, input: SeedRepoInput): Promise<SeededRepo> {
@@ -46,26 +48,53 @@ export async function seedRepo(core: TwinCore, input: SeedRepoInput): Promise<Se
   return { id: repo.id, fullName, defaultBranch, headSha };
 }
 
-/** Copies a repository with its branches into another account, as a fork. */
-export async function forkRepo(core: TwinCore, input: { repo: string; owner: string }): Promise<SeededRepo> {
+/**
+ * Copies a repository with its branches (or only its default branch) into another account, as a fork.
+ * `readyAt` keeps it invisible until then, like GitHub's asynchronous fork after its 202.
+ */
+export async function forkRepo(
+  core: TwinCore,
+  input: { repo: string; owner: string; name?: string; defaultBranchOnly?: boolean; readyAt?: number },
+): Promise<SeededRepo> {
   const parent = core.mustRepo(input.repo);
   core.ensureUser(input.owner);
-  const fullName = `${input.owner}/${parent.name}`;
+  const name = input.name ?? parent.name;
+  const fullName = `${input.owner}/${name}`;
   assertFree(core, fullName);
-  const gitDir = gitDirFor(core, input.owner, parent.name);
+  const gitDir = gitDirFor(core, input.owner, name);
   await initBareRepo(gitDir, parent.defaultBranch);
-  await fetchRefs(gitDir, parent.gitDir, ['+refs/heads/*:refs/heads/*']);
+  const refs = input.defaultBranchOnly
+    ? [`+refs/heads/${parent.defaultBranch}:refs/heads/${parent.defaultBranch}`]
+    : ['+refs/heads/*:refs/heads/*'];
+  await fetchRefs(gitDir, parent.gitDir, refs);
   const repo = addRepo(core, {
     owner: input.owner,
-    name: parent.name,
+    name,
     private: parent.private,
     description: parent.description,
     defaultBranch: parent.defaultBranch,
     gitDir,
     forkOf: parent.id,
   });
+  if (input.readyAt !== undefined) repo.readyAt = input.readyAt;
   const headSha = (await listBranches(gitDir))[repo.defaultBranch] ?? '';
   return { id: repo.id, fullName, defaultBranch: repo.defaultBranch, headSha };
+}
+
+/** The fork of `parent` that `owner` already has (ready or still being made), if any. */
+export function findForkIn(core: TwinCore, parent: RepoRec, owner: string): RepoRec | undefined {
+  for (const r of core.state.repos.values()) {
+    if (r.forkOf === parent.id && r.owner.toLowerCase() === owner.toLowerCase()) return r;
+  }
+  return undefined;
+}
+
+/** A free repository name in `owner`'s account: `name`, else `name-1`, `name-2`… as GitHub renames forks. */
+export function freeRepoName(core: TwinCore, owner: string, name: string): string {
+  let candidate = name;
+  for (let n = 1; core.state.repos.has(`${owner}/${candidate}`.toLowerCase()); n++)
+    candidate = `${name}-${n}`;
+  return candidate;
 }
 
 /** Records a repository whose git dir is ready: a fresh id, no collaborators, labels or issues yet. */

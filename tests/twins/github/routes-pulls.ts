@@ -55,13 +55,30 @@ export function registerPullRoutes({ core, auth, on }: RouteKit): void {
       missing.push({ resource: 'PullRequest', field: 'title', code: 'missing_field' });
     }
     if (missing.length) throw validation(missing);
+    // `owner:branch` from another account names that account's fork (`head_repo` names it outright,
+    // which GitHub requires when both are owned by the same organization).
+    let headRepo: string | undefined;
+    const headRepoName = str(body.head_repo);
     if (head!.includes(':')) {
       const [owner, branch] = head!.split(':', 2) as [string, string];
-      if (owner.toLowerCase() !== repo.owner.toLowerCase()) throw invalid('head');
       head = branch;
+      if (owner.toLowerCase() !== repo.owner.toLowerCase() || headRepoName) {
+        const fork = headRepoName
+          ? state.findRepo(headRepoName.includes('/') ? headRepoName : `${owner}/${headRepoName}`)
+          : [...state.repos.values()].find(
+              (r) =>
+                r.forkOf === repo.id &&
+                r.owner.toLowerCase() === owner.toLowerCase() &&
+                state.findRepo(r.fullName),
+            );
+        if (!fork || fork.forkOf !== repo.id || fork.owner.toLowerCase() !== owner.toLowerCase())
+          throw invalid('head');
+        headRepo = fork.fullName;
+      }
     }
     const issue = await newPull(core, repo, {
       head: head!,
+      headRepo,
       base: base!,
       title: title ?? '',
       body: str(body.body) ?? null,

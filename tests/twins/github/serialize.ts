@@ -448,7 +448,7 @@ export class Serializer {
       app_id: this.app.id,
       app_slug: this.app.slug,
       target_id: account?.id ?? 0,
-      target_type: 'User',
+      target_type: account?.type === 'Organization' ? 'Organization' : 'User',
       permissions: inst.permissions,
       events: DEFAULT_EVENTS,
       created_at: inst.createdAt,

@@ -32,6 +32,8 @@ export interface RepoRec {
   nextNumber: number;
   /** The repository this one was forked from, if it is a fork. */
   forkOf: number | null;
+  /** Epoch ms before which a fork still being made is invisible (GitHub forks asynchronously). */
+  readyAt?: number;
 }
 
 export interface PullRec {
@@ -180,8 +182,10 @@ export class TwinState {
     return this.users.get(login.toLowerCase());
   }
 
+  /** A repository by full name; a fork still being made is not found yet (REST and git answer 404). */
   findRepo(fullName: string): RepoRec | undefined {
-    return this.repos.get(fullName.toLowerCase());
+    const repo = this.repos.get(fullName.toLowerCase());
+    return repo && (repo.readyAt ?? 0) <= Date.now() ? repo : undefined;
   }
 
   repoById(id: number): RepoRec | undefined {

@@ -3,7 +3,7 @@ import { countAhead, diffHunkAt, diffStat } from './git.js';
 import { randomToken } from './http.js';
 import { type Json, nodeId, type Serializer } from './serialize.js';
 import type { InstallationRec, IssueRec, RepoRec, ReviewCommentRec, TwinState, UserRec } from './state.js';
-import type { Delivery, PushRecord, RequestRecord } from './types.js';
+import type { Delivery, PushRecord, RequestRecord, UserType } from './types.js';
 import type { Deliverer } from './webhooks.js';
 
 /** What the twin was started with, after defaults. */
@@ -16,6 +16,7 @@ export interface TwinConfig {
   tokenTtlSeconds: number;
   pushWebhooks: boolean;
   restWebhooks: boolean;
+  forkDelayMs: number;
 }
 
 /** Who a webhook concerns: its repository (most events) or its installation (installation events). */
@@ -43,7 +44,7 @@ export class TwinCore {
     readonly config: TwinConfig,
   ) {}
 
-  seedUser(input: { login: string; type?: 'User' | 'Bot'; token?: string }): UserRec {
+  seedUser(input: { login: string; type?: UserType; token?: string }): UserRec {
     const existing = this.state.findUser(input.login);
     if (existing) return { ...existing };
     const u: UserRec = {

@@ -14,6 +14,7 @@ import { createInspect } from './inspect.js';
 import { Router } from './router.js';
 import { registerAppRoutes } from './routes-app.js';
 import { registerCommentRoutes } from './routes-comments.js';
+import { registerForkRoutes } from './routes-forks.js';
 import { registerGraphqlRoutes } from './routes-graphql.js';
 import { registerIssueRoutes } from './routes-issues.js';
 import { registerPullRoutes } from './routes-pulls.js';
@@ -99,6 +100,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     pushWebhooks: options.pushWebhooks ?? true,
     restWebhooks: options.restWebhooks ?? false,
+    forkDelayMs: options.forkDelayMs ?? 300,
   });
   const auth = new TwinAuth(core, publicKeyObject);
   const router = new Router();
@@ -106,6 +108,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
   for (const register of [
     registerAppRoutes,
     registerRepoRoutes,
+    registerForkRoutes,
     registerIssueRoutes,
     registerCommentRoutes,
     registerPullRoutes,

@@ -5,7 +5,8 @@
 
 export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read';
 export type AccessLevel = 'read' | 'write';
-export type UserType = 'User' | 'Bot';
+/** `Organization` accounts can own repositories (forks) and installations, as on GitHub. */
+export type UserType = 'User' | 'Bot' | 'Organization';
 
 export interface StartGitHubTwinOptions {
   /** 0 (default) picks a free port. */
@@ -33,6 +34,11 @@ export interface StartGitHubTwinOptions {
    * pull_request opened/closed, pull_request_review_comment created), in the background. Default false.
    */
   restWebhooks?: boolean;
+  /**
+   * How long a fork made through `POST /repos/{o}/{r}/forks` stays invisible (404 over REST and git) after
+   * the 202, as GitHub forks asynchronously. Default 300 ms.
+   */
+  forkDelayMs?: number;
 }
 
 export interface TwinUser {
@@ -223,8 +229,16 @@ export interface TwinSeed {
   comment(input: { repo: string; number: number; body: string; author: string }): { id: number };
   branch(input: SeedBranchInput): Promise<{ sha: string }>;
   pullRequest(input: SeedPullRequestInput): Promise<{ number: number; id: number }>;
-  /** Forks `repo` into `owner`'s account with all its branches, as GitHub's fork button does. */
-  fork(input: { repo: string; owner: string }): Promise<SeededRepo>;
+  /**
+   * Forks `repo` into `owner`'s account with all its branches (or the default branch only), as GitHub's
+   * fork button does; ready at once (`POST /repos/{o}/{r}/forks` is the asynchronous way).
+   */
+  fork(input: {
+    repo: string;
+    owner: string;
+    name?: string;
+    defaultBranchOnly?: boolean;
+  }): Promise<SeededRepo>;
   review(input: {
     repo: string;
     number: number;
