@@ -525,6 +525,25 @@ function mapContent(
   return offsets;
 }
 
+/**
+ * GFM ignores the cells of a body row beyond the header's count, so a reader never sees
+ * them. The range to drop: from the pipe closing the last counted cell to the line's end
+ * (split on unescaped pipes exactly as the parser splits a row).
+ */
+function excessCells(src: string, ls: number, le: number, columns: number): Range | null {
+  let start = ls + (CONTAINER_PREFIX.exec(src.slice(ls, le))?.[0].length ?? 0);
+  while (start < le && /\s/.test(src[start] ?? '')) start++;
+  let escaped = false;
+  let seen = src[start] === '|' ? -1 : 0;
+  for (let j = start; j < le; j++) {
+    if (src[j] === '|' && !escaped && ++seen === columns) {
+      return src.slice(j + 1, le).trim() === '' ? null : { start: j + 1, end: le, chunks: [] };
+    }
+    escaped = src[j] === '\\';
+  }
+  return null;
+}
+
 /** A line's container markers: blockquote `>`, list bullets and numbers, indentation. */
 const CONTAINER_PREFIX = /^(?:[ \t]*(?:>|[-+*](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*/;
 
@@ -635,13 +654,22 @@ function chunksOf(src: string): Chunk[] {
     ranges.push({ start: lineStart(a), end: lineStart(b), chunks: [{ kind, text }] });
   };
   let map: [number, number] | null = null;
-  let group: { map: [number, number]; tokens: Token[] } | null = null;
+  let group: { map: [number, number]; tokens: Token[]; row: boolean } | null = null;
   const flush = () => {
     if (!group) return;
     const found: Range[] = [];
     let ok = true;
     let at = 0;
-    const cell = group.tokens.length > 1;
+    const cell = group.row;
+    if (cell) {
+      const excess = excessCells(
+        src,
+        lineStart(group.map[0]),
+        lineStart(group.map[0] + 1) - 1,
+        group.tokens.length,
+      );
+      if (excess) ranges.push(excess);
+    }
     // Table cells are located left to right, so every cell is mapped once any of them has work.
     if (!group.tokens.some((t) => (t.children ?? []).some((c) => spans.has(c)))) {
       group = null;
@@ -677,20 +705,20 @@ function chunksOf(src: string): Chunk[] {
     }
     group = null;
   };
-  for (const token of tokens) {
+  tokens.forEach((token, i) => {
     if (token.map) map = token.map;
     if (token.type !== 'inline') {
       if (token.type === 'fence' || token.type === 'code_block')
         lines(token, 'verbatim', renderedCode(token.info));
       else if (token.type === 'html_block') lines(token, 'html');
-      continue;
+      return;
     }
     const own = (token.map ?? map) as [number, number] | null;
-    if (!own) continue;
+    if (!own) return;
     if (group && group.map !== own) flush();
-    group ??= { map: own, tokens: [] };
+    group ??= { map: own, tokens: [], row: /^t[hd]_open$/.test(tokens[i - 1]?.type ?? '') };
     group.tokens.push(token);
-  }
+  });
   flush();
   const refs = env.footnotes?.refs ?? {};
   for (const mark of env.marks) {

@@ -55,7 +55,7 @@ describe('sanitizeUntrusted: what a reader sees survives', () => {
       '',
       '| Column | Other |',
       '| ------ | :---: |',
-      '| `a|b`  | cell  |',
+      '| `a\\|b` | cell  |',
       '',
       '```ts',
       '// <!-- not a comment in code -->',
