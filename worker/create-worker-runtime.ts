@@ -65,7 +65,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const stopHeartbeat = startHeartbeat(redis, config.QUEUE_PREFIX, instanceId);
-  const provider = new DockerSandboxProvider({ workerHostId, log });
+  const provider = new DockerSandboxProvider({
+    workerHostId,
+    log,
+    egressRoot: config.EGRESS_DIR,
+    egressAllowedRanges: config.EGRESS_ALLOW_PRIVATE_RANGES,
+  });
 
   // Removes what crashed workers on this host left: containers and run folders of instances
   // whose heartbeat is gone. Live neighbours and other hosts are never touched.
@@ -75,6 +80,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     const result = await reapSandboxes({
       workerHostId,
       docker: provider.docker,
+      egressRoot: config.EGRESS_DIR,
       isActive: (labels) =>
         labels[DEPLOYMENT_LABEL] !== config.QUEUE_PREFIX || live.has(labels[INSTANCE_LABEL] ?? ''),
       log,
@@ -110,6 +116,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     MAX_TURNS: config.MAX_TURNS,
     MAX_COST_USD: config.MAX_COST_USD,
     MAX_WALL_MINUTES: config.MAX_WALL_MINUTES,
+    PROTECTED_PATHS: config.PROTECTED_PATHS,
   };
   const deps: FlowDeps = {
     github,

@@ -144,6 +144,17 @@ describe('implement flow (orchestration with fakes)', () => {
     expect(body).not.toContain('ghp_');
   });
 
+  it("keeps the operator's protected paths even when the repository allows workflow edits", async () => {
+    const h = createHarness({ protectedPaths: ['infra/**'], allowProtectedPaths: true });
+    h.setPatch(
+      'diff --git a/infra/prod.tf b/infra/prod.tf\nnew file mode 100644\n--- /dev/null\n+++ b/infra/prod.tf\n@@ -0,0 +1 @@\n+x\n',
+    );
+    const outcome = await run(h);
+    expect(outcome.status).toBe('refused');
+    expect(h.pushes).toHaveLength(0);
+    expect(h.github.comments[0]?.body).toContain('protected path infra/prod.tf');
+  });
+
   it('says so when cancelled', async () => {
     const h = createHarness();
     const controller = new AbortController();

@@ -1,4 +1,7 @@
-import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
+import {
+  BUILTIN_PROTECTED_PATHS,
+  type EffectiveRepoConfig,
+} from '../../src/repo-config/effective-repo-config.js';
 
 /**
  * The effective settings of one run: the repo's `.github/pullwright.yml` (read
@@ -13,7 +16,7 @@ export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
   verifyCommands: [],
   network: { setup: { mode: 'none' }, agent: { mode: 'none' } },
   limits: { maxTurns: 100, maxCostUsd: 5, maxWallMs: 30 * 60_000 },
-  protectedPaths: ['.github/workflows/**'],
+  protectedPaths: [...BUILTIN_PROTECTED_PATHS],
   allowProtectedPaths: false,
   pr: { draft: false, labels: [], branchPrefix: 'pullwright/' },
   maintenance: [],

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, statfs } from 'node:fs/promises';
+import { access, statfs } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PullwrightError } from '../../src/errors.js';
+import { ensurePrivateDir as ensurePrivateFolder } from '../sandbox/private-dir.js';
 
 /** `statfs` type of tmpfs (TMPFS_MAGIC, linux/magic.h). */
 const TMPFS_MAGIC = 0x01021994;
@@ -36,29 +36,13 @@ export async function resolveRunsRoot(settings: { RUNS_DIR?: string; WORK_DIR: s
 }
 
 /**
- * Creates (or checks) a folder only this process's user controls. `/dev/shm` is
- * writable by every local user: without this check another account could
- * create the folder first, or a symlink in its place, and read or plant files
- * in every job's working copy. A folder that is a symlink, belongs to someone
- * else or is writable by others is refused, not repaired.
+ * Creates (or checks) the runs folder: only this process's user may control it.
+ * `/dev/shm` is writable by every local user: without this check another account
+ * could create the folder first, or a symlink in its place, and read or plant files
+ * in every job's working copy. The one private-folder check is the sandbox's (the
+ * egress root needs the same); a symlink, another owner or write access for others
+ * is refused, not repaired.
  */
-export async function ensurePrivateDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: 0o700 });
-  const info = await lstat(path);
-  const uid = process.getuid?.();
-  const problem = info.isSymbolicLink()
-    ? 'is a symbolic link'
-    : !info.isDirectory()
-      ? 'is not a directory'
-      : uid !== undefined && info.uid !== uid
-        ? `belongs to uid ${info.uid}, not this process (uid ${uid})`
-        : (info.mode & 0o022) !== 0
-          ? 'is writable by other users'
-          : null;
-  if (problem) {
-    throw new PullwrightError('config_invalid', `The runs folder ${path} ${problem}; refusing to use it.`, {
-      retryable: false,
-      details: { path },
-    });
-  }
+export function ensurePrivateDir(path: string): Promise<void> {
+  return ensurePrivateFolder(path, 'runs folder');
 }

@@ -44,10 +44,7 @@ export const maintenanceMode: Mode<MaintenanceTask> = {
       agentTask: { kind: 'maintenance', taskId: taskConfig.id, prompt: taskConfig.prompt },
       async deliver(run) {
         if (!hasChange(run)) return { status: 'no-changes', agent: run.agent };
-        const problems = findPatchProblems(run.patch.patch, {
-          protectedPaths: ctx.config.protectedPaths,
-          allowProtected: ctx.config.allowProtectedPaths,
-        });
+        const problems = findPatchProblems(run.patch.patch, { protectedPaths: ctx.config.protectedPaths });
         if (problems.length > 0) {
           log.warn(
             { taskId: taskConfig.id, kinds: problems.map((p) => p.kind) },
