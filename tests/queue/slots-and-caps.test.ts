@@ -36,16 +36,17 @@ describe('slots (real Redis)', () => {
   });
 
   it('lets an expired lease go, and a renewed one stay', async () => {
-    const short = { perRepo: 1, perInstallation: 5, ttlMs: 150 };
+    // Long enough that a loaded machine renews in time; the sleeps outlast it.
+    const short = { perRepo: 1, perInstallation: 5, ttlMs: 1_000 };
     const lease = await acquireSlot(redis, prefix, { installationId: 1, repo: a }, short);
     if (!lease) throw new Error('no lease');
     expect(await renewSlot(redis, prefix, lease, 60_000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1_300));
     expect(await acquireSlot(redis, prefix, { installationId: 1, repo: a }, short)).toBeNull();
 
     const crashed = await acquireSlot(redis, prefix, { installationId: 1, repo: b }, short);
     if (!crashed) throw new Error('no lease');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1_300));
     expect(await renewSlot(redis, prefix, crashed, 60_000)).toBe(false);
     expect(await acquireSlot(redis, prefix, { installationId: 1, repo: b }, short)).not.toBeNull();
   });
