@@ -2,8 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test files that need a real service from `scripts/services.sh up` (Redis, the Docker engine and
- * the sandbox image) or that run real git over HTTP with child processes (tests/workspace's
- * git-http-server): the `integration` project. Every other test file is `unit` and runs with
+ * the sandbox image), that run real git over HTTP with child processes (tests/workspace's
+ * git-http-server, tests/integration), or that deploy with docker-compose (tests/deploy): the
+ * `integration` project. Every other test file is `unit` and runs with
  * `npm run test:unit`, without services and in well under a minute.
  *
  * Folder rules where a folder is all integration, file rules where a folder is mixed. Only `*` and
@@ -16,7 +17,8 @@ export const INTEGRATION_TESTS = [
   'tests/queue/**/*.test.ts',
   'tests/cli/**/*.test.ts',
   'tests/sandbox/docker-sandbox-*.test.ts',
-  'tests/integration/agent-session*.test.ts',
+  'tests/integration/**/*.test.ts',
+  'tests/deploy/**/*.test.ts',
   'tests/agent/context/build-context.test.ts',
   'tests/agent/tools/default-tools.test.ts',
   'tests/app/app-server.test.ts',

@@ -15,6 +15,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Packages whose value import means a live service (a type-only import does not). */
 const SERVICE_PACKAGES = ['ioredis', 'bullmq', 'dockerode'];
+/** Commands that talk to a service, seen as a quoted string literal (the docker CLI run by execFile). */
+const SERVICE_COMMANDS = /(['"])(docker|docker-compose|redis-cli|redis-server)\1/;
 /** Test helpers that start or connect to a service or run real git over HTTP. */
 const SERVICE_HELPERS = [
   'tests/queue/redis-helpers.ts',
@@ -99,7 +101,8 @@ function resolveLocal(fromFile: string, specifier: string): string | null {
 }
 
 /**
- * Why a test file needs a service, following its value imports through test and script helpers
+ * Why a test file needs a service (it runs a service's command line, or imports a client or a
+ * helper that needs one), following its value imports through test and script helpers
  * (not into src/ or worker/: importing a module that could talk to Redis is not talking to it).
  */
 function serviceReason(testFile: string): string | null {
@@ -110,7 +113,10 @@ function serviceReason(testFile: string): string | null {
     if (seen.has(file)) continue;
     seen.add(file);
     if (SERVICE_HELPERS.includes(file) && file !== testFile) return via.join(' → ');
-    for (const ref of importsOf(readFileSync(join(ROOT, file), 'utf8'))) {
+    const source = readFileSync(join(ROOT, file), 'utf8');
+    const command = source.match(SERVICE_COMMANDS)?.[2];
+    if (command) return [...via, `runs ${command}`].join(' → ');
+    for (const ref of importsOf(source)) {
       if (ref.typeOnly) continue;
       if (SERVICE_PACKAGES.includes(ref.specifier)) return [...via, ref.specifier].join(' → ');
       const local = resolveLocal(file, ref.specifier);
@@ -161,6 +167,7 @@ describe('the unit / integration split (vitest.config.ts)', () => {
     expect(reasons).toMatch(/ioredis|bullmq|redis-helpers/);
     expect(reasons).toMatch(/dockerode|tests\/sandbox\/helpers\.ts/);
     expect(reasons).toMatch(/local-stack/);
+    expect(reasons).toMatch(/runs docker/);
     expect(serviceReason('tests/docs/test-split.test.ts')).toBeNull();
   });
 });
