@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localRedisUrl } from '../../scripts/local-redis-url.js';
 
 const run = promisify(execFile);
@@ -101,5 +101,70 @@ describe('scripts/services.sh redis', () => {
     } finally {
       chmodSync(file, 0o600);
     }
+  });
+});
+
+/** A Redis services.sh did not start, on its own port and folder: what the script finds on a used machine. */
+describe('scripts/services.sh redis with a Redis already running', () => {
+  let stateDir: string;
+  let port: number;
+  let env: NodeJS.ProcessEnv;
+
+  beforeEach(async () => {
+    stateDir = mkdtempSync(join(tmpdir(), 'pw-services-'));
+    port = await freePort();
+    const { REDIS_URL: _ignored, ...rest } = process.env;
+    env = { ...rest, PULLWRIGHT_REDIS_PORT: String(port), PULLWRIGHT_STATE_DIR: stateDir };
+  });
+
+  afterEach(async () => {
+    await run('redis-cli', [
+      '-p',
+      String(port),
+      '-a',
+      'other-password',
+      '--no-auth-warning',
+      'shutdown',
+      'nosave',
+    ]).catch(() => {});
+    await run('redis-cli', ['-p', String(port), 'shutdown', 'nosave']).catch(() => {});
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  const startRedis = (...extra: string[]) =>
+    run('redis-server', [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--daemonize',
+      'yes',
+      '--save',
+      '',
+      '--dir',
+      stateDir,
+      '--logfile',
+      join(stateDir, 'own.log'),
+      ...extra,
+    ]);
+  const runId = async () =>
+    (await run('redis-cli', ['-p', String(port), 'info', 'server'])).stdout.match(/run_id:(\w+)/)?.[1];
+
+  it('leaves a password-less Redis running (others use it), warns, and hands out its URL', async () => {
+    await startRedis();
+    await expect.poll(runId).toBeDefined();
+    const before = await runId();
+    const { stderr } = await run('bash', [SERVICES, 'redis'], { env });
+    expect(stderr).toContain('answers without a password');
+    expect(localRedisUrl(env)).toBe(`redis://127.0.0.1:${port}`);
+    expect(await runId()).toBe(before);
+  });
+
+  it('stops with a clear error when a Redis on the port wants another password', async () => {
+    await startRedis('--requirepass', 'other-password');
+    await expect.poll(() => rawCommand(port, 'PING').catch(() => '')).toMatch(/^-NOAUTH/);
+    await expect(run('bash', [SERVICES, 'redis'], { env })).rejects.toThrow(
+      /wants a password that is not the one/,
+    );
   });
 });
