@@ -780,3 +780,12 @@ export function sanitizeUntrustedLine(text: string): string {
   out += clean.slice(i);
   return out.replace(/\s+/g, ' ').trim();
 }
+
+/**
+ * Untrusted text GitHub shows as code (a review comment's diff hunk, a file's content):
+ * nothing in it is hidden markup, so only invisible and control characters go; line
+ * structure stays. Markdown-sanitizing a diff would drop a definition line under review.
+ */
+export function sanitizeUntrustedCode(text: string): string {
+  return removeInvisible(text.normalize('NFC').replace(/\r\n?/g, '\n').replace(CONTROL, ''));
+}

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { sanitizeUntrusted, sanitizeUntrustedLine } from '../../src/domain/sanitize-untrusted.js';
+import {
+  sanitizeUntrusted,
+  sanitizeUntrustedCode,
+  sanitizeUntrustedLine,
+} from '../../src/domain/sanitize-untrusted.js';
 
 /** Each entry: a way to hide text from a GitHub reader, what must not reach the model, what must. */
 const CorpusEntry = z.object({
@@ -109,5 +113,14 @@ describe('sanitizeUntrustedLine', () => {
   it('drops comments, an unclosed one to the end, so a title cannot open a comment around the body', () => {
     expect(sanitizeUntrustedLine('a <!-- b --> c')).toBe('a c');
     expect(sanitizeUntrustedLine('Add a flag\u202E<!--')).toBe('Add a flag');
+  });
+});
+
+describe('sanitizeUntrustedCode', () => {
+  it('keeps code as GitHub shows it, lines and markup included, minus invisibles', () => {
+    const hunk = '@@ -1,2 +1,2 @@\r\n-[ref]: https://x "t"\n+<!-- note -->\u200B\n ![a](b)';
+    expect(sanitizeUntrustedCode(hunk)).toBe(
+      '@@ -1,2 +1,2 @@\n-[ref]: https://x "t"\n+<!-- note -->\n ![a](b)',
+    );
   });
 });
