@@ -30,6 +30,15 @@ const egressRanges = list.refine((entries) => {
     return false;
   }
 }, 'must be comma-separated addresses or CIDRs like 10.20.0.0/16');
+/** `host:port` (`[::1]:26379` for IPv6), as Redis Sentinel addresses are written. */
+const hostPort = z
+  .string()
+  .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 10.0.0.5:26379')
+  .transform((v) => {
+    const colon = v.lastIndexOf(':');
+    return { host: v.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(v.slice(colon + 1)) };
+  })
+  .refine((p) => p.port >= 1 && p.port <= 65_535, 'port must be 1-65535');
 
 export const NetworkMode = z.enum(['none', 'allowlist', 'open']);
 export type NetworkMode = z.infer<typeof NetworkMode>;
@@ -63,6 +72,13 @@ export const Env = z.object({
     .default('@agent'),
   OPERATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   REDIS_URL: url.default('redis://127.0.0.1:6379'),
+  /** Redis Sentinel instead of REDIS_URL (src/queue/redis-connection.ts); needs REDIS_MASTER_NAME. */
+  REDIS_SENTINELS: list.pipe(z.array(hostPort)).default([]),
+  REDIS_MASTER_NAME: z.string().min(1).optional(),
+  /** Used when REDIS_URL carries no password, and for the primary and replicas behind Sentinel. */
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  /** The sentinels' own password (their `requirepass`), when they have one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
@@ -152,6 +168,11 @@ export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): C
   for (const key of REQUIRED[role]) {
     if (raw[key] === undefined) problems.push(`${key}: is required for the ${role}`);
   }
+  // Half a Sentinel setup would silently fall back to REDIS_URL: say so at boot instead.
+  if (raw.REDIS_SENTINELS && !raw.REDIS_MASTER_NAME)
+    problems.push('REDIS_MASTER_NAME: is required with REDIS_SENTINELS');
+  if (raw.REDIS_MASTER_NAME && !raw.REDIS_SENTINELS)
+    problems.push('REDIS_SENTINELS: is required with REDIS_MASTER_NAME');
   let privateKey = raw.PRIVATE_KEY?.replace(/\\n/g, '\n');
   if (!privateKey && raw.PRIVATE_KEY_PATH) {
     try {
