@@ -17,7 +17,7 @@ export { DEFAULT_MAX_TOOL_RESULT_CHARS, type RunAgentOptions } from './run-state
  * prefix from the prompt cache and every thinking block goes back as it came.
  */
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
-  const ctx = createRunContext(options);
+  const ctx = await createRunContext(options);
   const run: Run = { ctx, state: startState(ctx) };
   let ending: Ending | undefined;
   try {

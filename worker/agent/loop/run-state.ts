@@ -94,8 +94,11 @@ export interface Run {
   readonly state: RunState;
 }
 
-export function createRunContext(options: RunAgentOptions): RunContext {
+export async function createRunContext(options: RunAgentOptions): Promise<RunContext> {
   const { log } = options;
+  const transcript = await TranscriptWriter.open(options.transcriptPath, options.secrets ?? [], (err) =>
+    log.warn({ err }, 'Transcript cannot be written; the run goes on without it'),
+  );
   const wallDeadline = AbortSignal.timeout(Math.max(1, options.budgets.maxWallMs));
   return {
     options,
@@ -112,9 +115,7 @@ export function createRunContext(options: RunAgentOptions): RunContext {
       input_schema: canonicalize(t.inputJsonSchema),
     })),
     system: [{ type: 'text', text: options.system }],
-    transcript: new TranscriptWriter(options.transcriptPath, options.secrets ?? [], (err) =>
-      log.warn({ err }, 'Transcript cannot be written; the run goes on without it'),
-    ),
+    transcript,
     started: Date.now(),
     // The wall-time budget also bounds a request or tool in flight.
     signal: AbortSignal.any([options.signal, wallDeadline]),

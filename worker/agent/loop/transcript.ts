@@ -1,9 +1,11 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
 import type { AssistantBlock, Message } from '../../model/model.js';
 import { addUsage, emptyUsage, type Usage } from '../../model/model.js';
+import { ensurePrivateDir } from '../../sandbox/private-dir.js';
 import type { PlanItem } from '../tool.js';
 
 /** One line of the JSON-lines transcript. */
@@ -46,32 +48,56 @@ export type TranscriptEvent =
   | { type: 'snapshot'; turns: number; usage: Usage; costUsd: number; plan: PlanItem[]; messages: Message[] }
   | { type: 'result'; result: unknown };
 
+/** Owner read/write only: a transcript holds the task, the repository's code and the model's reasoning. */
+const TRANSCRIPT_FILE_MODE = 0o600;
+
 /**
  * Appends one redacted line per event, synchronously, so the transcript is on
  * disk after every step even if the worker dies right after. Secrets (the API
  * key, tokens) are scrubbed from every line: a transcript may be shown to users.
+ *
+ * Scrubbing is not enough to make a transcript public: it still holds the task,
+ * private code and tool output. So the file is 0600 in a folder only this user
+ * controls (0700; a symlink, another user's folder or one others can write is
+ * refused, because whoever controls the folder can read or swap the file). A
+ * refused folder is like a full disk: the run goes on without a transcript.
  */
 export class TranscriptWriter {
   private failed = false;
 
-  constructor(
+  private constructor(
     readonly path: string,
-    private readonly secrets: readonly string[] = [],
-    /** Called once if writing fails (disk full, bad path): the run goes on without a transcript. */
+    private readonly secrets: readonly string[],
     private readonly onError?: (err: unknown) => void,
-  ) {
+  ) {}
+
+  /**
+   * Checks (or creates) the private folder, then returns the writer. A file
+   * already there (a resume appends to it) is tightened to 0600 as well.
+   */
+  static async open(
+    path: string,
+    secrets: readonly string[] = [],
+    /** Called once if writing fails (disk full, bad path): the run goes on without a transcript. */
+    onError?: (err: unknown) => void,
+  ): Promise<TranscriptWriter> {
+    const writer = new TranscriptWriter(path, secrets, onError);
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      await ensurePrivateDir(dirname(path), 'transcript folder');
+      await chmod(path, TRANSCRIPT_FILE_MODE).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     } catch (err) {
-      this.fail(err);
+      writer.fail(err);
     }
+    return writer;
   }
 
   write(event: TranscriptEvent): void {
     if (this.failed) return;
     try {
       const line = redactText(JSON.stringify(event), this.secrets);
-      appendFileSync(this.path, `${line}\n`);
+      appendFileSync(this.path, `${line}\n`, { mode: TRANSCRIPT_FILE_MODE });
     } catch (err) {
       this.fail(err);
     }
