@@ -1,4 +1,4 @@
-import { sanitizeUntrusted } from '../../../src/domain/sanitize-untrusted.js';
+import { sanitizeUntrustedLine } from '../../../src/domain/sanitize-untrusted.js';
 import type { AgentTask } from '../tool.js';
 import { fenceUntrusted } from './fence-untrusted.js';
 
@@ -10,9 +10,13 @@ function capTask(text: string): string {
     : `${text.slice(0, MAX_TASK_TEXT)}\n[... ${text.length - MAX_TASK_TEXT} characters cut]`;
 }
 
-/** A title, cleaned on its own first so markup in it (an unclosed `<!--`) cannot swallow the body after it. */
+/**
+ * A title, branch name or path, cleaned on its own: no line breaks, invisibles or comment
+ * markup (an unclosed `<!--` cannot swallow what follows), and read literally, as GitHub
+ * shows it (a title `[Bug]: Crash` is not a markdown link definition to drop).
+ */
 function oneLine(text: string): string {
-  return sanitizeUntrusted(text).replace(/\s+/g, ' ').trim().slice(0, 300);
+  return sanitizeUntrustedLine(text).replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
 function fence(source: string, text: string): string {
@@ -45,7 +49,8 @@ export function renderTask(task: AgentTask): string {
     }
     case 'address-review':
     case 'revise': {
-      const pr = task.pr;
+      // Branch names and paths come from the repository, so they are cleaned like titles.
+      const pr = { ...task.pr, headRef: oneLine(task.pr.headRef), baseRef: oneLine(task.pr.baseRef) };
       out.push(
         task.kind === 'address-review'
           ? `Address the review feedback on pull request #${pr.number} (branch ${pr.headRef} into ${pr.baseRef}). The workspace is the pull request's branch. Change the code where the feedback asks for it; where you disagree or cannot, say why. Then verify and call finish, with one short reply per review thread in \`threads\` (by its number): what you changed for it, or why you changed nothing.`
@@ -60,7 +65,8 @@ export function renderTask(task: AgentTask): string {
         );
       }
       task.threads.forEach((t, i) => {
-        const where = t.line === null ? `${t.path} (outdated position)` : `${t.path}:${t.line}`;
+        const path = oneLine(t.path);
+        const where = t.line === null ? `${path} (outdated position)` : `${path}:${t.line}`;
         out.push(
           `## Review thread ${i + 1} on ${where}`,
           'Diff hunk:',
