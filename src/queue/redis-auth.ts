@@ -1,0 +1,17 @@
+/**
+ * Whether a Redis URL authenticates. Threat (issue 14, item 1): a job written into
+ * Redis runs with the app's GitHub credentials, so a Redis anyone on the network
+ * (or a local process) can write to is a way around every authorization check.
+ * The processes still start without a password (local tests and the demo on an
+ * old loopback Redis), but say so loudly at boot.
+ */
+export function redisUrlHasPassword(redisUrl: string): boolean {
+  try {
+    return new URL(redisUrl).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+export const REDIS_NO_PASSWORD_WARNING =
+  'REDIS_URL has no password: anything that can reach Redis can queue a job that runs with the app credentials';
