@@ -13,6 +13,15 @@
  * quadratic on pathological input (seconds on 60 kB of `![` or `*a`); markdown-it stays
  * linear, and so does everything here (every search moves forward; nothing rescans).
  *
+ * Images become `![](url)`: the reader sees the picture, never the alt text (it shows only
+ * when loading fails, and a model would read it as an instruction). Links keep their text
+ * and destination; a reference link is resolved inline because definitions are dropped.
+ * Some text GitHub does show is still cut, as before: an unclosed `<!--` in a paragraph
+ * hides the rest, and image-shaped or definition-shaped text loses its bracket text or
+ * title, because another renderer or the model itself may read it as markup.
+ * Titles and names (shown literally) use `sanitizeUntrustedLine`; diff hunks (shown as
+ * code) `sanitizeUntrustedCode`.
+ *
  * Longer than 400 lines because the parser hooks, the source mapping and the HTML state
  * machine are one pipeline sharing one chunk stream; split, each part's contract would
  * only be "called by the other".
@@ -252,7 +261,7 @@ type Mode =
   | { kind: 'comment'; resume: Mode }
   | { kind: 'hidden'; tag: string; depth: number; raw: boolean };
 
-export type Chunk = { kind: 'text' | 'html' | 'verbatim' | 'out'; text: string };
+type Chunk = { kind: 'text' | 'html' | 'verbatim' | 'out'; text: string };
 
 const NORMAL: Mode = { kind: 'normal' };
 
