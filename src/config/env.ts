@@ -89,6 +89,8 @@ export const Env = z.object({
   PER_INSTALLATION_CONCURRENCY: int(1, 256).default(4),
   WORK_DIR: z.string().default('.pullwright'),
   RUNS_DIR: z.string().min(1).optional(),
+  /** Days a transcript (<WORK_DIR>/transcripts) is kept after its last write; 0 keeps none past the run. */
+  TRANSCRIPT_RETENTION_DAYS: int(0, 3_650).default(30),
   /**
    * Host folder for the sandboxes' egress sockets (allowlist network); default /tmp/pullwright-egress.
    * Docker resolves bind-mount sources on the engine's host, so a worker in a container needs a
