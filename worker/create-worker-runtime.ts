@@ -117,6 +117,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     MAX_COST_USD: config.MAX_COST_USD,
     MAX_WALL_MINUTES: config.MAX_WALL_MINUTES,
     PROTECTED_PATHS: config.PROTECTED_PATHS,
+    EGRESS_ALLOW_PRIVATE_RANGES: config.EGRESS_ALLOW_PRIVATE_RANGES,
   };
   const deps: FlowDeps = {
     github,

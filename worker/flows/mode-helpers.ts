@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { approvedTextHash, type TargetTask } from '../../src/domain/task.js';
 import type { PullData } from '../../src/github/github-for-worker.js';
 import { hasWriteAccess } from '../../src/github/permission.js';
 import { ensurePullRequest } from '../delivery/ensure-pull-request.js';
@@ -100,4 +101,27 @@ export async function proposeChange(
     labels: ctx.config.pr.labels,
   });
   return { pull, created, draftReason };
+}
+
+/**
+ * The issue or PR text to run on: the live text, unless it changed since the trigger was
+ * approved (issue 14 item 4). Then the author, maybe not a writer, may have rewritten it
+ * while the job waited, so the run uses the text a writer saw and says so in the comment.
+ */
+export function approvedText(
+  ctx: FlowContext<TargetTask>,
+  live: { title: string; body: string },
+  what: 'issue' | 'pull request',
+): { title: string; body: string } {
+  const approved = ctx.task.approved;
+  if (!approved || approvedTextHash(live.title, live.body) === approved.sha256)
+    return { title: live.title, body: live.body };
+  const when = approved.updatedAt ? ` (approved text from ${approved.updatedAt})` : '';
+  ctx.log.info({ what }, 'Running on the approved text: it was edited after the trigger');
+  ctx.tracking?.update({
+    notes: [
+      `The ${what} was edited after @${ctx.task.trigger.actor} asked${when}; running on the approved text. Ask again to run on the new text.`,
+    ],
+  });
+  return { title: approved.title, body: approved.body };
 }

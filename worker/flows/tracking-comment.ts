@@ -30,6 +30,8 @@ export interface TrackingState {
   /** Shown as is: callers pass text already redacted and free of untrusted markup. */
   detail?: string;
   verify?: { command: string; ok: boolean }[];
+  /** Kept through the final edit (unlike `detail`): what the person should know about this run's input. */
+  notes?: string[];
   blockedHosts?: string[];
 }
 
@@ -109,6 +111,7 @@ export function renderTrackingComment(key: string, state: TrackingState): string
       lines.push(`- ${v.ok ? '✅' : '❌'} \`${inline(v.command).replace(/`/g, "'")}\``);
   }
   if (state.prUrl) lines.push('', `**Pull request:** ${state.prUrl}`);
+  for (const note of state.notes ?? []) lines.push('', note);
   if (state.detail) lines.push('', state.detail);
   if (state.blockedHosts && state.blockedHosts.length > 0) {
     lines.push(

@@ -1,6 +1,7 @@
 import type { TargetTask } from '../../../src/domain/task.js';
 import { issueBranch } from '../flow-config.js';
 import {
+  approvedText,
   assertRunPatchSafe,
   authorizedAuthors,
   hasChange,
@@ -18,7 +19,8 @@ export const implementMode: Mode<TargetTask> = {
   async plan(ctx) {
     const { task, github } = ctx;
     const number = task.number;
-    const issue = await github.getIssue(number);
+    // The text a writer approved when it changed since; comments are filtered by author below.
+    const issue = approvedText(ctx, await github.getIssue(number), 'issue');
     const comments = await github.listIssueComments(number);
     const allowed = await authorizedAuthors(
       ctx,

@@ -3,6 +3,7 @@ import type { ReviewThreadData } from '../../../src/github/github-for-worker.js'
 import { replyToThreads } from '../../delivery/reply-to-threads.js';
 import { type FlowContext, repoName, type SessionRun } from '../flow-context.js';
 import {
+  approvedText,
   assertRunPatchSafe,
   authorizedAuthors,
   hasChange,
@@ -94,7 +95,12 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
         startRef: pull.headRef,
         agentTask: {
           kind: options.kind,
-          pr: { number, title: pull.title, body: pull.body, baseRef: pull.baseRef, headRef: pull.headRef },
+          pr: {
+            number,
+            ...approvedText(ctx, pull, 'pull request'),
+            baseRef: pull.baseRef,
+            headRef: pull.headRef,
+          },
           threads: threads.map((t) => ({
             id: t.id,
             path: t.path,
