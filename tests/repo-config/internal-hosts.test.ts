@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { getEffectiveRepoConfig, type OperatorCaps } from '../../src/repo-config/effective-repo-config.js';
+import { getEffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import { parseRepoConfig } from '../../src/repo-config/repo-config.js';
+import { defaultCaps } from './operator-caps.js';
 
-const caps: OperatorCaps = {
-  MAX_NETWORK: 'allowlist',
-  ALLOW_WORKFLOW_EDITS: false,
-  MAX_TURNS: 100,
-  MAX_COST_USD: 5,
-  MAX_WALL_MINUTES: 30,
-};
+const caps = defaultCaps;
 
 const PUBLIC = ['registry.npmjs.org', 'github.com', '*.github.com', '8.8.8.8', 'pypi.org:443'];
 /** Each of these reached the worker's Redis, the host, the internal network or the credential endpoint. */

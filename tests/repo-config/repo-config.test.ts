@@ -3,17 +3,11 @@ import { matchesAnyGlob } from '../../src/domain/path-glob.js';
 import {
   BUILTIN_PROTECTED_PATHS,
   getEffectiveRepoConfig,
-  type OperatorCaps,
 } from '../../src/repo-config/effective-repo-config.js';
 import { defaultRepoConfig, parseRepoConfig } from '../../src/repo-config/repo-config.js';
+import { defaultCaps } from './operator-caps.js';
 
-const caps: OperatorCaps = {
-  MAX_NETWORK: 'allowlist',
-  ALLOW_WORKFLOW_EDITS: false,
-  MAX_TURNS: 100,
-  MAX_COST_USD: 5,
-  MAX_WALL_MINUTES: 30,
-};
+const caps = defaultCaps;
 
 describe('parseRepoConfig', () => {
   it('gives the documented defaults for a missing or empty file', () => {
