@@ -130,3 +130,14 @@ describe('thinking settings', () => {
     ]);
   });
 });
+
+describe('transcript retention', () => {
+  it('keeps transcripts 30 days by default, accepts 0 (none kept past the run) and refuses negatives or fractions', () => {
+    expect(parseConfig('cli', {}).TRANSCRIPT_RETENTION_DAYS).toBe(30);
+    expect(parseConfig('cli', { TRANSCRIPT_RETENTION_DAYS: '0' }).TRANSCRIPT_RETENTION_DAYS).toBe(0);
+    for (const bad of ['-1', '1.5', 'forever'])
+      expect(problemsOf(() => parseConfig('cli', { TRANSCRIPT_RETENTION_DAYS: bad }))[0]).toMatch(
+        /^TRANSCRIPT_RETENTION_DAYS:/,
+      );
+  });
+});
