@@ -66,9 +66,24 @@ export interface ReviewData {
 export interface NewPull {
   title: string;
   body: string;
+  /** A branch of this repository, or `owner:branch` for a branch of `owner`'s fork. */
   head: string;
   base: string;
   draft: boolean;
+  /** `owner/name` of the fork holding `head` (GitHub needs it when both are in one organization). */
+  headRepo?: string;
+}
+
+/**
+ * The fork the agent's branch is pushed to under `delivery: fork`, with a token of the app's
+ * installation on the fork's account limited to `contents: write` on that fork.
+ */
+export interface RepoFork {
+  readonly repo: RepoRef;
+  /** For host-side git over HTTPS only (never into a sandbox). */
+  readonly token: string;
+  readonly tokenExpiresAt: string;
+  readonly defaultBranch: string;
 }
 
 /** A client bound to one repository and to the short-lived token minted for it. */
@@ -90,8 +105,11 @@ export interface RepoGitHub {
   createComment(number: number, body: string): Promise<{ id: number; htmlUrl: string }>;
   updateComment(commentId: number, body: string): Promise<void>;
   getPull(number: number): Promise<PullData>;
-  /** Pull requests whose head is `branch` in this repository, newest first. */
-  listPullsByHead(branch: string, state: 'open' | 'closed' | 'all'): Promise<PullData[]>;
+  /**
+   * Pull requests whose head is `branch` in this repository (or in `headOwner`'s fork of it),
+   * newest first.
+   */
+  listPullsByHead(branch: string, state: 'open' | 'closed' | 'all', headOwner?: string): Promise<PullData[]>;
   createPull(input: NewPull): Promise<PullData>;
   updatePull(number: number, input: { title?: string; body?: string }): Promise<PullData>;
   addLabels(number: number, labels: string[]): Promise<void>;
@@ -109,4 +127,10 @@ export interface GitHubForWorker {
    * permissions a job needs, and returns a client bound to it.
    */
   forRepo(installationId: number, repo: RepoRef): Promise<RepoGitHub>;
+  /**
+   * The fork of `base` in `forkOwner`'s account (where the app must be installed), created when
+   * missing (an organization only; GitHub forks asynchronously, so this waits for it), with a
+   * token for that fork alone. See `ensure-fork.ts` for the tokens it mints and why.
+   */
+  forkFor(base: RepoRef, forkOwner: string): Promise<RepoFork>;
 }

@@ -1,8 +1,9 @@
 import { createAppAuth } from '@octokit/auth-app';
 import type { RepoRef } from '../domain/task.js';
 import type { Logger } from '../logger.js';
-import type { GitHubForWorker, RepoGitHub } from './github-for-worker.js';
-import { callGitHub } from './octokit-errors.js';
+import { ensureFork, type ForkAccountAuth } from './ensure-fork.js';
+import type { GitHubForWorker, RepoFork, RepoGitHub } from './github-for-worker.js';
+import { callGitHub, callGitHubOr } from './octokit-errors.js';
 import { createOctokitRepoGitHub } from './octokit-repo-github.js';
 import { createResilientOctokit } from './resilient-octokit.js';
 
@@ -48,5 +49,46 @@ export function createOctokitGitHubForWorker(options: OctokitGitHubForWorkerOpti
     return createOctokitRepoGitHub({ octokit, repo, token: auth.token, tokenExpiresAt: auth.expiresAt });
   }
 
-  return { forRepo };
+  /** The app's installation on the fork account: an organization's, else a user's. */
+  async function forkAccountAuth(account: string): Promise<ForkAccountAuth> {
+    const { token: jwt } = await appAuth({ type: 'app' });
+    const app = createResilientOctokit({ auth: jwt, baseUrl: options.baseUrl, log: options.log });
+    const org = await callGitHubOr('Finding the fork account installation', null, async () => {
+      const { data } = await app.rest.apps.getOrgInstallation({ org: account });
+      return data;
+    });
+    const installation =
+      org ??
+      (await callGitHub('Finding the fork account installation', async () => {
+        const { data } = await app.rest.apps.getUserInstallation({ username: account });
+        return data;
+      }));
+    const mint = (permissions: Record<string, 'read' | 'write'>, repositoryNames?: string[]) =>
+      callGitHub('Minting a fork account token', () =>
+        appAuth({
+          type: 'installation',
+          installationId: installation.id,
+          permissions,
+          repositoryNames,
+          refresh: true,
+        }),
+      );
+    return {
+      isOrganization: org !== null,
+      async client(permissions) {
+        const { token } = await mint(permissions);
+        return createResilientOctokit({ auth: token, baseUrl: options.baseUrl, log: options.log });
+      },
+      async pushToken(repo) {
+        const { token, expiresAt } = await mint({ contents: 'write', metadata: 'read' }, [repo]);
+        return { token, expiresAt };
+      },
+    };
+  }
+
+  async function forkFor(base: RepoRef, forkOwner: string): Promise<RepoFork> {
+    return ensureFork(await forkAccountAuth(forkOwner), base, forkOwner);
+  }
+
+  return { forRepo, forkFor };
 }

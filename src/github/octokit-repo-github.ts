@@ -129,11 +129,11 @@ export function createOctokitRepoGitHub(input: {
       return toPull(data);
     },
 
-    async listPullsByHead(branch, state) {
+    async listPullsByHead(branch, state, headOwner = repo.owner) {
       const { data } = await call('Listing pull requests', () =>
         octokit.rest.pulls.list({
           ...at,
-          head: `${repo.owner}:${branch}`,
+          head: `${headOwner}:${branch}`,
           state,
           sort: 'created',
           direction: 'desc',
@@ -143,9 +143,11 @@ export function createOctokitRepoGitHub(input: {
       return data.map(toPull);
     },
 
-    async createPull(pull) {
+    async createPull({ headRepo, ...pull }) {
+      // A fork's head: GitHub refuses "allow edits by maintainers" for organization-owned forks.
+      const fields = headRepo ? { ...pull, head_repo: headRepo } : { ...pull, maintainer_can_modify: true };
       const { data } = await call('Opening the pull request', () =>
-        octokit.rest.pulls.create({ ...at, ...pull, maintainer_can_modify: true }),
+        octokit.rest.pulls.create({ ...at, ...fields }),
       );
       return toPull(data);
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubTwin } from './index.js';
+import { isolatedGitEnv } from './isolated-git-env.js';
 import type { GitHubTwin } from './types.js';
 
 const run = promisify(execFile);
@@ -16,17 +17,7 @@ let forkInst: number;
 function git(args: string[], cwd?: string) {
   return run('git', args, {
     cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: work,
-      GIT_CONFIG_NOSYSTEM: '1',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_AUTHOR_NAME: 'Bot',
-      GIT_AUTHOR_EMAIL: 'bot@example.com',
-      GIT_COMMITTER_NAME: 'Bot',
-      GIT_COMMITTER_EMAIL: 'bot@example.com',
-    },
+    env: isolatedGitEnv(work),
   });
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubTwin } from './index.js';
+import { isolatedGitEnv } from './isolated-git-env.js';
 import type { GitHubTwin } from './types.js';
 
 let twin: GitHubTwin;
@@ -25,18 +26,7 @@ function git(args: string[], cwd?: string): Promise<{ code: number; stdout: stri
       args,
       {
         cwd,
-        env: {
-          PATH: process.env.PATH,
-          HOME: work,
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: '/dev/null',
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_ASKPASS: '/bin/false',
-          GIT_AUTHOR_NAME: 'Tester',
-          GIT_AUTHOR_EMAIL: 'tester@example.com',
-          GIT_COMMITTER_NAME: 'Tester',
-          GIT_COMMITTER_EMAIL: 'tester@example.com',
-        },
+        env: isolatedGitEnv(work),
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

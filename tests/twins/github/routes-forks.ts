@@ -1,8 +1,6 @@
 import { badCredentials, forbidden, notFound, nowIso, requiresAuth, str, validation } from './http.js';
 import { findForkIn, forkRepo, freeRepoName } from './records-repos.js';
 import { R, type RouteKit } from './router.js';
-import type { Json } from './serialize.js';
-import type { RepoRec } from './state.js';
 
 /**
  * Forks (`POST /repos/{o}/{r}/forks`) and the app's installation on an account
@@ -11,17 +9,6 @@ import type { RepoRec } from './state.js';
  */
 export function registerForkRoutes({ core, auth, on }: RouteKit): void {
   const { state, ser } = core;
-
-  /** GitHub's fork answer: the full repository plus `parent` and `source` (the root of the network). */
-  function forkJson(fork: RepoRec): Json {
-    const parent = fork.forkOf === null ? undefined : state.repoById(fork.forkOf);
-    let source = parent;
-    while (source?.forkOf != null) source = state.repoById(source.forkOf) ?? source;
-    const json = ser.repo(fork, { full: true });
-    if (parent) json.parent = ser.repo(parent, { full: true });
-    if (source) json.source = ser.repo(source, { full: true });
-    return json;
-  }
 
   on('POST', `/repos/${R}/${R}/forks`, async (ctx) => {
     const caller = ctx.auth;
@@ -68,7 +55,7 @@ export function registerForkRoutes({ core, auth, on }: RouteKit): void {
     }
     // Asking again returns the fork the account already has, even while it is still being made.
     const existing = findForkIn(core, source, owner);
-    if (existing) return { status: 202, json: forkJson(existing) };
+    if (existing) return { status: 202, json: ser.fullRepo(existing) };
     const made = await forkRepo(core, {
       repo: source.fullName,
       owner,
@@ -78,8 +65,8 @@ export function registerForkRoutes({ core, auth, on }: RouteKit): void {
     });
     const fork = state.repoById(made.id)!;
     fork.createdAt = nowIso();
-    core.restEvent('fork', source, auth.actorLogin(caller), () => ({ forkee: forkJson(fork) }));
-    return { status: 202, json: forkJson(fork) };
+    core.restEvent('fork', source, auth.actorLogin(caller), () => ({ forkee: ser.fullRepo(fork) }));
+    return { status: 202, json: ser.fullRepo(fork) };
   });
 
   /** The app's installation on an account; organizations only under `/orgs`, as on GitHub. */

@@ -9,7 +9,7 @@ export function registerRepoRoutes({ core, auth, on }: RouteKit): void {
 
   on('GET', `/repos/${R}/${R}`, async (ctx) => {
     const repo = auth.repoAccess(ctx, { perm: 'metadata', level: 'read' });
-    return { status: 200, json: ser.repo(repo, { full: true }) };
+    return { status: 200, json: ser.fullRepo(repo) };
   });
 
   const contents: Handler = async (ctx) => {

@@ -135,6 +135,17 @@ export class Serializer {
     return out;
   }
 
+  /** `GET /repos/{o}/{r}` and the fork answer: the full repository, with `parent` and `source` for a fork. */
+  fullRepo(r: RepoRec): Json {
+    const json = this.repo(r, { full: true });
+    const parent = r.forkOf === null ? undefined : this.state.repoById(r.forkOf);
+    let source = parent;
+    while (source && source.forkOf !== null) source = this.state.repoById(source.forkOf) ?? source;
+    if (parent) json.parent = this.repo(parent, { full: true });
+    if (source) json.source = this.repo(source, { full: true });
+    return json;
+  }
+
   label(repo: RepoRec, l: LabelRec): Json {
     return {
       id: l.id,
