@@ -41,7 +41,12 @@ export default defineConfig({
     setupFiles: ['tests/docs/tmpdir-guard.ts'],
     // `npm test` (`vitest run`) runs both projects; `npm run test:unit` only `unit`.
     projects: [
-      { extends: true, test: { name: 'unit', include: [ALL_TESTS], exclude: INTEGRATION_TESTS } },
+      {
+        extends: true,
+        // Unit files share a worker's module graph instead of loading probot, octokit and zod anew
+        // per file: the import time of the unit project falls from about 80 s to about 20 s.
+        test: { name: 'unit', include: [ALL_TESTS], exclude: INTEGRATION_TESTS, isolate: false },
+      },
       { extends: true, test: { name: 'integration', include: INTEGRATION_TESTS } },
     ],
   },
