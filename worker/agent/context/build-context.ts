@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { sanitizeUntrusted } from '../../../src/domain/sanitize-untrusted.js';
+import { sanitizeUntrusted, sanitizeUntrustedLine } from '../../../src/domain/sanitize-untrusted.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
 import type { AgentTask } from '../tool.js';
 import { fenceUntrusted } from './fence-untrusted.js';
@@ -97,7 +97,7 @@ function languages(files: string[]): string {
 }
 
 /** Top-level entries with file counts, then second-level folders, until the line budget is spent. */
-function layout(files: string[], maxLines: number): string[] {
+export function layout(files: string[], maxLines: number): string[] {
   const top = new Map<string, number>();
   const second = new Map<string, number>();
   for (const f of files) {
@@ -112,28 +112,27 @@ function layout(files: string[], maxLines: number): string[] {
   const entries = [...top.keys()].sort(
     (a, b) => Number(b.endsWith('/')) - Number(a.endsWith('/')) || a.localeCompare(b),
   );
-  const lines: string[] = [];
   const shownTop = entries.slice(0, maxLines);
-  for (const e of shownTop) lines.push(e.endsWith('/') ? `  ${e} (${top.get(e)} files)` : `  ${e}`);
-  if (entries.length > shownTop.length)
-    lines.push(`  [... ${entries.length - shownTop.length} more top-level entries]`);
+  const more = entries.length - shownTop.length;
   // Second level, under their parents, while the budget lasts.
-  let room = maxLines - lines.length;
-  if (room > 0) {
-    const out: string[] = [];
-    for (const line of lines) {
-      out.push(line);
-      const dir = line.trim().split(' ')[0] as string;
-      if (!dir.endsWith('/')) continue;
-      const children = [...second.keys()].filter((k) => k.startsWith(dir)).sort();
-      for (const c of children) {
-        if (room <= 0) break;
-        out.push(`    ${c} (${second.get(c)} files)`);
-        room--;
-      }
+  let room = maxLines - shownTop.length - (more > 0 ? 1 : 0);
+  const lines: string[] = [];
+  for (const e of shownTop) {
+    // Names come from the repository: one clean line each (no line breaks, invisibles or comments).
+    lines.push(
+      e.endsWith('/')
+        ? `  ${sanitizeUntrustedLine(e)} (${top.get(e)} files)`
+        : `  ${sanitizeUntrustedLine(e)}`,
+    );
+    if (!e.endsWith('/')) continue;
+    const children = [...second.keys()].filter((k) => k.startsWith(e)).sort();
+    for (const c of children) {
+      if (room <= 0) break;
+      lines.push(`    ${sanitizeUntrustedLine(c)} (${second.get(c)} files)`);
+      room--;
     }
-    return out;
   }
+  if (more > 0) lines.push(`  [... ${more} more top-level entries]`);
   return lines;
 }
 
@@ -248,7 +247,7 @@ export async function buildContext(input: BuildContextInput): Promise<BuiltConte
   const overviewBudget = budgetChars - sections.join('\n\n').length - 200;
   const overview: string[] = ['# Repository overview'];
   const state = [
-    facts.branch ? `branch ${facts.branch}` : 'detached HEAD',
+    facts.branch ? `branch ${sanitizeUntrustedLine(facts.branch)}` : 'detached HEAD',
     facts.head ? `at ${facts.head}` : 'no commits',
     facts.dirtyFiles > 0 ? `${facts.dirtyFiles} uncommitted changes` : 'clean working tree',
   ];
