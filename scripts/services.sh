@@ -105,6 +105,11 @@ redis_up() {
   die "redis did not start; see $STATE_DIR/redis.log"
 }
 
+# The Redis HA test (tests/ha/) runs its own sentinels; only the binary is needed here.
+sentinel_tools_up() {
+  command -v redis-sentinel >/dev/null || apt_install redis-sentinel
+}
+
 redis_down() {
   local password=""
   [ -s "$PASSWORD_FILE" ] && password="$(cat "$PASSWORD_FILE")"
@@ -169,6 +174,7 @@ case "${1:-up}" in
   up)
     git_up
     redis_up
+    sentinel_tools_up
     docker_up
     base_image_up
     sandbox_image_up

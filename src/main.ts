@@ -1,12 +1,12 @@
 import { startAppServer } from './app/app-server.js';
 import { loadConfigOrExit } from './config/env.js';
 import { createLogger } from './logger.js';
-import { REDIS_NO_PASSWORD_WARNING, redisUrlHasPassword } from './queue/redis-auth.js';
+import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from './queue/redis-auth.js';
 
 /** `npm run app`: the webhook app. Point GITHUB_API_URL at the GitHub twin to run it locally. */
 const config = loadConfigOrExit('app');
 const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-app' });
-if (!redisUrlHasPassword(config.REDIS_URL)) log.warn({}, REDIS_NO_PASSWORD_WARNING);
+if (!redisConfigHasPassword(config)) log.warn({}, REDIS_NO_PASSWORD_WARNING);
 
 const app = await startAppServer({
   appId: config.APP_ID ?? '',

@@ -13,5 +13,15 @@ export function redisUrlHasPassword(redisUrl: string): boolean {
   }
 }
 
+/** The env's Redis settings authenticate: REDIS_PASSWORD (URL or Sentinel), or a URL with one. */
+export function redisConfigHasPassword(config: {
+  REDIS_URL: string;
+  REDIS_PASSWORD?: string;
+  REDIS_SENTINELS?: readonly unknown[];
+}): boolean {
+  if (config.REDIS_PASSWORD) return true;
+  return (config.REDIS_SENTINELS ?? []).length === 0 && redisUrlHasPassword(config.REDIS_URL);
+}
+
 export const REDIS_NO_PASSWORD_WARNING =
   'REDIS_URL has no password: anything that can reach Redis can queue a job that runs with the app credentials';

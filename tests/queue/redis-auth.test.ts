@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redisUrlHasPassword } from '../../src/queue/redis-auth.js';
+import { redisConfigHasPassword, redisUrlHasPassword } from '../../src/queue/redis-auth.js';
 
 describe('redisUrlHasPassword', () => {
   it('tells a URL that authenticates from one that does not', () => {
@@ -8,5 +8,14 @@ describe('redisUrlHasPassword', () => {
     expect(redisUrlHasPassword('redis://redis:6379')).toBe(false);
     expect(redisUrlHasPassword('redis://user@redis:6379')).toBe(false);
     expect(redisUrlHasPassword('not a url')).toBe(false);
+  });
+
+  it('counts REDIS_PASSWORD, which Sentinel setups and password-less URLs use', () => {
+    expect(redisConfigHasPassword({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).toBe(true);
+    expect(redisConfigHasPassword({ REDIS_URL: 'redis://redis:6379' })).toBe(false);
+    expect(redisConfigHasPassword({ REDIS_URL: 'redis://:pw@redis:6379', REDIS_SENTINELS: [{}] })).toBe(
+      false,
+    );
+    expect(redisConfigHasPassword({ REDIS_URL: 'redis://:pw@redis:6379', REDIS_SENTINELS: [] })).toBe(true);
   });
 });
