@@ -107,6 +107,13 @@ export const Env = z.object({
   PROTECTED_PATHS: list.default([]),
   /** Loopback, private, CGNAT, ULA and link-local stay unreachable from sandboxes (and repo configs) unless listed here. */
   EGRESS_ALLOW_PRIVATE_RANGES: egressRanges.default([]),
+  /** The organization (the app installed there, all repositories) holding the forks `delivery: fork` pushes to. */
+  FORK_OWNER: z
+    .string()
+    .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'must be a GitHub organization login')
+    .optional(),
+  /** Every repository delivers through a fork in FORK_OWNER, whatever its `delivery` says. */
+  FORCE_FORK_DELIVERY: bool.default(false),
   MAX_TURNS: int(1).default(100),
   MAX_COST_USD: z.coerce.number().positive().default(5),
   MAX_WALL_MINUTES: z.coerce.number().positive().default(30),
@@ -189,6 +196,9 @@ export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): C
     !problems.some((p) => p.startsWith('PRIVATE_KEY'))
   ) {
     problems.push(`PRIVATE_KEY or PRIVATE_KEY_PATH: is required for the ${role}`);
+  }
+  if (parsed.success && parsed.data.FORCE_FORK_DELIVERY && !parsed.data.FORK_OWNER) {
+    problems.push('FORCE_FORK_DELIVERY: needs FORK_OWNER (the organization that holds the forks)');
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return { ...parsed.data, privateKey, botLogin: `${parsed.data.APP_SLUG}[bot]` };
