@@ -12,6 +12,7 @@ import { claimSignedBody } from '../queue/delivery-dedup.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createParkedDeliveries } from '../queue/parked-deliveries.js';
 import { createProducerConnection } from '../queue/producer-connection.js';
+import { type RedisTarget, targetOf } from '../queue/redis-connection.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
 import { countDelivery } from './delivery-outcome.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
@@ -34,7 +35,9 @@ export interface AppServerOptions {
   privateKey: string;
   webhookSecret: string;
   githubApiUrl: string;
-  redisUrl: string;
+  /** Redis: a URL, or Sentinel (`redisTargetFromConfig`); `redisTarget` wins over `redisUrl`. */
+  redisTarget?: RedisTarget;
+  redisUrl?: string;
   queuePrefix: string;
   port: number;
   host: string;
@@ -81,7 +84,8 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   const { log } = options;
   // Fail fast while Redis is away: a webhook gets a 5xx at once and /healthz says 503.
   // One connection for the app's commands and both queues' adds (producer-connection.ts).
-  const redis = createProducerConnection(options.redisUrl);
+  const redisTarget = targetOf(options);
+  const redis = createProducerConnection(redisTarget);
   redis.on('error', (err) => log.warn({ err: { message: err.message } }, 'Redis connection error'));
   // Start answering only once Redis is there (or after a bounded wait: /healthz then says 503).
   await new Promise<void>((resolve) => {
@@ -106,7 +110,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   });
   // Deliveries GitHub could not help with are replayed by this process later (parked-deliveries.ts).
   const parked = createParkedDeliveries({
-    redisUrl: options.redisUrl,
+    redisTarget,
     redis,
     prefix: options.queuePrefix,
     replay: (delivery, replayLog) => intake.replay(delivery, replayLog),

@@ -5,6 +5,7 @@ import { PullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { withJobOutcome } from './job-outcome.js';
 import { FINISHED_JOB_RETENTION } from './job-retention.js';
+import { bullConnection, type RedisTarget, targetOf } from './redis-connection.js';
 
 /**
  * Deliveries the app could not handle because GitHub could not answer (a
@@ -36,8 +37,9 @@ export const PARKED_ATTEMPTS = 10;
 export const PARKED_BACKOFF_MS = 30_000;
 
 export interface ParkedDeliveriesOptions {
-  /** For the replaying worker's own (blocking) connection. */
-  redisUrl: string;
+  /** For the replaying worker's own (blocking) connection: a URL, or Sentinel (`redisTarget` wins). */
+  redisTarget?: RedisTarget;
+  redisUrl?: string;
   /** Parking adds on the caller's producer connection; not closed here. */
   redis: Redis;
   prefix: string;
@@ -87,7 +89,7 @@ export function createParkedDeliveries(options: ParkedDeliveriesOptions): Parked
   });
   const worker = new Worker(PARKED_QUEUE, processor, {
     prefix: options.prefix,
-    connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+    connection: bullConnection(targetOf(options), { maxRetriesPerRequest: null }),
     concurrency: 4,
   });
   worker.on('error', (err) =>

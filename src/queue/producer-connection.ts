@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { coalesceWrites } from './coalesced-writes.js';
+import { createRedis, type RedisTarget } from './redis-connection.js';
 
 /**
  * The app's one Redis connection for everything on the webhook path: its own
@@ -14,8 +15,8 @@ import { coalesceWrites } from './coalesced-writes.js';
  * (intake benchmark: 0.281 → 0.255 ms of CPU per delivery without it on the
  * queue's connection); coalescing the socket's writes batches across callbacks.
  */
-export function createProducerConnection(redisUrl: string): Redis {
+export function createProducerConnection(target: RedisTarget | string): Redis {
   return coalesceWrites(
-    new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: false }),
+    createRedis(target, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: false }),
   );
 }

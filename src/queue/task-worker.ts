@@ -8,6 +8,7 @@ import { clearCancelIntent, findCancelIntent, subscribeToCancels } from './cance
 import { parseJobData } from './job-data.js';
 import { toJobFailure } from './job-outcome.js';
 import { TASK_QUEUE } from './queue-names.js';
+import { bullConnection, type RedisTarget, targetOf } from './redis-connection.js';
 import { acquireSlot, releaseSlot, renewSlot, type SlotLimits } from './slots.js';
 
 /**
@@ -34,7 +35,9 @@ export interface TaskContext {
 }
 
 export interface TaskWorkerOptions {
-  redisUrl: string;
+  /** Where BullMQ's own connections go (a URL, or Sentinel); `redisUrl` is the older spelling of a URL target. */
+  redisTarget?: RedisTarget;
+  redisUrl?: string;
   prefix: string;
   /** Our own commands (slots, cancel keys); not closed here. */
   redis: Redis;
@@ -134,7 +137,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
   // Started only once the cancel channel is subscribed, so no cancel published after a job starts is missed.
   const worker = new Worker(TASK_QUEUE, processor, {
     prefix: options.prefix,
-    connection: { url: options.redisUrl, maxRetriesPerRequest: null },
+    connection: bullConnection(targetOf(options), { maxRetriesPerRequest: null }),
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: Math.max(1_000, Math.floor((options.lockDurationMs ?? 30_000) / 2)),
