@@ -312,6 +312,8 @@ describe('intake through the GitHub twin', () => {
     });
     const revise = await jobsFor(pr2.number);
     expect(revise.map((j) => [j.name, j.data.trigger.instruction])).toEqual([['revise', 'rename b to c']]);
+    // A PR's text is recorded too (from the issue_comment payload's issue).
+    expect(revise[0]?.data.approved).toMatchObject({ title: 'Feature 2' });
 
     await twin.seed.branch({ repo, branch: 'feature3', files: { 'c.txt': 'c\n' } });
     const pr3 = await twin.seed.pullRequest({ repo, head: 'feature3', title: 'Feature 3', author: 'alice' });
@@ -337,6 +339,8 @@ describe('intake through the GitHub twin', () => {
     const coalesced = await jobsFor(pr3.number);
     expect(coalesced).toHaveLength(1);
     expect(coalesced[0]?.name).toBe('address-review');
+    // Review events carry the PR in `pull_request`: its text is what the reviewer approved.
+    expect(coalesced[0]?.data.approved).toMatchObject({ title: 'Feature 3' });
     const job = await app.taskQueue.queue.getJob(coalesced[0]?.id ?? '');
     expect(await job?.getState()).toBe('delayed');
   });
