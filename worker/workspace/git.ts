@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
 import { redactText } from '../../src/logger.js';
+import { ensurePrivateDir } from '../sandbox/private-dir.js';
 
 /**
  * The one way the host runs git. Every call gets a clean environment: no system or
@@ -29,13 +29,28 @@ const SAFE_CONFIG = [
   'maintenance.auto=false',
 ];
 
-let emptyHome: string | undefined;
-function getEmptyHome(): string {
-  if (!emptyHome) {
-    emptyHome = join(tmpdir(), `pullwright-git-home-${process.getuid?.() ?? 'u'}`);
-    mkdirSync(emptyHome, { recursive: true, mode: 0o700 });
+/** git's HOME (and XDG_CONFIG_HOME under it): empty, one per user and host. */
+function gitHomePath(): string {
+  return join(tmpdir(), `pullwright-git-home-${process.getuid?.() ?? 'u'}`);
+}
+
+const checkedHomes = new Map<string, Promise<void>>();
+/**
+ * The git home sits in the shared temp folder, so another local user could create it
+ * first (or a symlink there) and plant `xdg/git/attributes` (`* -diff` hides text from the
+ * patch checks) or `xdg/git/ignore` (drops files from the extracted change). Checked once
+ * per process and path with the one private-folder rule; a refused folder is checked again
+ * next time, not cached.
+ */
+function ensureGitHome(): Promise<void> {
+  const path = gitHomePath();
+  let check = checkedHomes.get(path);
+  if (!check) {
+    check = ensurePrivateDir(path, 'git home folder');
+    checkedHomes.set(path, check);
+    check.catch(() => checkedHomes.delete(path));
   }
-  return emptyHome;
+  return check;
 }
 
 /**
@@ -73,8 +88,8 @@ export interface GitRunResult {
 export function safeGitEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    HOME: getEmptyHome(),
-    XDG_CONFIG_HOME: join(getEmptyHome(), 'xdg'),
+    HOME: gitHomePath(),
+    XDG_CONFIG_HOME: join(gitHomePath(), 'xdg'),
     LANG: 'C',
     LC_ALL: 'C',
     GIT_CONFIG_NOSYSTEM: '1',
@@ -91,6 +106,7 @@ export function safeGitEnv(extra: Record<string, string> = {}): Record<string, s
 
 export async function runGit(args: string[], options: GitRunOptions = {}): Promise<GitRunResult> {
   const fullArgs = [...SAFE_CONFIG.flatMap((c) => ['-c', c]), ...args];
+  await ensureGitHome();
   const env = safeGitEnv({ ...options.env, ...gitAuthEnv(options.token) });
   return new Promise((resolve, reject) => {
     const child = spawn('git', fullArgs, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
