@@ -21,8 +21,8 @@ import { callGitHub, callGitHubOr } from './octokit-errors.js';
 export interface ForkAccountAuth {
   /** A client with a token of the fork account's installation holding these permissions (no repository narrowing). */
   client(permissions: Record<string, 'read' | 'write'>): Promise<Octokit>;
-  /** A token limited to `repo` (in the fork account) with `contents: write`. */
-  pushToken(repo: string): Promise<{ token: string; expiresAt: string }>;
+  /** A token limited to `repo` (in the fork account) with `contents: write`, and a client using it. */
+  pushToken(repo: string): Promise<{ token: string; expiresAt: string; client: Octokit }>;
   /** Whether the fork account is an organization (forks into a user account are made by that user). */
   isOrganization: boolean;
 }
@@ -87,12 +87,18 @@ export async function ensureFork(
       { retryable: false },
     );
   }
-  const { token, expiresAt } = await auth.pushToken(name);
+  const { token, expiresAt, client } = await auth.pushToken(name);
+  const repo = { owner: fork.owner.login, name: fork.name };
   return {
-    repo: { owner: fork.owner.login, name: fork.name },
+    repo,
     token,
     tokenExpiresAt: expiresAt,
     defaultBranch: fork.default_branch,
+    getBranchSha: (branch) =>
+      callGitHubOr('Reading a branch of the fork', null, async () => {
+        const { data } = await client.rest.repos.getBranch({ owner: repo.owner, repo: repo.name, branch });
+        return data.commit.sha;
+      }),
   };
 }
 

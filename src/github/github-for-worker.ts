@@ -84,6 +84,8 @@ export interface RepoFork {
   readonly token: string;
   readonly tokenExpiresAt: string;
   readonly defaultBranch: string;
+  /** Head sha of a branch of the fork, or null when it does not exist. */
+  getBranchSha(branch: string): Promise<string | null>;
 }
 
 /** A client bound to one repository and to the short-lived token minted for it. */

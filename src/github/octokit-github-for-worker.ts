@@ -81,7 +81,11 @@ export function createOctokitGitHubForWorker(options: OctokitGitHubForWorkerOpti
       },
       async pushToken(repo) {
         const { token, expiresAt } = await mint({ contents: 'write', metadata: 'read' }, [repo]);
-        return { token, expiresAt };
+        return {
+          token,
+          expiresAt,
+          client: createResilientOctokit({ auth: token, baseUrl: options.baseUrl, log: options.log }),
+        };
       },
     };
   }

@@ -77,6 +77,8 @@ describe('forkFor against the GitHub twin', () => {
       git(['push', '-q', twin.gitUrl('pw-forks/acme--gadgets', fork.token), 'HEAD:refs/heads/x'], dir),
     ).rejects.toThrow();
     expect(Object.keys(await twin.inspect.branches('acme/widgets'))).toEqual(['main']);
+    expect(await fork.getBranchSha('pullwright/x')).toMatch(/^[0-9a-f]{40}$/);
+    expect(await fork.getBranchSha('ghost')).toBeNull();
 
     // The base repository's client opens the pull request from the fork, and finds it by the fork's owner.
     const repoGitHub = await github.forRepo(baseInstallation, base);
