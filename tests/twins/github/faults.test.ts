@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,7 +218,12 @@ describe('admin endpoints', () => {
       const issue = await fetch(`${url}/repos/octo-owner/sample-repo/issues/1`);
       expect(((await issue.json()) as { title: string }).title).toMatch(/sum/);
     } finally {
-      child?.kill('SIGTERM');
+      // Wait for the twin to exit: its SIGTERM handler removes its data dir, which must not outlive the test.
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
