@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubTwin } from './index.js';
 import { isolatedGitEnv } from './isolated-git-env.js';
 import type { GitHubTwin } from './types.js';
+import { expectShapedLikeExample } from './webhook-examples.js';
 
 const run = promisify(execFile);
 let twin: GitHubTwin;
@@ -23,7 +24,7 @@ function git(args: string[], cwd?: string) {
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'twin-forks-'));
-  twin = await startGitHubTwin({ forkDelayMs: 0 });
+  twin = await startGitHubTwin({ forkDelayMs: 0, restWebhooks: true });
   twin.seed.user({ login: 'alice' });
   twin.seed.user({ login: 'pw-forks', type: 'Organization' });
   await twin.seed.repo({ owner: 'alice', name: 'demo', files: { 'a.txt': 'a\n' } });
@@ -98,5 +99,15 @@ describe('pushing to a fork the app owns', () => {
       installationId: baseInst,
     });
     expect(events.filter((e) => e.repo === 'alice/demo' && e.event === 'push.')).toEqual([]);
+    // The fork itself is announced on the source repository (`fork`), and PR opened there, as GitHub sends them.
+    expect(events).toContainEqual({ event: 'fork.', repo: 'alice/demo', installationId: baseInst });
+    expect(events).toContainEqual({
+      event: 'pull_request.opened',
+      repo: 'alice/demo',
+      installationId: baseInst,
+    });
+    const shaped = twin.deliveries.filter((d) => ['fork', 'push', 'pull_request'].includes(d.event));
+    expect(shaped.length).toBeGreaterThanOrEqual(4);
+    for (const d of shaped) expectShapedLikeExample(d);
   });
 });
