@@ -4,12 +4,14 @@ import { join, relative } from 'node:path';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
 import { type Config, parseConfig } from '../src/config/env.js';
 import type { Logger } from '../src/logger.js';
+import { redisTargetFromConfig } from '../src/queue/redis-connection.js';
 import { startGitHubTwin } from '../tests/twins/github/index.js';
 import type { GitHubTwin } from '../tests/twins/github/types.js';
 import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/create-worker-runtime.js';
 import { createModelFromConfig } from '../worker/model/create-model.js';
 import { createAgentRunner } from '../worker/session/agent-runner.js';
+import { localRedisUrl } from './local-redis-url.js';
 
 /**
  * Everything Pullwright needs, on this machine: the GitHub twin, the model twin
@@ -94,7 +96,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     APP_SLUG: github.app.slug,
     GITHUB_API_URL: github.url,
     GITHUB_GIT_URL: github.url,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: localRedisUrl(),
     QUEUE_PREFIX: prefix,
     WORK_DIR: join(workDir, 'work'),
     SANDBOX_IMAGE: process.env.SANDBOX_IMAGE ?? 'pullwright-sandbox:latest',
@@ -110,7 +112,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     privateKey: github.app.privateKey,
     webhookSecret: github.app.webhookSecret,
     githubApiUrl: github.url,
-    redisUrl: config.REDIS_URL,
+    redisTarget: redisTargetFromConfig(config),
     queuePrefix: prefix,
     port: 0,
     host: '127.0.0.1',
@@ -167,6 +169,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         GITHUB_API_URL: config.GITHUB_API_URL,
         GITHUB_GIT_URL: config.GITHUB_GIT_URL,
         REDIS_URL: config.REDIS_URL,
+        // A separate worker process must reach the same Redis (Sentinel and passwords included).
+        ...(config.REDIS_SENTINELS.length > 0
+          ? {
+              REDIS_SENTINELS: config.REDIS_SENTINELS.map((s) => `${s.host}:${s.port}`).join(','),
+              REDIS_MASTER_NAME: config.REDIS_MASTER_NAME ?? '',
+            }
+          : {}),
+        ...(config.REDIS_PASSWORD ? { REDIS_PASSWORD: config.REDIS_PASSWORD } : {}),
+        ...(config.REDIS_SENTINEL_PASSWORD
+          ? { REDIS_SENTINEL_PASSWORD: config.REDIS_SENTINEL_PASSWORD }
+          : {}),
         QUEUE_PREFIX: config.QUEUE_PREFIX,
         WORK_DIR: config.WORK_DIR,
         SANDBOX_IMAGE: config.SANDBOX_IMAGE,

@@ -1,14 +1,15 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../src/config/env.js';
 import { createAppGitHubPort } from '../src/github/app-github-port.js';
 import { createOctokitGitHubForWorker } from '../src/github/octokit-github-for-worker.js';
 import type { Logger } from '../src/logger.js';
 import { startAcknowledger } from '../src/queue/acknowledgements.js';
 import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
+import { createRedis, redisTargetFromConfig } from '../src/queue/redis-connection.js';
 import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
+import { startTranscriptRetention } from './agent/loop/transcript-retention.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
 import { type FlowDeps, runFlow } from './flows/run-flow.js';
@@ -60,10 +61,19 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   const runsDir = join(runsRoot, instanceId);
   const transcriptsDir = join(workRoot, 'transcripts');
   await mkdir(runsDir, { recursive: true });
-  await mkdir(transcriptsDir, { recursive: true });
 
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // Transcripts hold private code and the model's reasoning: a 0700 folder of ours (refused
+  // otherwise), pruned now and hourly; activeMs is the wall cap, so a live run's file stays.
+  const transcriptRetention = await startTranscriptRetention({
+    dir: transcriptsDir,
+    retentionDays: config.TRANSCRIPT_RETENTION_DAYS,
+    activeMs: config.MAX_WALL_MINUTES * 60_000,
+    log,
+  });
+
+  const redisTarget = redisTargetFromConfig(config);
+  const redis = createRedis(redisTarget, { maxRetriesPerRequest: 3 });
+  const subscriber = createRedis(redisTarget, { maxRetriesPerRequest: null });
   const stopHeartbeat = startHeartbeat(redis, config.QUEUE_PREFIX, instanceId);
   const provider = new DockerSandboxProvider({
     workerHostId,
@@ -143,7 +153,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   };
 
   const worker: TaskWorker = await startTaskWorker({
-    redisUrl: config.REDIS_URL,
+    redisTarget,
     prefix: config.QUEUE_PREFIX,
     redis,
     subscriber,
@@ -173,7 +183,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   });
   const acknowledger = await startAcknowledger({
     redis,
-    blocking: new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
+    blocking: createRedis(redisTarget, { maxRetriesPerRequest: null }),
     prefix: config.QUEUE_PREFIX,
     consumer: instanceId,
     react: (ack) => reactions.addReaction(ack.installationId, ack.repo, ack.target, 'eyes'),
@@ -188,6 +198,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     },
     async close(graceMs = config.SHUTDOWN_GRACE_MS) {
       clearInterval(reaper);
+      transcriptRetention.stop();
       await acknowledger.stop();
       await worker.close(graceMs);
       await stopHeartbeat();

@@ -1,5 +1,6 @@
 import { loadConfigOrExit } from '../src/config/env.js';
 import { createLogger } from '../src/logger.js';
+import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from '../src/queue/redis-auth.js';
 import { startWorkerRuntime } from './create-worker-runtime.js';
 import { createModelFromConfig } from './model/create-model.js';
 import { createAgentRunner } from './session/agent-runner.js';
@@ -7,6 +8,7 @@ import { createAgentRunner } from './session/agent-runner.js';
 /** `npm run worker`: consumes jobs until SIGTERM, then stops taking jobs and drains within the grace period. */
 const config = loadConfigOrExit('worker');
 const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-worker' });
+if (!redisConfigHasPassword(config)) log.warn({}, REDIS_NO_PASSWORD_WARNING);
 if (!config.ANTHROPIC_API_KEY) {
   log.warn(
     {},
