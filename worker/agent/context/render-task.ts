@@ -19,8 +19,8 @@ function oneLine(text: string): string {
   return sanitizeUntrustedLine(text).replace(/\s+/g, ' ').trim().slice(0, 300);
 }
 
-function fence(source: string, text: string): string {
-  return fenceUntrusted(source, capTask(text));
+function fence(source: string, text: string, as: 'markdown' | 'code' = 'markdown'): string {
+  return fenceUntrusted(source, capTask(text), as);
 }
 
 /** Renders the task. Every piece of human-written text goes through the data fence; only our own framing is plain. */
@@ -70,7 +70,7 @@ export function renderTask(task: AgentTask): string {
         out.push(
           `## Review thread ${i + 1} on ${where}`,
           'Diff hunk:',
-          fence(`diff hunk of thread ${i + 1}`, t.diffHunk),
+          fence(`diff hunk of thread ${i + 1}`, t.diffHunk, 'code'),
         );
         t.comments.forEach((c, j) => {
           out.push(fence(`thread ${i + 1} comment ${j + 1} by @${c.author}`, c.body));
