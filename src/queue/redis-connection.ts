@@ -2,6 +2,7 @@ import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/env.js';
 import { PullwrightError } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 /**
  * The one place that turns configuration into Redis connections: a plain URL, or
@@ -69,12 +70,25 @@ function sentinelOptions(
   };
 }
 
-/** A new ioredis client for the target; `options` are the caller's (retries, offline queue). */
-export function createRedis(target: RedisTarget | string, options: RedisOptions = {}): Redis {
+/**
+ * A new ioredis client for the target; `options` are the caller's (retries, offline queue).
+ * With `log`, connection errors (every failed reconnect during a failover) become one warn
+ * line each instead of ioredis's "Unhandled error event" stack traces on stderr.
+ */
+export function createRedis(
+  target: RedisTarget | string,
+  options: RedisOptions = {},
+  log?: Pick<Logger, 'warn'>,
+): Redis {
   const t = asTarget(target);
-  if ('sentinels' in t) return new Redis(sentinelOptions(t, options));
-  // The URL's own password wins over REDIS_PASSWORD (ioredis keeps URL fields first).
-  return new Redis(t.url, { ...(t.password ? { password: t.password } : {}), ...options });
+  const client =
+    'sentinels' in t
+      ? new Redis(sentinelOptions(t, options))
+      : // The URL's own password wins over REDIS_PASSWORD (ioredis keeps URL fields first).
+        new Redis(t.url, { ...(t.password ? { password: t.password } : {}), ...options });
+  if (log)
+    client.on('error', (err: Error) => log.warn({ err: { message: err.message } }, 'Redis connection error'));
+  return client;
 }
 
 /** BullMQ's `connection` option (it creates its own clients, blocking ones included, from it). */

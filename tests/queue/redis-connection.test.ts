@@ -111,6 +111,15 @@ describe('connection options', () => {
     }
   });
 
+  it('turns connection errors into warn lines when given a log', async () => {
+    const warnings: unknown[] = [];
+    const log = { warn: (fields: unknown) => warnings.push(fields) };
+    const c = createRedis('redis://127.0.0.1:1', { lazyConnect: true, retryStrategy: () => null }, log);
+    await c.connect().catch(() => {});
+    c.disconnect();
+    expect(warnings[0]).toMatchObject({ err: { message: expect.stringContaining('ECONNREFUSED') } });
+  });
+
   it('says whether the data connections authenticate', () => {
     expect(redisTargetHasPassword('redis://127.0.0.1:6379')).toBe(false);
     expect(redisTargetHasPassword('redis://:pw@127.0.0.1:6379')).toBe(true);
