@@ -2,6 +2,7 @@ import { startAppServer } from './app/app-server.js';
 import { loadConfigOrExit } from './config/env.js';
 import { createLogger } from './logger.js';
 import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from './queue/redis-auth.js';
+import { redisTargetFromConfig } from './queue/redis-connection.js';
 
 /** `npm run app`: the webhook app. Point GITHUB_API_URL at the GitHub twin to run it locally. */
 const config = loadConfigOrExit('app');
@@ -13,7 +14,8 @@ const app = await startAppServer({
   privateKey: config.privateKey ?? '',
   webhookSecret: config.WEBHOOK_SECRET ?? '',
   githubApiUrl: config.GITHUB_API_URL,
-  redisUrl: config.REDIS_URL,
+  // A URL, or the primary behind Sentinel (REDIS_SENTINELS): src/queue/redis-connection.ts.
+  redisTarget: redisTargetFromConfig(config),
   queuePrefix: config.QUEUE_PREFIX,
   port: config.PORT,
   host: config.HOST,
