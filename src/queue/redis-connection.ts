@@ -101,21 +101,6 @@ export function bullConnection(target: RedisTarget | string, options: RedisOptio
 }
 
 /**
- * Whether connections to the target authenticate: the URL's own password or REDIS_PASSWORD
- * (the sentinels' password guards only the sentinels, not the data).
- */
-export function redisTargetHasPassword(target: RedisTarget | string): boolean {
-  const t = asTarget(target);
-  if (t.password) return true;
-  if ('sentinels' in t) return false;
-  try {
-    return new URL(t.url).password !== '';
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Options that name Redis either way: `redisTarget` (URL or Sentinel) wins over the older
  * `redisUrl`. One of them is required; both stay until every caller passes a target.
  */

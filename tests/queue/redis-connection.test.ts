@@ -4,7 +4,6 @@ import {
   bullConnection,
   createRedis,
   redisTargetFromConfig,
-  redisTargetHasPassword,
   targetOf,
 } from '../../src/queue/redis-connection.js';
 
@@ -118,15 +117,6 @@ describe('connection options', () => {
     await c.connect().catch(() => {});
     c.disconnect();
     expect(warnings[0]).toMatchObject({ err: { message: expect.stringContaining('ECONNREFUSED') } });
-  });
-
-  it('says whether the data connections authenticate', () => {
-    expect(redisTargetHasPassword('redis://127.0.0.1:6379')).toBe(false);
-    expect(redisTargetHasPassword('redis://:pw@127.0.0.1:6379')).toBe(true);
-    expect(redisTargetHasPassword({ url: 'redis://127.0.0.1:6379', password: 'pw' })).toBe(true);
-    // The sentinels' password does not protect the data.
-    expect(redisTargetHasPassword({ ...sentinel, password: undefined })).toBe(false);
-    expect(redisTargetHasPassword(sentinel)).toBe(true);
   });
 
   it('takes redisTarget over the older redisUrl option, and needs one of them', () => {
