@@ -1,10 +1,12 @@
 import type { Dirent } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
+import { MAX_PATCH_BYTES } from '../delivery/patch-safety.js';
 import { runGit } from './git.js';
 import type { RepoCache } from './repo-cache.js';
+import { type GitLimit, runLimitedGit } from './run-limited-git.js';
 
 /**
  * The way back from the sandbox is a patch, not trust.
@@ -45,6 +47,10 @@ export interface ExtractPatchInput {
   baseSha: string;
   /** The repository cache that holds `baseSha`'s objects (used read-only, via alternates). */
   cache: RepoCache;
+  /** Patch cap, enforced while git writes it. Default MAX_PATCH_BYTES. */
+  maxBytes?: number;
+  /** Narrower bounds for host git (tests); default EXTRACT_LIMITS. */
+  limits?: Partial<typeof EXTRACT_LIMITS>;
 }
 
 /** Config for reading an untrusted tree: nothing host- or tree-dependent changes the bytes. */
@@ -74,6 +80,71 @@ export function isGitInternalPath(path: string): boolean {
   });
 }
 
+/**
+ * Bounds for host git over the agent's tree (see run-limited-git.ts for what each
+ * stops). Generous for an honest change: the sizes are checked before git runs, so
+ * these only matter for a tree that changes while git reads it.
+ */
+export const EXTRACT_LIMITS = {
+  /** Wall time of one git command over the tree. */
+  timeoutMs: 5 * 60_000,
+  cpuSeconds: 5 * 60,
+  /** Address space of one git process. */
+  memoryBytes: 2 * 1024 ** 3,
+  /** `ls-files`/`numstat` output: names only (about 50 MB for a million files). */
+  maxListBytes: 128 * 1024 ** 2,
+};
+
+/**
+ * Checks every file git will read, with `lstat` only, BEFORE git reads any content:
+ * - a regular file with more than one hard link is refused. The sandbox's disk
+ *   watchdog (`du`) counts a hard-linked file once, while git adds each name as a
+ *   full copy: a 5 MB file and 20 links would be a 105 MB change in host memory.
+ *   A fresh checkout has no hard links (`clone --no-hardlinks`), so only the agent
+ *   makes them.
+ * - a file whose apparent size is over the patch cap is refused: a sparse
+ *   `truncate -s 1T` file takes no disk (the watchdog may never see it) but git
+ *   would hash a terabyte of zeros. No such file can be part of an acceptable change.
+ * Candidates are what `git add --all` will look at: the base's paths and the
+ * untracked, non-ignored ones (git lists them from directory entries, reading no
+ * file's content), so ignored build output (`node_modules`, pnpm's hard links)
+ * is never judged. A name below a symlinked folder is skipped (git never follows
+ * one); nothing here follows a symlink.
+ */
+async function assertTreeReadable(workDir: string, candidates: string[], maxBytes: number): Promise<void> {
+  const symlinkedDirs = new Map<string, Promise<boolean>>();
+  const throughSymlink = (rel: string): Promise<boolean> => {
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+    if (parent === '') return Promise.resolve(false);
+    let known = symlinkedDirs.get(parent);
+    if (!known) {
+      known = throughSymlink(parent).then(async (above) => {
+        if (above) return true;
+        const st = await lstat(join(workDir, parent)).catch(() => null);
+        return !st?.isDirectory();
+      });
+      symlinkedDirs.set(parent, known);
+    }
+    return known;
+  };
+  const refuse = (message: string, kind: string, path: string) => {
+    throw new PullwrightError('patch_rejected', message, {
+      retryable: false,
+      details: { findings: [{ kind, path }] },
+    });
+  };
+  for (const rel of candidates) {
+    if (rel === '' || rel.endsWith('/') || isGitInternalPath(rel)) continue;
+    if (await throughSymlink(rel)) continue;
+    const st = await lstat(join(workDir, rel)).catch(() => null);
+    if (!st?.isFile()) continue;
+    if (st.nlink > 1)
+      refuse(`The change has a hard-linked file, which is not allowed: ${rel}`, 'hard-link', rel);
+    if (st.size > maxBytes)
+      refuse(`The file ${rel} is ${st.size} bytes, over the ${maxBytes}-byte limit.`, 'too-large', rel);
+  }
+}
+
 async function findNestedRepos(root: string): Promise<string[]> {
   const found: string[] = [];
   const stack = [root];
@@ -101,24 +172,40 @@ async function findNestedRepos(root: string): Promise<string[]> {
 export async function extractPatch(input: ExtractPatchInput): Promise<ExtractedPatch> {
   if (!/^[0-9a-f]{40}$/.test(input.baseSha))
     throw new PullwrightError('input_invalid', 'The base must be a full commit sha.');
+  const maxBytes = input.maxBytes ?? MAX_PATCH_BYTES;
   const tmp = await mkdtemp(join(tmpdir(), 'pw-extract-'));
   const gitDir = join(tmp, 'git');
   try {
+    // runGit first: it checks the git home folder the limited runs share.
     await runGit(['init', '--quiet', '--bare', gitDir]);
     // Base objects are read from the cache; new blobs are written to the temporary git dir.
     await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(input.cache.dir, 'objects')}\n`);
-    const git = (args: string[], input2?: { okCodes?: number[] }) =>
-      runGit(['--git-dir', gitDir, '--work-tree', input.workDir, ...READ_CONFIG, ...args], {
+    const limits = { ...EXTRACT_LIMITS, ...input.limits };
+    const git = (args: string[], maxStdoutBytes = limits.maxListBytes) =>
+      runLimitedGit(['--git-dir', gitDir, '--work-tree', input.workDir, ...READ_CONFIG, ...args], {
         cwd: tmp,
         env: { GIT_INDEX_FILE: join(gitDir, 'index') },
-        okCodes: input2?.okCodes,
+        maxStdoutBytes,
+        timeoutMs: limits.timeoutMs,
+        cpuSeconds: limits.cpuSeconds,
+        memoryBytes: limits.memoryBytes,
+      }).catch((err) => {
+        throw asPatchRejection(err, maxBytes);
       });
     await git(['read-tree', input.baseSha]);
+    // Names only (a nested repository shows as `dir/`); no file content is read yet.
+    const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
+    await assertTreeReadable(
+      input.workDir,
+      [...new Set(listed.stdout.toString('utf8').split('\0'))],
+      maxBytes,
+    );
     const skipped = await findNestedRepos(input.workDir);
     const excludes = skipped.map((p) => `:(top,exclude,literal)${p}`);
     await git(['add', '--all', '--', ':(top)', ...excludes]);
     const diff = ['diff', '--cached', '--no-ext-diff', '--no-textconv', '--no-color', '-M'];
-    const patch = (await git([...diff, '--binary', '--full-index', input.baseSha])).stdout;
+    // The patch cap is enforced while git writes: over it, git is killed (`too-large`).
+    const patch = (await git([...diff, '--binary', '--full-index', input.baseSha], maxBytes)).stdout;
     const numstat = (await git([...diff, '--numstat', '-z', input.baseSha])).stdout.toString('utf8');
     const { paths, stats } = parseNumstat(numstat);
     stats.bytes = patch.length;
@@ -131,6 +218,25 @@ export async function extractPatch(input: ExtractPatchInput): Promise<ExtractedP
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** A limit that stopped git is the tree's doing: the change is refused, not retried. */
+function asPatchRejection(err: unknown, maxBytes: number): unknown {
+  const limit =
+    err instanceof PullwrightError ? (err.details as { limit?: GitLimit } | undefined)?.limit : undefined;
+  if (limit === 'output')
+    return new PullwrightError('patch_rejected', `The change is over the ${maxBytes}-byte limit.`, {
+      cause: err,
+      retryable: false,
+      details: { findings: [{ kind: 'too-large' }] },
+    });
+  if (limit === 'time')
+    return new PullwrightError('patch_rejected', 'Reading the change took too long (over the time limit).', {
+      cause: err,
+      retryable: false,
+      details: { findings: [{ kind: 'too-large' }] },
+    });
+  return err;
 }
 
 /**
