@@ -1,18 +1,18 @@
 import type { AgentResult } from '../agent/loop/run-agent.js';
 import type { PatchResult } from '../session/run-agent-session.js';
+import { codeSpan, inertInline, inertMarkdown } from './inert-markdown.js';
 import { formatUsage } from './tracking-comment.js';
 
 /**
- * PR text is built by the host from what it knows. The agent's summary is
- * model output shaped by untrusted input, so it is quoted inside a fenced
- * section, stripped of hidden markup and of mentions that would ping people.
+ * PR text is built by the host from what it knows. The agent's summary is model
+ * output shaped by untrusted input, so it is rendered inert (inert-markdown.ts): no
+ * mentions, images, HTML, links, issue references or closing keywords of its own,
+ * and no headings or markers that could pass for the host's.
  */
+
+/** The name the flows have called it by; same as `inertMarkdown`. */
 export function neutralizeMarkdown(text: string, maxLength = 6_000): string {
-  return text
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
-    .slice(0, maxLength)
-    .trim();
+  return inertMarkdown(text, maxLength);
 }
 
 export const PATCH_HASH_MARKER = 'pullwright:patch-sha256';
@@ -41,8 +41,10 @@ export interface PrBodyInput {
 export function renderPrBody(input: PrBodyInput): string {
   const { result, patch } = input;
   const lines: string[] = [patchHashMarker(input.patchHash), input.heading, ''];
-  if (input.draftReason) lines.push(`> [!WARNING]`, `> Opened as a draft: ${input.draftReason}`, '');
-  lines.push('## What changed and why', '', neutralizeMarkdown(result.summary) || '_No summary given._', '');
+  // The reason quotes verify commands (repository-chosen): one inert line, so it stays in the alert.
+  if (input.draftReason)
+    lines.push(`> [!WARNING]`, `> Opened as a draft: ${inertInline(input.draftReason, 1_000)}`, '');
+  lines.push('## What changed and why', '', inertMarkdown(result.summary) || '_No summary given._', '');
   lines.push(
     `Files: ${patch.stats.files} changed, +${patch.stats.additions} −${patch.stats.deletions}.`,
     '',
@@ -54,7 +56,7 @@ export function renderPrBody(input: PrBodyInput): string {
   } else {
     for (const v of input.verify) {
       const status = v.ok ? '✅ passed' : `❌ failed (exit ${v.exitCode ?? 'killed'})`;
-      lines.push(`- \`${v.command.replace(/`/g, "'")}\` — ${status}`);
+      lines.push(`- ${codeSpan(v.command.slice(0, 500))} — ${status}`);
     }
   }
   lines.push('');

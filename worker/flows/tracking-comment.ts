@@ -1,6 +1,7 @@
 import type { RunOutcome } from '../../src/domain/run-outcome.js';
 import type { Logger } from '../../src/logger.js';
 import type { PlanItem } from '../agent/tool.js';
+import { breakMentions, codeSpan, inertInline, withoutComments } from './inert-markdown.js';
 
 /**
  * The one tracking comment a run keeps on its issue or PR: created at the start,
@@ -27,7 +28,10 @@ export interface TrackingState {
   durationMs?: number;
   tokens?: { input: number; output: number; cacheRead: number; cacheWrite: number };
   costUsd?: number;
-  /** Shown as is: callers pass text already redacted and free of untrusted markup. */
+  /**
+   * Host-composed markdown: callers pass text already redacted, with any model- or
+   * repository-chosen part rendered by `inertMarkdown`/`inertInline` (mentions are broken here too).
+   */
   detail?: string;
   verify?: { command: string; ok: boolean }[];
   /** Kept through the final edit (unlike `detail`): what the person should know about this run's input. */
@@ -52,13 +56,18 @@ const PLAN_MARK: Record<PlanItem['status'], string> = {
   completed: '[x]',
 };
 
-/** Keeps untrusted plan text from breaking out of its list item or pinging people. */
+/** Keeps untrusted one-line text (title, step, plan items, hosts) inert and inside its list item. */
 function inline(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/<!--|-->/g, '')
-    .replace(/@(?=[A-Za-z0-9])/g, '@\u200b')
-    .slice(0, 300);
+  return inertInline(text, 300);
+}
+
+/**
+ * `detail` is composed by the host around text it already rendered inert; this second,
+ * idempotent pass is a backstop for a caller that forgot (a refused path named
+ * `.github/@org/team`): no mention pings and no hidden marker is forged.
+ */
+function backstop(text: string): string {
+  return breakMentions(withoutComments(text));
 }
 
 export function formatDuration(ms: number): string {
@@ -107,12 +116,11 @@ export function renderTrackingComment(key: string, state: TrackingState): string
   }
   if (state.verify && state.verify.length > 0) {
     lines.push('', '**Verification**');
-    for (const v of state.verify)
-      lines.push(`- ${v.ok ? '✅' : '❌'} \`${inline(v.command).replace(/`/g, "'")}\``);
+    for (const v of state.verify) lines.push(`- ${v.ok ? '✅' : '❌'} ${codeSpan(v.command.slice(0, 300))}`);
   }
   if (state.prUrl) lines.push('', `**Pull request:** ${state.prUrl}`);
   for (const note of state.notes ?? []) lines.push('', note);
-  if (state.detail) lines.push('', state.detail);
+  if (state.detail) lines.push('', backstop(state.detail));
   if (state.blockedHosts && state.blockedHosts.length > 0) {
     lines.push(
       '',
