@@ -3,9 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test files that need a real service from `scripts/services.sh up` (Redis, the Docker engine and
  * the sandbox image), that run real git over HTTP with child processes (tests/workspace's
- * git-http-server, tests/integration), or that deploy with docker-compose (tests/deploy): the
- * `integration` project. Every other test file is `unit` and runs with
- * `npm run test:unit`, without services and in well under a minute.
+ * git-http-server, tests/integration), that deploy with docker-compose (tests/deploy), or that run
+ * Redis behind Sentinel (tests/ha): the `integration` project. Every other test file is `unit` and
+ * runs with `npm run test:unit`, without any service.
  *
  * Folder rules where a folder is all integration, file rules where a folder is mixed. Only `*` and
  * `**` are used, so tests/docs/test-split.test.ts can check this list without a glob library. That
@@ -19,6 +19,7 @@ export const INTEGRATION_TESTS = [
   'tests/sandbox/docker-sandbox-*.test.ts',
   'tests/integration/**/*.test.ts',
   'tests/deploy/**/*.test.ts',
+  'tests/ha/**/*.test.ts',
   'tests/agent/context/build-context.test.ts',
   'tests/agent/tools/default-tools.test.ts',
   'tests/app/app-server.test.ts',
