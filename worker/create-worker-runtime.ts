@@ -144,6 +144,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       agent: options.agent,
     },
     caps,
+    delivery: { forkOwner: config.FORK_OWNER, forceFork: config.FORCE_FORK_DELIVERY },
     loadRepoConfig: (repoGitHub) => loadFlowConfig(repoGitHub, operatorCaps),
     bot: {
       login: config.botLogin,

@@ -17,6 +17,8 @@ export interface CommitAndPush {
      * Used to regenerate a maintenance branch that holds nothing but our own commits.
      */
     replaceSha?: string;
+    /** Push there instead (a fork, `delivery: fork`); the clean checkout still comes from `repo`. */
+    pushTo?: { repo: RepoRef; token: string };
   }): Promise<{ commitSha: string }>;
 }
 
@@ -31,6 +33,7 @@ export interface PushChangeInput {
   author: GitIdentity;
   requester: Trigger;
   replaceSha?: string;
+  pushTo?: { repo: RepoRef; token: string };
 }
 
 /** Credits the person who asked, with GitHub's noreply address (their id when known, so it links). */
@@ -55,6 +58,7 @@ export async function pushChange(git: CommitAndPush, input: PushChangeInput): Pr
       message: `${input.message}\n\n${coAuthorTrailer(input.requester)}\n`,
       author: input.author,
       replaceSha: input.replaceSha,
+      pushTo: input.pushTo,
     });
     return commitSha;
   } catch (raw) {

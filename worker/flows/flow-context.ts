@@ -12,7 +12,9 @@ import type { TrackingComment } from './tracking-comment.js';
 /** What a flow is built from; the composition root (create-worker-runtime.ts) binds each to its adapter. */
 export interface FlowDeps {
   /** Only `forRepo`: every call a job makes goes through the client bound to its repository. */
-  github: Pick<GitHubForWorker, 'forRepo'>;
+  github: Pick<GitHubForWorker, 'forRepo'> & Partial<Pick<GitHubForWorker, 'forkFor'>>;
+  /** The operator's fork delivery (env FORK_OWNER, FORCE_FORK_DELIVERY); absent: branch delivery only. */
+  delivery?: { forkOwner?: string; forceFork: boolean };
   workspaces: WorkspacePort;
   /** Containers, image and agent runner of the one agent session (worker/session). */
   session: AgentSessionDeps;

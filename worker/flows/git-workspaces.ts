@@ -32,11 +32,12 @@ export function createGitWorkspaces(options: {
     `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
   // Caches this process has fetched, so delivery does not fetch a second time.
   const fetched = new Map<string, RepoCache>();
-  const cacheFor = async (repo: RepoRef, token: string) => {
+  const cacheFor = async (repo: RepoRef, token: string, refs?: string[]) => {
     const cache = await ensureRepoCache({
       remoteUrl: remoteOf(repo),
       token,
       cacheDir: resolve(options.cacheDir),
+      refs,
     });
     fetched.set(cache.remoteUrl, cache);
     return cache;
@@ -44,8 +45,8 @@ export function createGitWorkspaces(options: {
   const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
   return {
-    async prepare({ repo, token, ref, jobId }) {
-      const cache = await cacheFor(repo, token);
+    async prepare({ repo, token, ref, jobId, refs }) {
+      const cache = await cacheFor(repo, token, refs);
       const dir = runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
       await mkdir(dir, { recursive: true });
       try {
@@ -69,7 +70,7 @@ export function createGitWorkspaces(options: {
       }
     },
 
-    async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha }) {
+    async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha, pushTo }) {
       // The job's own prepare() fetched the parent already; fetch again only if the cache lost it.
       const known = fetched.get(remoteOf(repo));
       const cache = known && (await hasCommit(known, parentSha)) ? known : await cacheFor(repo, token);
@@ -80,8 +81,9 @@ export function createGitWorkspaces(options: {
         const commitSha = await commitChange({ dir: clean.dir, message, author });
         await pushBranch({
           dir: clean.dir,
-          remoteUrl: cache.remoteUrl,
-          token,
+          // A fork (`delivery: fork`) gets the branch; the base repository never does.
+          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
+          token: pushTo?.token ?? token,
           branch,
           expectedSha: replaceSha,
         });

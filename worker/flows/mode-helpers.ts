@@ -3,6 +3,12 @@ import { approvedTextHash, type TargetTask } from '../../src/domain/task.js';
 import type { PullData } from '../../src/github/github-for-worker.js';
 import { hasWriteAccess } from '../../src/github/permission.js';
 import { ensurePullRequest } from '../delivery/ensure-pull-request.js';
+import {
+  chooseDelivery,
+  type DeliveryChoice,
+  type DeliveryTarget,
+  resolveDeliveryTarget,
+} from '../delivery/fork-delivery.js';
 import { assertPatchSafe } from '../delivery/patch-safety.js';
 import { pushChange } from '../delivery/push-change.js';
 import type { FlowContext, SessionRun } from './flow-context.js';
@@ -56,14 +62,44 @@ export function noChangesOutcome(run: SessionRun): ModeOutcome {
   };
 }
 
-/** Commits the run's change as the app, crediting the requester, and pushes `branch`. */
+/**
+ * Where this run's change goes: the repository's branch, or the operator's fork (`delivery: fork`,
+ * worker/delivery/fork-delivery.ts). A fork's token joins the secrets scrubbed from reports.
+ */
+export async function deliveryTargetOf(ctx: FlowContext, choice?: DeliveryChoice): Promise<DeliveryTarget> {
+  const delivery = ctx.deps.delivery ?? { forceFork: false };
+  const chosen =
+    choice ??
+    chooseDelivery({
+      requested: (ctx.config as { delivery?: 'branch' | 'fork' }).delivery,
+      forceFork: delivery.forceFork,
+      forkOwner: delivery.forkOwner,
+    });
+  const { forkFor } = ctx.deps.github;
+  const target = await resolveDeliveryTarget({
+    github: {
+      forkFor: (base, owner) => {
+        if (!forkFor) throw new Error('This worker cannot deliver to a fork (no forkFor).');
+        return forkFor(base, owner);
+      },
+    },
+    repoGitHub: ctx.github,
+    choice: chosen,
+  });
+  if (target.mode === 'fork') ctx.secrets.push(target.pushToken);
+  return target;
+}
+
+/** Commits the run's change as the app, crediting the requester, and pushes `branch` (to the target's repository). */
 export function pushRun(
   ctx: FlowContext,
   run: SessionRun,
-  input: { branch: string; message: string; replaceSha?: string },
+  input: { branch: string; message: string; replaceSha?: string; target?: DeliveryTarget },
 ): Promise<string> {
   ctx.tracking?.update({ phase: 'deliver', step: `Pushing ${input.branch}` });
+  const fork = input.target?.mode === 'fork' ? input.target : undefined;
   return pushChange(ctx.deps.workspaces, {
+    pushTo: fork ? { repo: fork.pushRepo, token: fork.pushToken } : undefined,
     repo: ctx.task.repo,
     token: ctx.github.token,
     baseSha: run.baseSha,
@@ -80,10 +116,17 @@ export function pushRun(
 export async function proposeChange(
   ctx: FlowContext,
   run: SessionRun,
-  input: { branch: string; title: string; heading: string; fixes?: number; patchHash: string },
+  input: {
+    branch: string;
+    title: string;
+    heading: string;
+    fixes?: number;
+    patchHash: string;
+    target?: DeliveryTarget;
+  },
 ): Promise<{ pull: PullData; created: boolean; draftReason: string | undefined }> {
   const draftReason = draftReasonOf(ctx, run);
-  const { pull, created } = await ensurePullRequest(ctx.github, {
+  const { pull, created } = await ensurePullRequest(input.target?.pulls ?? ctx.github, {
     branch: input.branch,
     base: ctx.defaultBranch,
     title: input.title,

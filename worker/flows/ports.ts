@@ -21,7 +21,14 @@ export type Identity = GitIdentity;
 /** The host's git: working copies for the session, and commit-and-push for delivery. */
 export interface WorkspacePort extends CommitAndPush {
   /** Fetches into the per-repo cache and makes a working copy of `ref` (a branch or sha). */
-  prepare(input: { repo: RepoRef; token: string; ref: string; jobId: string }): Promise<PreparedWorkspace>;
+  prepare(input: {
+    repo: RepoRef;
+    token: string;
+    ref: string;
+    jobId: string;
+    /** Extra refs to fetch, e.g. `refs/pull/12/head` (a fork's pull request head, kept by the base repository). */
+    refs?: string[];
+  }): Promise<PreparedWorkspace>;
   /** Commits on `branch` since `baseSha` whose author is not `botEmail` (a person pushed). */
   foreignCommits(input: {
     repo: RepoRef;

@@ -41,6 +41,7 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
     repo: task.repo,
     token: ctx.github.token,
     ref: plan.startRef,
+    refs: plan.fetchRefs,
     jobId: ctx.jobId,
   });
   timings.end('workspace');

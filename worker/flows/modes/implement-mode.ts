@@ -4,6 +4,7 @@ import {
   approvedText,
   assertRunPatchSafe,
   authorizedAuthors,
+  deliveryTargetOf,
   hasChange,
   noChangesOutcome,
   proposeChange,
@@ -27,10 +28,16 @@ export const implementMode: Mode<TargetTask> = {
       comments.filter((c) => !c.authorIsBot).map((c) => c.author),
     );
     const branch = issueBranch(ctx.config.pr.branchPrefix, number, issue.title);
-    const branchSha = await github.getBranchSha(branch);
+    const target = await deliveryTargetOf(ctx);
+    const branchSha = await target.getBranchSha(branch);
+    // A fork's branch is not in the base repository: its open pull request's head is (refs/pull/N/head).
+    const [open] =
+      target.mode === 'fork' && branchSha ? await target.pulls.listPullsByHead(branch, 'open') : [];
+    const forkHead = open ? `refs/pull/${open.number}/head` : undefined;
     return {
       // Asking again builds on the existing branch, including any commits a person added.
-      startRef: branchSha ?? ctx.defaultBranch,
+      startRef: target.mode === 'fork' ? (forkHead ?? ctx.defaultBranch) : (branchSha ?? ctx.defaultBranch),
+      fetchRefs: forkHead ? [forkHead] : undefined,
       agentTask: {
         kind: 'implement',
         issue: {
@@ -49,6 +56,7 @@ export const implementMode: Mode<TargetTask> = {
         const commitSha = await pushRun(ctx, run, {
           branch,
           message: `${issue.title} (#${number})`.slice(0, 72),
+          target,
         });
         const { pull, draftReason } = await proposeChange(ctx, run, {
           branch,
@@ -56,6 +64,7 @@ export const implementMode: Mode<TargetTask> = {
           heading: `Implements #${number}, as asked by @${task.trigger.actor}.`,
           fixes: number,
           patchHash: sha256(run.patch.patch),
+          target,
         });
         return {
           status: 'succeeded',

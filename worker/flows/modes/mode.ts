@@ -19,6 +19,8 @@ export interface Mode<T extends Task> {
 export interface ModePlan {
   /** A branch or sha the working copy starts from. */
   startRef: string;
+  /** Refs to fetch besides branches (a fork pull request's `refs/pull/N/head`). */
+  fetchRefs?: string[];
   agentTask: AgentTask;
   /** Delivers the session's change (or its absence) and says what to report. */
   deliver(run: SessionRun): Promise<ModeOutcome>;

@@ -1,11 +1,13 @@
 import type { TargetTask } from '../../../src/domain/task.js';
 import type { ReviewThreadData } from '../../../src/github/github-for-worker.js';
+import { ownHeadOf } from '../../delivery/fork-delivery.js';
 import { replyToThreads } from '../../delivery/reply-to-threads.js';
-import { type FlowContext, repoName, type SessionRun } from '../flow-context.js';
+import type { FlowContext, SessionRun } from '../flow-context.js';
 import {
   approvedText,
   assertRunPatchSafe,
   authorizedAuthors,
+  deliveryTargetOf,
   hasChange,
   noChangesOutcome,
   pushRun,
@@ -76,8 +78,12 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
       const pull = await github.getPull(number);
       // The app's token cannot push to a fork, and running on a fork's code with our
       // credentials nearby is exactly what a malicious fork would want.
-      if (pull.headRepoFullName !== repoName(task.repo))
-        return { status: 'refused', reason: 'fork', detail: FORK_REFUSAL };
+      // A branch Pullwright made in the operator's fork (`delivery: fork`) is its own; any other fork is not.
+      const own = ownHeadOf(pull, task.repo, {
+        forkOwner: ctx.deps.delivery?.forkOwner,
+        branchPrefix: ctx.config.pr.branchPrefix,
+      });
+      if (!own) return { status: 'refused', reason: 'fork', detail: FORK_REFUSAL };
       if (pull.state !== 'open')
         return {
           status: 'refused',
@@ -91,8 +97,11 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
           reason: 'nothing to address',
           detail: 'There are no unresolved review threads or new review comments to address.',
         };
+      const target = own.mode === 'fork' ? await deliveryTargetOf(ctx, own) : undefined;
+      const forkHead = `refs/pull/${number}/head`;
       return {
-        startRef: pull.headRef,
+        startRef: target ? forkHead : pull.headRef,
+        fetchRefs: target ? [forkHead] : undefined,
         agentTask: {
           kind: options.kind,
           pr: {
@@ -125,6 +134,7 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
           const commitSha = await pushRun(ctx, run, {
             branch: pull.headRef,
             message: `${options.subject} (#${number})`,
+            target,
           });
           const short = commitSha.slice(0, 7);
           const changed = new Set(run.patch.paths);
