@@ -100,6 +100,40 @@ describe('delivery: fork, end to end', { timeout: 420_000 }, () => {
     expect(commit?.message).toContain('Co-authored-by: alice');
     expect(done.body).toContain(`/pull/${pull.number}`);
   });
+
+  it('a follow-up on its own fork PR pushes to the fork branch again (not refused as a fork), never to the base', async () => {
+    const { github, repo } = s;
+    const [owner = '', name = ''] = repo.split('/');
+    const fork = `${FORK_OWNER}/${forkNameOf({ owner, name })}`;
+    const before = github.inspect.pulls(repo)[0]!;
+    await waitFor('the first job to finish', async () =>
+      (await s.app.taskQueue.queue.getJobs(['waiting', 'delayed', 'active'])).length === 0 ? true : null,
+    );
+    await github.actions.commentOnIssue({
+      repo,
+      number: before.number,
+      body: '@agent please also keep the changelog tidy',
+      sender: 'alice',
+    });
+    const after = await waitFor('a second push to the fork', () => {
+      const p = github.inspect.pull(repo, before.number);
+      return p && p.headSha !== before.headSha ? p : null;
+    });
+    await github.settled();
+    expect(after.headRepo).toBe(fork);
+    expect(github.inspect.pulls(repo)).toHaveLength(1);
+    // Built on top of the first commit in the fork (fast-forward), and still nothing on the base repository.
+    const commits = await github.inspect.commits(fork, before.head);
+    expect(commits.map((c) => c.sha)).toContain(before.headSha);
+    expect((await github.inspect.branches(fork))[before.head]).toBe(after.headSha);
+    expect(github.inspect.pushes(repo)).toEqual([]);
+    expect(pushEventsOn(s, repo)).toEqual([]);
+    const tracking = await waitFor('the follow-up to finish', () => {
+      const c = trackingComment(s, before.number);
+      return c && /Done|Failed|refused|without changes/.test(c.body) ? c : null;
+    });
+    expect(tracking.body).toContain('✅ Done');
+  });
 });
 
 describe('delivery: branch (the default), end to end', { timeout: 420_000 }, () => {
