@@ -75,7 +75,11 @@ describe('Redis Sentinel failover during a run', { timeout: 240_000 }, () => {
       github.actions.assignIssue({ repo, number, assignee: github.app.botLogin, sender: 'alice' });
     const assigned = await assign(first.number);
     expect(assigned.delivery.status).toBe(200);
-    await waitFor('the agent to be mid-run', () => gateReached.then(() => true), 120_000);
+    let reached = false;
+    void gateReached.then(() => {
+      reached = true;
+    });
+    await waitFor('the agent to be mid-run', () => reached, 120_000);
     const primaryBefore = await cluster.primaryPort();
 
     const killed = await cluster.killPrimary();
