@@ -1,6 +1,6 @@
 import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
-import { inertInline, inertMarkdown } from '../../worker/flows/inert-markdown.js';
+import { inertInline, inertMarkdown, inertPlainLine } from '../../worker/flows/inert-markdown.js';
 import { readPatchHash, renderPrBody } from '../../worker/flows/pr-body.js';
 import { agentResult } from './fakes.js';
 
@@ -118,5 +118,18 @@ describe('inertMarkdown', () => {
     const html = md.render(out);
     expect(html).not.toMatch(/<h2|<b>|<a /);
     expect(out).not.toMatch(/@team/);
+  });
+});
+
+describe('inertPlainLine (commit subjects and PR titles from an issue title)', () => {
+  it('keeps the words but no closing keyword, reference or mention', () => {
+    const out = inertPlainLine(
+      'Crash on save, fixes #3 and closes octo/other#2 (GH-4) @org/team\n<!-- x -->',
+      72,
+    );
+    expect(out).toBe(
+      'Crash on save, fixes #\u200b3 and closes octo/other#\u200b2 (GH-\u200b4) @\u200borg/team',
+    );
+    expect(out).not.toMatch(/#\d|@o|GH-\d/);
   });
 });

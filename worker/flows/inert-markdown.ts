@@ -216,3 +216,19 @@ export function inertInline(text: string, maxChars = 300): string {
     room = Math.floor(room / 2);
   }
 }
+
+/**
+ * One line of plain text GitHub does not render as markdown but still reads for
+ * references: a commit subject or a PR title built from an issue title (the issue's
+ * author chose it). A commit reaching the default branch, or a squash merge using
+ * the PR title, closes `fixes #3` and `closes octo/other#2`; a zero-width space after
+ * `#` (and after `@`) keeps the text readable and stops both the closing and the
+ * cross-reference. Only the host's own suffix (`(#7)`) should be appended after this.
+ */
+export function inertPlainLine(text: string, maxChars = 200): string {
+  const flat = withoutComments(sanitizeUntrustedCode(text)).replace(/\s+/g, ' ').trim();
+  return sliceChars(
+    breakMentions(flat.replace(/#(?=\d)/g, '#\u200b').replace(/\bGH-(?=\d)/gi, (m) => `${m}\u200b`)),
+    maxChars,
+  );
+}
