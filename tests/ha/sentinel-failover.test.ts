@@ -136,7 +136,6 @@ describe('Redis Sentinel failover during a run', { timeout: 240_000 }, () => {
       // One completed attempt (a job that waited for the repo's slot was started, not run, more often).
       expect(job.attemptsMade).toBe(1);
     }
-    console.info(`[ha] jobs: ${JSON.stringify(jobs.map((j) => [j.attemptsMade, j.attemptsStarted]))}`);
     // Each agent ran once: one first turn per issue at the model (a rerun after a lost lock would add one).
     for (const title of [DEMO_ISSUE.title, 'average() of an empty list']) {
       const firstTurns = (s.model?.requests ?? []).filter(
