@@ -2,7 +2,7 @@ import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import { runFlow } from '../../worker/flows/run-flow.js';
 import { renderTrackingComment, trackingMarker } from '../../worker/flows/tracking-comment.js';
-import { createHarness, implementTask, silent } from './fakes.js';
+import { agentResult, createHarness, implementTask, silent } from './fakes.js';
 
 const md = new MarkdownIt({ html: true, linkify: true });
 
@@ -60,5 +60,60 @@ describe('tracking comment with model- and repository-chosen text', () => {
     const body = h.github.comments[0]?.body ?? '';
     expect(body).toContain('.github/@\u200bocto/team.yml');
     expect(body).not.toContain('@octo');
+  });
+});
+
+describe('thread replies written by the model', () => {
+  it('are posted inert: no mention, image, link or closing keyword', async () => {
+    const h = createHarness();
+    h.github.branches.set('feature', 'head111');
+    h.github.pulls.push({
+      number: 20,
+      title: 'Feature',
+      body: '',
+      state: 'open',
+      merged: false,
+      draft: false,
+      htmlUrl: 'https://twin/pull/20',
+      headRef: 'feature',
+      headSha: 'head111',
+      headRepoFullName: 'o/r',
+      baseRef: 'main',
+      labels: [],
+    });
+    h.github.threads = [
+      {
+        id: 't1',
+        isResolved: false,
+        isOutdated: false,
+        path: 'src/add.js',
+        line: 1,
+        diffHunk: '@@',
+        comments: [{ databaseId: 501, author: 'alice', body: 'wrong op', createdAt: '' }],
+      },
+    ];
+    h.setAgent(
+      agentResult({
+        threadReplies: [
+          {
+            thread: 1,
+            reply: 'Done @org/team ![p](https://evil/p.png) <img src=x> fixes octo/other#2 https://evil',
+          },
+        ],
+      }),
+    );
+    await runFlow({
+      task: implementTask({ kind: 'address-review', number: 20 }),
+      jobId: 'job-1',
+      deps: h.deps,
+      signal: new AbortController().signal,
+      log: silent,
+      finalAttempt: true,
+    });
+    const reply = h.github.replies[0]?.body ?? '';
+    expect(reply).toContain('Done @\u200borg/team');
+    const html = md.render(reply);
+    expect(html).not.toMatch(/<img|<a |href=/);
+    expect(reply).toContain('fixes `octo/other#2`');
   });
 });
