@@ -70,16 +70,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The sample repository as the twin's seed wants it: relative path → content. */
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = async (d: string) => {
-    for (const entry of await readdir(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else out[relative(dir, path)] = await readFile(path, 'utf8');
-    }
-  };
-  await walk(dir);
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[relative(dir, path)] = await readFile(path, 'utf8');
+  }
   return out;
 }
 
