@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { globToRegExp, matchesAnyGlob } from '../../src/domain/path-glob.js';
@@ -11,30 +9,9 @@ import {
   MAX_PATCH_BYTES,
   pathsInPatch,
 } from '../../worker/delivery/patch-safety.js';
+import { realPatch, removePatchRepos } from './real-patch.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** Makes a real git patch: `setup` builds the base commit, `change` edits the tree. */
-function realPatch(setup: (dir: string) => void, change: (dir: string) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pw-patch-'));
-  dirs.push(dir);
-  const git = (...args: string[]) =>
-    execFileSync('git', args, {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
-    });
-  git('init', '-q');
-  setup(dir);
-  git('add', '-A');
-  git('-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-qm', 'base', '--allow-empty');
-  change(dir);
-  git('add', '-A');
-  return git('diff', '--cached', '--binary', '--full-index', '-M', 'HEAD');
-}
+afterAll(removePatchRepos);
 
 const options = { maxBytes: 1_000_000, protectedPaths: ['.github/workflows/**'] };
 

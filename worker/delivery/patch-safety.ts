@@ -1,5 +1,10 @@
+import { posix } from 'node:path';
 import { matchesAnyGlob } from '../../src/domain/path-glob.js';
 import { PullwrightError } from '../../src/errors.js';
+import { decodeBinaryHunk } from './decode-binary-hunk.js';
+import { addedLines, type PatchFile, pathsInPatch, readPatchFiles } from './read-patch-files.js';
+
+export { pathsInPatch };
 
 /**
  * The last gate before anything is pushed. The patch came out of a sandbox the
@@ -22,7 +27,18 @@ export interface PatchSafetyOptions {
 }
 
 export interface PatchFinding {
-  kind: 'empty' | 'too-large' | 'protected-path' | 'git-internal' | 'secret';
+  /**
+   * `unsafe-symlink`: a symlink whose target is absolute or leaves the repository.
+   * `unreadable`: a binary hunk that cannot be decoded, so it cannot be scanned.
+   */
+  kind:
+    | 'empty'
+    | 'too-large'
+    | 'protected-path'
+    | 'git-internal'
+    | 'secret'
+    | 'unsafe-symlink'
+    | 'unreadable';
   message: string;
   path?: string;
 }
@@ -45,114 +61,166 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   { name: 'npm token', pattern: /\bnpm_[A-Za-z0-9]{36}\b/ },
 ];
 
-/** Unquotes a path as git prints it (`"a/with\ttab"` in C style). */
-function unquoteGitPath(raw: string): string {
-  // git ends ---/+++ names that contain spaces with a tab.
-  raw = raw.replace(/\t$/, '');
-  if (!raw.startsWith('"')) return raw;
-  const inner = raw.slice(1, -1);
-  const bytes: number[] = [];
-  for (let i = 0; i < inner.length; i++) {
-    const c = inner[i] as string;
-    if (c !== '\\') {
-      bytes.push(...Buffer.from(c, 'utf8'));
+/** The fixed folders a glob starts with (`.github/workflows/**` → `.github/workflows`). */
+function literalPrefix(glob: string): string {
+  const segments = glob
+    .trim()
+    .replace(/^\.?\//, '')
+    .replace(/\/+$/, '')
+    .split('/');
+  const fixed: string[] = [];
+  for (const segment of segments) {
+    if (/[*?[]/.test(segment)) break;
+    fixed.push(segment);
+  }
+  return fixed.join('/');
+}
+
+/**
+ * The glob that protects `path`, if any. Beyond a plain match, a path that IS a
+ * protected folder or one of its parents counts (`.github` itself replaced by a file
+ * or a symlink, `''` for the repository root): whatever lives there decides what is
+ * read at the protected place.
+ */
+function protectingGlob(path: string, globs: readonly string[]): string | null {
+  if (path !== '') {
+    const direct = matchesAnyGlob(path, globs);
+    if (direct) return direct;
+  }
+  for (const glob of globs) {
+    const prefix = literalPrefix(glob);
+    if (path === '' || path === prefix || prefix.startsWith(`${path}/`)) return glob;
+  }
+  return null;
+}
+
+/**
+ * Where a symlink added at `linkPath` points, relative to the repository root, or
+ * null when its target is absolute or leaves the repository (refused outright: the
+ * checkout of a CI runner or a reviewer would follow it out of the tree).
+ */
+function resolveLinkTarget(linkPath: string, target: string): string | null {
+  if (target.startsWith('/') || target === '') return null;
+  const joined = posix.normalize(posix.join(posix.dirname(linkPath), target)).replace(/\/+$/, '');
+  if (joined === '..' || joined.startsWith('../')) return null;
+  return joined === '.' ? '' : joined;
+}
+
+/** Follows links the patch itself adds, so `ci/x.yml` beside `ci -> .github/workflows` is judged as the workflow. */
+function throughLinks(path: string, links: ReadonlyMap<string, string | null>): string {
+  let current = path;
+  for (let hops = 0; hops < 16; hops++) {
+    const segments = current.split('/');
+    let moved = false;
+    for (let i = segments.length - 1; i >= 1; i--) {
+      const target = links.get(segments.slice(0, i).join('/'));
+      if (typeof target === 'string') {
+        current = [target, ...segments.slice(i)].filter((s) => s !== '').join('/');
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) break;
+  }
+  return current;
+}
+
+const SYMLINK_MODE = '120000';
+
+function symlinkTarget(file: PatchFile, maxBytes: number): string | null {
+  if (file.binary) {
+    const hunk = decodeBinaryHunk(file.binary.header, file.binary.lines, maxBytes);
+    return hunk.ok && hunk.kind === 'literal' ? hunk.bytes.toString('utf8') : null;
+  }
+  const text = file.newLines.join('\n');
+  return file.noFinalNewline ? text : `${text}\n`;
+}
+
+function secretFindings(
+  text: string,
+  path: string | undefined,
+  what: (name: string) => string,
+): PatchFinding[] {
+  return SECRET_PATTERNS.filter(({ pattern }) => pattern.test(text)).map(({ name }) => ({
+    kind: 'secret' as const,
+    path,
+    message: what(name),
+  }));
+}
+
+/**
+ * Symlinks (issue 14 item 2) and binary content (item 7), which the path and line
+ * checks cannot see: a link added or changed to point at a protected path (or out of
+ * the repository), a path written through such a link in the same patch, a binary
+ * blob bigger than the cap, and secrets in binary blobs and in file names.
+ */
+function fileFindings(patch: string, options: PatchSafetyOptions, maxBytes: number): PatchFinding[] {
+  const findings: PatchFinding[] = [];
+  const files = readPatchFiles(patch);
+  const links = new Map<string, string | null>();
+  for (const file of files) {
+    if (!file.newPath || file.newMode !== SYMLINK_MODE) continue;
+    const target = symlinkTarget(file, maxBytes);
+    const resolved = target === null ? null : resolveLinkTarget(file.newPath, target);
+    links.set(file.newPath, resolved);
+    if (resolved === null) {
+      findings.push({
+        kind: 'unsafe-symlink',
+        path: file.newPath,
+        message: `The change adds a symlink ${file.newPath} whose target is absolute or outside the repository.`,
+      });
+    }
+  }
+  for (const file of files) {
+    if (!file.newPath) continue;
+    const path = file.newPath;
+    // The message never repeats the name: it is what looks like a secret.
+    findings.push(
+      ...secretFindings(path, undefined, (name) => `The change adds a file whose name looks like a ${name}.`),
+    );
+    if (!options.allowProtected) {
+      const real = throughLinks(path, links);
+      const target = links.get(path);
+      const checks = [real !== path ? real : null, typeof target === 'string' ? target : null];
+      for (const check of checks) {
+        const glob = check === null ? null : protectingGlob(check, options.protectedPaths);
+        if (glob) {
+          findings.push({
+            kind: 'protected-path',
+            path,
+            message: `The change reaches the protected path ${check || '(repository root)'} through the symlink ${path} (matches \`${glob}\`).`,
+          });
+          break;
+        }
+      }
+    }
+    if (!file.binary) continue;
+    const hunk = decodeBinaryHunk(file.binary.header, file.binary.lines, maxBytes);
+    if (!hunk.ok) {
+      findings.push(
+        hunk.reason === 'too-large'
+          ? {
+              kind: 'too-large',
+              path,
+              message: `The change adds ${hunk.size} bytes of binary data to ${path}, over the ${maxBytes}-byte limit.`,
+            }
+          : {
+              kind: 'unreadable',
+              path,
+              message: `The binary change to ${path} cannot be read, so it cannot be checked.`,
+            },
+      );
       continue;
     }
-    const next = inner[i + 1] as string;
-    if (/[0-7]/.test(next)) {
-      bytes.push(Number.parseInt(inner.slice(i + 1, i + 4), 8));
-      i += 3;
-    } else {
-      const map: Record<string, number> = { n: 10, t: 9, '"': 34, '\\': 92, a: 7, b: 8, f: 12, r: 13, v: 11 };
-      bytes.push(map[next] ?? next.charCodeAt(0));
-      i += 1;
-    }
+    findings.push(
+      ...secretFindings(
+        hunk.bytes.toString('latin1'),
+        path,
+        (name) => `The change adds what looks like a ${name} in ${path} (binary file).`,
+      ),
+    );
   }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-/**
- * Paths of a `diff --git a/X b/Y` header. Unquoted headers are ambiguous when a
- * path has spaces, but then X and Y are equal (renames are also listed in
- * `rename from/to` lines), so the header is split in the middle.
- */
-function diffGitPaths(rest: string): string[] {
-  if (rest.startsWith('"') || rest.endsWith('"')) {
-    const tokens = rest.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
-    return tokens.map((t) => unquoteGitPath(t).replace(/^[ab]\//, ''));
-  }
-  const mid = (rest.length - 1) / 2;
-  if (Number.isInteger(mid) && rest[mid] === ' ' && rest.slice(2, mid) === rest.slice(mid + 3)) {
-    return [rest.slice(2, mid)];
-  }
-  return [];
-}
-
-/**
- * Walks a git patch, telling header lines (between `diff --git` and the first
- * hunk) from hunk lines, so a removed line that happens to read `-- a/x` is
- * never mistaken for a file header.
- */
-function walkPatch(
-  patch: string,
-  onHeader: (line: string) => void,
-  onHunkLine: (line: string, currentPath: string) => void,
-): void {
-  let inHeader = false;
-  let currentPath = '';
-  for (const line of patch.split('\n')) {
-    if (line.startsWith('diff --git ')) {
-      inHeader = true;
-      const paths = diffGitPaths(line.slice('diff --git '.length));
-      currentPath = paths[paths.length - 1] ?? '';
-      onHeader(line);
-    } else if (inHeader && (line.startsWith('@@') || line === 'GIT binary patch')) {
-      inHeader = false;
-    } else if (inHeader) {
-      if (line.startsWith('+++ ') && !line.endsWith('/dev/null')) {
-        currentPath = unquoteGitPath(line.slice(4)).replace(/^b\//, '');
-      }
-      onHeader(line);
-    } else {
-      onHunkLine(line, currentPath);
-    }
-  }
-}
-
-/** Every path a git patch touches (old and new sides, so a rename yields both). */
-export function pathsInPatch(patch: string): string[] {
-  const paths = new Set<string>();
-  walkPatch(
-    patch,
-    (line) => {
-      if (line.startsWith('diff --git ')) {
-        for (const path of diffGitPaths(line.slice('diff --git '.length))) paths.add(path);
-        return;
-      }
-      const fileLine = /^(?:---|\+\+\+) (.*)$/.exec(line);
-      if (fileLine?.[1] && fileLine[1] !== '/dev/null') {
-        paths.add(unquoteGitPath(fileLine[1]).replace(/^[ab]\//, ''));
-        return;
-      }
-      const rename = /^(?:rename|copy) (?:from|to) (.*)$/.exec(line);
-      if (rename?.[1]) paths.add(unquoteGitPath(rename[1]));
-    },
-    () => {},
-  );
-  return [...paths].sort();
-}
-
-/** Lines the patch adds, with the file they belong to. */
-function addedLines(patch: string): { path: string; text: string }[] {
-  const out: { path: string; text: string }[] = [];
-  walkPatch(
-    patch,
-    () => {},
-    (line, path) => {
-      if (line.startsWith('+')) out.push({ path, text: line.slice(1) });
-    },
-  );
-  return out;
+  return findings;
 }
 
 export function findPatchProblems(patch: string, options: PatchSafetyOptions): PatchFinding[] {
@@ -171,7 +239,7 @@ export function findPatchProblems(patch: string, options: PatchSafetyOptions): P
       findings.push({ kind: 'git-internal', path, message: `The change touches git internals: ${path}` });
       continue;
     }
-    const glob = options.allowProtected ? null : matchesAnyGlob(path, options.protectedPaths);
+    const glob = options.allowProtected ? null : protectingGlob(path, options.protectedPaths);
     if (glob) {
       findings.push({
         kind: 'protected-path',
@@ -192,6 +260,7 @@ export function findPatchProblems(patch: string, options: PatchSafetyOptions): P
       }
     }
   }
+  findings.push(...fileFindings(patch, options, maxBytes));
   return findings;
 }
 
