@@ -72,8 +72,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   });
 
   const redisTarget = redisTargetFromConfig(config);
-  const redis = createRedis(redisTarget, { maxRetriesPerRequest: 3 });
-  const subscriber = createRedis(redisTarget, { maxRetriesPerRequest: null });
+  const redis = createRedis(redisTarget, { maxRetriesPerRequest: 3 }, log);
+  const subscriber = createRedis(redisTarget, { maxRetriesPerRequest: null }, log);
   const stopHeartbeat = startHeartbeat(redis, config.QUEUE_PREFIX, instanceId);
   const provider = new DockerSandboxProvider({
     workerHostId,
@@ -184,7 +184,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
   });
   const acknowledger = await startAcknowledger({
     redis,
-    blocking: createRedis(redisTarget, { maxRetriesPerRequest: null }),
+    blocking: createRedis(redisTarget, { maxRetriesPerRequest: null }, log),
     prefix: config.QUEUE_PREFIX,
     consumer: instanceId,
     react: (ack) => reactions.addReaction(ack.installationId, ack.repo, ack.target, 'eyes'),
