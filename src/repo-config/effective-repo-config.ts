@@ -48,6 +48,8 @@ export interface EffectiveRepoConfig {
    */
   allowProtectedPaths: boolean;
   pr: { draft: boolean; labels: string[]; branchPrefix: string };
+  /** Where the change goes; the operator may still force `fork` (FORCE_FORK_DELIVERY). */
+  delivery: 'branch' | 'fork';
   maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
   problems: string[];
 }
@@ -131,6 +133,7 @@ export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorC
     ]),
     allowProtectedPaths,
     pr: config.pr,
+    delivery: config.delivery,
     maintenance: config.maintenance.map((t) => ({
       id: t.id,
       prompt: t.prompt,

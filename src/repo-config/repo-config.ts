@@ -81,6 +81,9 @@ const SECTIONS = {
   // Added to the built-in and the operator's lists, never instead of them (effective-repo-config.ts).
   protectedPaths: z.array(z.string().min(1).max(500)).max(100).default([]),
   allowWorkflowEdits: z.boolean().default(false),
+  // `fork`: the change is pushed to the operator's fork (FORK_OWNER) and the PR opened from it, so CI
+  // runs it as a fork PR without the repository's secrets (worker/delivery/fork-delivery.ts).
+  delivery: z.enum(['branch', 'fork']).default('branch'),
   pr: z
     .object({
       draft: z.boolean().default(false),

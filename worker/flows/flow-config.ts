@@ -19,6 +19,7 @@ export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
   protectedPaths: [...BUILTIN_PROTECTED_PATHS],
   allowProtectedPaths: false,
   pr: { draft: false, labels: [], branchPrefix: 'pullwright/' },
+  delivery: 'branch',
   maintenance: [],
   problems: [],
 };

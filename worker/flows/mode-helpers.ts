@@ -71,7 +71,7 @@ export async function deliveryTargetOf(ctx: FlowContext, choice?: DeliveryChoice
   const chosen =
     choice ??
     chooseDelivery({
-      requested: (ctx.config as { delivery?: 'branch' | 'fork' }).delivery,
+      requested: ctx.config.delivery,
       forceFork: delivery.forceFork,
       forkOwner: delivery.forkOwner,
     });
