@@ -144,3 +144,20 @@ describe('runLimitedGit', () => {
     expect(ok.stdout.toString().trim()).toMatch(/^[0-9a-f]{40}$/);
   }, 60_000);
 });
+
+describe('extractPatch and big files the repository already had', () => {
+  it('passes a tracked file over the cap at its base size, and refuses it once it grows', async () => {
+    const ws = await workspace();
+    await writeFile(join(ws.dir, 'asset.bin'), Buffer.alloc(100 * 1024, 7));
+    git(ws.dir, ['add', '-A']);
+    git(ws.dir, ['commit', '--quiet', '-m', 'asset']);
+    const baseSha = git(ws.dir, ['rev-parse', 'HEAD']);
+    await writeFile(join(ws.dir, 'README.md'), 'changed\n');
+    const ok = await extractPatch({ ...ws, baseSha, workDir: ws.dir, maxBytes: 64 * 1024 });
+    expect(ok.paths).toEqual(['README.md']);
+    await truncate(join(ws.dir, 'asset.bin'), 1024 ** 4);
+    const err = await rejection(extractPatch({ ...ws, baseSha, workDir: ws.dir, maxBytes: 64 * 1024 }));
+    expect(kinds(err)).toEqual(['too-large']);
+    expect(err.message).toContain('asset.bin');
+  }, 60_000);
+});

@@ -109,9 +109,16 @@ export const EXTRACT_LIMITS = {
  * untracked, non-ignored ones (git lists them from directory entries, reading no
  * file's content), so ignored build output (`node_modules`, pnpm's hard links)
  * is never judged. A name below a symlinked folder is skipped (git never follows
- * one); nothing here follows a symlink.
+ * one); nothing here follows a symlink. A file over the cap that the base already
+ * held at the same size passes (repositories may track big assets): git reads no
+ * more than the repository already stored, and the diff's output is capped anyway.
  */
-async function assertTreeReadable(workDir: string, candidates: string[], maxBytes: number): Promise<void> {
+async function assertTreeReadable(
+  workDir: string,
+  candidates: string[],
+  maxBytes: number,
+  baseSizes: () => Promise<ReadonlyMap<string, number>>,
+): Promise<void> {
   const symlinkedDirs = new Map<string, Promise<boolean>>();
   const throughSymlink = (rel: string): Promise<boolean> => {
     const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
@@ -140,7 +147,8 @@ async function assertTreeReadable(workDir: string, candidates: string[], maxByte
     if (!st?.isFile()) continue;
     if (st.nlink > 1)
       refuse(`The change has a hard-linked file, which is not allowed: ${rel}`, 'hard-link', rel);
-    if (st.size > maxBytes)
+    // A large file the repository already had, at its old size, is the base's, not the agent's.
+    if (st.size > maxBytes && (await baseSizes()).get(rel) !== st.size)
       refuse(`The file ${rel} is ${st.size} bytes, over the ${maxBytes}-byte limit.`, 'too-large', rel);
   }
 }
@@ -193,12 +201,14 @@ export async function extractPatch(input: ExtractPatchInput): Promise<ExtractedP
         throw asPatchRejection(err, maxBytes);
       });
     await git(['read-tree', input.baseSha]);
+    let sizes: Promise<Map<string, number>> | undefined;
     // Names only (a nested repository shows as `dir/`); no file content is read yet.
     const listed = await git(['ls-files', '-z', '--cached', '--others', '--exclude-standard']);
     await assertTreeReadable(
       input.workDir,
       [...new Set(listed.stdout.toString('utf8').split('\0'))],
       maxBytes,
+      () => (sizes ??= readBaseSizes(git, input.baseSha)),
     );
     const skipped = await findNestedRepos(input.workDir);
     const excludes = skipped.map((p) => `:(top,exclude,literal)${p}`);
@@ -218,6 +228,20 @@ export async function extractPatch(input: ExtractPatchInput): Promise<ExtractedP
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Blob sizes of the base tree (`ls-tree -l` reads object headers, not the work tree). */
+async function readBaseSizes(
+  git: (args: string[]) => Promise<{ stdout: Buffer }>,
+  baseSha: string,
+): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  const out = (await git(['ls-tree', '-r', '-l', '-z', baseSha])).stdout.toString('utf8');
+  for (const entry of out.split('\0')) {
+    const m = /^\d+ blob [0-9a-f]+ +(\d+)\t(.*)$/s.exec(entry);
+    if (m) sizes.set(m[2] as string, Number(m[1]));
+  }
+  return sizes;
 }
 
 /** A limit that stopped git is the tree's doing: the change is refused, not retried. */

@@ -62,7 +62,16 @@ const LIMITED_CONFIG = [
   'pack.threads=1',
 ].flatMap((c) => ['-c', c]);
 
-const LIMITED_SHELL = 'ulimit -v "$1" && ulimit -t "$2" && shift 2 && exec git "$@"';
+/**
+ * Lowers (never tries to raise) the soft limits, then execs git. A limit that cannot
+ * be set stops the command (exit 125) rather than running git unbounded.
+ */
+const LIMITED_SHELL = [
+  'v=$(ulimit -v); if [ "$v" = unlimited ] || [ "$v" -gt "$1" ]; then ulimit -v "$1" || exit 125; fi',
+  't=$(ulimit -t); if [ "$t" = unlimited ] || [ "$t" -gt "$2" ]; then ulimit -t "$2" || exit 125; fi',
+  'shift 2',
+  'exec git "$@"',
+].join('\n');
 
 export function runLimitedGit(args: string[], options: LimitedGitOptions): Promise<LimitedGitResult> {
   const env = safeGitEnv({ MALLOC_ARENA_MAX: '2', ...options.env });
