@@ -2,7 +2,8 @@ import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import { inertInline, inertMarkdown, inertPlainLine } from '../../worker/flows/inert-markdown.js';
 import { readPatchHash, renderPrBody } from '../../worker/flows/pr-body.js';
-import { agentResult } from './fakes.js';
+import { runFlow } from '../../worker/flows/run-flow.js';
+import { agentResult, createHarness, implementTask, silent } from './fakes.js';
 
 /** Close enough to GitHub's renderer to see which elements a body would produce. */
 const md = new MarkdownIt({ html: true, linkify: true });
@@ -131,5 +132,24 @@ describe('inertPlainLine (commit subjects and PR titles from an issue title)', (
       'Crash on save, fixes #\u200b3 and closes octo/other#\u200b2 (GH-\u200b4) @\u200borg/team',
     );
     expect(out).not.toMatch(/#\d|@o|GH-\d/);
+  });
+});
+
+describe('an issue title in the commit subject and PR title', () => {
+  it('closes no other issue when the PR merges', async () => {
+    const h = createHarness();
+    h.github.issue.title = 'Crash on save, fixes #3 and closes octo/other#2';
+    const outcome = await runFlow({
+      task: implementTask(),
+      jobId: 'job-1',
+      deps: h.deps,
+      signal: new AbortController().signal,
+      log: silent,
+      finalAttempt: true,
+    });
+    expect(outcome.status).toBe('succeeded');
+    const subject = h.pushes[0]?.message.split('\n')[0] ?? '';
+    expect(subject).toBe('Crash on save, fixes #\u200b3 and closes octo/other#\u200b2 (#7)');
+    expect(h.github.pulls[0]?.title).toBe('Crash on save, fixes #\u200b3 and closes octo/other#\u200b2');
   });
 });

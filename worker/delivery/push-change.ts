@@ -64,11 +64,13 @@ export async function pushChange(git: CommitAndPush, input: PushChangeInput): Pr
   } catch (raw) {
     const err = toPullwrightError(raw);
     if (err.code === 'conflict') {
-      throw new PullwrightError(
-        'conflict',
-        `Someone pushed to \`${input.branch}\` while this run was working. Their commits were left as they are; ask again to build on them.`,
-        { retryable: false, cause: err },
-      );
+      const message = `Someone pushed to \`${input.branch}\` while this run was working. Their commits were left as they are; ask again to build on them.`;
+      // Written for the person who asked: the tracking comment shows it (other error text stays in the log).
+      throw new PullwrightError('conflict', message, {
+        retryable: false,
+        cause: err,
+        details: { publicMessage: message },
+      });
     }
     throw err;
   }

@@ -12,8 +12,9 @@ import {
 import { assertPatchSafe } from '../delivery/patch-safety.js';
 import { pushChange } from '../delivery/push-change.js';
 import type { FlowContext, SessionRun } from './flow-context.js';
+import { codeSpan, inertMarkdown } from './inert-markdown.js';
 import type { ModeOutcome } from './modes/mode.js';
-import { neutralizeMarkdown, renderPrBody } from './pr-body.js';
+import { renderPrBody } from './pr-body.js';
 
 /** What the modes share: who may speak in a request, patch checks, push, and the usual reports. */
 
@@ -33,7 +34,7 @@ export function sha256(text: string): string {
 
 /** Why the pull request opens as a draft, or undefined for a ready one. */
 export function draftReasonOf(ctx: FlowContext, run: SessionRun): string | undefined {
-  const failed = run.verify.filter((v) => !v.ok).map((v) => `\`${v.command}\``);
+  const failed = run.verify.filter((v) => !v.ok).map((v) => codeSpan(v.command.slice(0, 200)));
   if (failed.length > 0) return `verification failed (${failed.join(', ')}).`;
   if (run.agent.outcome === 'limit') return `the run stopped at its ${run.agent.limit ?? ''} limit.`;
   if (run.agent.outcome === 'failed')
@@ -58,7 +59,7 @@ export function noChangesOutcome(run: SessionRun): ModeOutcome {
     status: 'no-changes',
     agent: run.agent,
     verify: run.verify,
-    detail: neutralizeMarkdown(run.agent.summary, 2_000) || 'The agent made no change to the repository.',
+    detail: inertMarkdown(run.agent.summary, 2_000) || 'The agent made no change to the repository.',
   };
 }
 

@@ -1,10 +1,10 @@
 import { AbortReason, abortReasonOf } from '../../src/domain/abort-reason.js';
-import { toPullwrightError } from '../../src/errors.js';
+import { type PullwrightError, toPullwrightError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { redactText } from '../../src/logger.js';
 import type { FlowOutcome } from './flow-context.js';
+import { inertInline, inertMarkdown } from './inert-markdown.js';
 import type { ModeOutcome } from './modes/mode.js';
-import { neutralizeMarkdown } from './pr-body.js';
 import type { TrackingComment } from './tracking-comment.js';
 
 /**
@@ -16,6 +16,8 @@ export interface ReportTarget {
   started: number;
   secrets: string[];
   log: Logger;
+  /** Named in a failure's public text so the operator can find its details in the worker log. */
+  jobId: string;
 }
 
 export async function reportOutcome(target: ReportTarget, outcome: ModeOutcome): Promise<FlowOutcome> {
@@ -68,21 +70,34 @@ export async function reportFailure(
     await tracking?.finish({
       status: 'refused',
       durationMs: Date.now() - started,
+      // The findings name paths the agent chose (`.github/@org/team.yml`, `<img …>`): inert.
       detail: `The change was not pushed:\n${message
         .split('\n')
-        .map((l) => `- ${l}`)
+        .map((l) => `- ${inertInline(l, 500)}`)
         .join('\n')}`,
     });
     return { status: 'refused', reason: message };
   }
   const willRetry = err.retryable && !target.finalAttempt;
-  target.log.warn({ err, code: err.code, willRetry }, 'Flow failed');
+  target.log.warn({ err, code: err.code, willRetry, jobId: target.jobId }, 'Flow failed');
   await tracking?.finish({
     status: willRetry ? 'running' : 'failed',
     durationMs: Date.now() - started,
     detail: willRetry
       ? `A temporary problem interrupted the run (${err.code}); it will be retried.`
-      : `The run failed (${err.code}): ${neutralizeMarkdown(message, 1_000)}`,
+      : publicFailureText(err, target),
   });
   throw err;
+}
+
+/**
+ * What a failed run says in public: the code and where the operator looks. Error text
+ * carries host paths, engine and model errors and stack text (issue 14 item 8), so it
+ * stays in the log; only a message written for the person who asked
+ * (`details.publicMessage`, e.g. "Someone pushed to the branch") is shown, inert.
+ */
+function publicFailureText(err: PullwrightError, target: ReportTarget): string {
+  const own = err.details.publicMessage;
+  const told = typeof own === 'string' ? ` ${inertMarkdown(redactText(own, target.secrets), 1_000)}` : '';
+  return `The run failed (${err.code}).${told} The operator can find the details in the worker log under job ${inertInline(target.jobId, 200)}.`;
 }

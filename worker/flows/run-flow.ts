@@ -3,10 +3,10 @@ import { hasWriteAccess } from '../../src/github/permission.js';
 import type { Logger } from '../../src/logger.js';
 import { PhaseTimings } from '../session/phase-timings.js';
 import type { FlowContext, FlowDeps, FlowOutcome } from './flow-context.js';
+import { inertInline } from './inert-markdown.js';
 import { planMode, trackingTitleOf } from './modes/index.js';
 import { isPlan } from './modes/mode.js';
 import { openTracking } from './open-tracking.js';
-import { neutralizeMarkdown } from './pr-body.js';
 import { type ReportTarget, reportFailure, reportOutcome } from './report-outcome.js';
 import { runModeSession } from './run-mode-session.js';
 
@@ -33,7 +33,13 @@ export interface RunFlowOptions {
 export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   const { task, deps, log } = options;
   const timings = new PhaseTimings();
-  const report: ReportTarget = { tracking: null, started: timings.startedAt, secrets: [], log };
+  const report: ReportTarget = {
+    tracking: null,
+    started: timings.startedAt,
+    secrets: [],
+    log,
+    jobId: options.jobId,
+  };
   try {
     const github = await deps.github.forRepo(task.installationId, task.repo);
     report.secrets.push(github.token);
@@ -92,6 +98,6 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
 
 function configProblemsText(problems: string[]): string {
   return `\`.github/pullwright.yml\` has problems, so defaults are used for them:\n${problems
-    .map((p) => `- ${neutralizeMarkdown(p, 300)}`)
+    .map((p) => `- ${inertInline(p, 300)}`)
     .join('\n')}`;
 }

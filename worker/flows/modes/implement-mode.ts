@@ -1,5 +1,6 @@
 import type { TargetTask } from '../../../src/domain/task.js';
 import { issueBranch } from '../flow-config.js';
+import { inertPlainLine } from '../inert-markdown.js';
 import {
   approvedText,
   assertRunPatchSafe,
@@ -55,12 +56,12 @@ export const implementMode: Mode<TargetTask> = {
         assertRunPatchSafe(ctx, run);
         const commitSha = await pushRun(ctx, run, {
           branch,
-          message: `${issue.title} (#${number})`.slice(0, 72),
+          message: `${inertPlainLine(issue.title, 64)} (#${number})`,
           target,
         });
         const { pull, draftReason } = await proposeChange(ctx, run, {
           branch,
-          title: issue.title.slice(0, 200),
+          title: inertPlainLine(issue.title, 200),
           heading: `Implements #${number}, as asked by @${task.trigger.actor}.`,
           fixes: number,
           patchHash: sha256(run.patch.patch),

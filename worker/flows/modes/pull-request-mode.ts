@@ -3,6 +3,7 @@ import type { ReviewThreadData } from '../../../src/github/github-for-worker.js'
 import { ownHeadOf } from '../../delivery/fork-delivery.js';
 import { replyToThreads } from '../../delivery/reply-to-threads.js';
 import type { FlowContext, SessionRun } from '../flow-context.js';
+import { codeSpan, inertMarkdown } from '../inert-markdown.js';
 import {
   approvedText,
   assertRunPatchSafe,
@@ -12,7 +13,6 @@ import {
   noChangesOutcome,
   pushRun,
 } from '../mode-helpers.js';
-import { neutralizeMarkdown } from '../pr-body.js';
 import type { Mode, ModeOutcome } from './mode.js';
 
 /**
@@ -38,9 +38,7 @@ function explainer(run: SessionRun): (index: number) => string {
   const own = new Map((run.agent.threadReplies ?? []).map((r) => [r.thread, r.reply]));
   return (index) => {
     const reply = own.get(index + 1);
-    return reply !== undefined
-      ? neutralizeMarkdown(reply, 1_000)
-      : neutralizeMarkdown(run.agent.summary, 800);
+    return reply !== undefined ? inertMarkdown(reply, 1_000) : inertMarkdown(run.agent.summary, 800);
   };
 }
 
@@ -143,8 +141,8 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
             number,
             repliesFor(threads, (thread, i) =>
               changed.has(thread.path)
-                ? `Addressed in ${short}: \`${thread.path}\` was updated. ${explain(i)}`
-                : `Looked at this in ${short}; \`${thread.path}\` was not changed. ${explain(i)}`,
+                ? `Addressed in ${short}: ${codeSpan(thread.path)} was updated. ${explain(i)}`
+                : `Looked at this in ${short}; ${codeSpan(thread.path)} was not changed. ${explain(i)}`,
             ),
           );
           return {
@@ -156,7 +154,7 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
             agent: run.agent,
             verify: run.verify,
             blockedHosts: run.blockedHosts,
-            detail: `Pushed ${short} to \`${pull.headRef}\`, replied in ${threads.length} thread(s).\n\n${neutralizeMarkdown(
+            detail: `Pushed ${short} to ${codeSpan(pull.headRef)}, replied in ${threads.length} thread(s).\n\n${inertMarkdown(
               run.agent.summary,
               3_000,
             )}`,
