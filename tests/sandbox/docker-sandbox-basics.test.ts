@@ -1,26 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DockerSandbox } from '../../worker/sandbox/docker-sandbox-provider.js';
 import { HOST_LABEL } from '../../worker/sandbox/sandbox-labels.js';
 import { checkSandboxReadiness } from '../../worker/sandbox/sandbox-readiness.js';
-import { makeWorkspace, removeContainersOf, removeDir, SANDBOX_IMAGE, testProvider } from './helpers.js';
+import { makeWorkspace, removeDir, SANDBOX_IMAGE, useSandbox } from './helpers.js';
 
 describe('DockerSandbox basics (real Docker)', () => {
-  const { provider, workerHostId, docker } = testProvider();
-  let workspace: string;
+  const fixture = useSandbox(() => ({ image: SANDBOX_IMAGE, labels: { 'dev.pullwright.job': 'basics' } }));
+  const { provider, docker } = fixture;
   let sandbox: DockerSandbox;
 
-  beforeAll(async () => {
-    workspace = await makeWorkspace();
-    sandbox = await provider.create(
-      { image: SANDBOX_IMAGE, labels: { 'dev.pullwright.job': 'basics' } },
-      workspace,
-    );
-  });
-
-  afterAll(async () => {
-    await sandbox?.dispose();
-    await removeContainersOf(docker, workerHostId);
-    await removeDir(workspace);
+  beforeAll(() => {
+    sandbox = fixture.sandbox();
   });
 
   it('runs argv and shell commands with separate stdout, stderr and exit code', async () => {
