@@ -112,6 +112,17 @@ describe('inertMarkdown', () => {
     expect((out.match(/^```$/gm) ?? []).length % 2).toBe(0);
   });
 
+  it('does bounded work on a huge input', () => {
+    const started = Date.now();
+    inertMarkdown(`${'a'.repeat(1_000_000)}\n${'<!<!--'.repeat(100_000)}`, 6_000);
+    inertInline('b'.repeat(1_000_000), 300);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('code-spans e-mail addresses (a mailto link is a link)', () => {
+    expect(inertMarkdown('write to a.b+c@evil.example')).toBe('write to `a.b+c@evil.example`');
+  });
+
   it('renders one-line text inert within its cap', () => {
     const out = inertInline(`step\n## Heading @team <b>x</b> ${'#12 '.repeat(200)}`, 120);
     expect(out.length).toBeLessThanOrEqual(120);

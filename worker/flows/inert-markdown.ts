@@ -12,7 +12,7 @@ import { sanitizeUntrustedCode } from '../../src/domain/sanitize-untrusted.js';
  * - `@name` → `@\u200bname`: a zero-width space after `@` stops GitHub's mention
  *   (Renovate's choice too); the text reads the same. Invisibles in the input are
  *   removed first, so only this one is left.
- * - URLs, e-mail-like schemes and issue/PR references (`#1`, `owner/repo#2`, `GH-3`)
+ * - URLs, e-mail addresses and issue/PR references (`#1`, `owner/repo#2`, `GH-3`)
  *   become code spans: GitHub neither links nor cross-references code, so no
  *   closing keyword works and no timeline entry appears on another issue. Only the
  *   host's own `Fixes #N` line may close an issue. Same-repository references are
@@ -37,7 +37,7 @@ const TRUNCATED = '… (truncated)';
 const RENDERED_FENCES = new Set(['mermaid', 'geojson', 'topojson', 'stl', 'math', 'plantuml']);
 
 const TOKEN =
-  /(?:[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/|www\.)[^\s<>"'()[\]]+|\b(?:mailto|xmpp):[^\s<>"'()[\]]+|(?:[\w.-]+\/[\w.-]+)?#\d+|\bGH-\d+/gi;
+  /(?:[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/|www\.)[^\s<>"'()[\]]+|\b(?:mailto|xmpp):[^\s<>"'()[\]]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:[\w.-]+\/[\w.-]+)?#\d+|\bGH-\d+/gi;
 
 /** `@name` and `@org/team` no longer ping: a zero-width space follows the `@`. Idempotent. */
 export function breakMentions(text: string): string {
@@ -62,7 +62,9 @@ export function withoutComments(text: string): string {
  * ran into a new line could end a list item and start a heading).
  */
 export function codeSpan(text: string): string {
-  const flat = withoutComments(sanitizeUntrustedCode(text)).replace(/\s+/g, ' ').trim();
+  const flat = withoutComments(sanitizeUntrustedCode(sliceChars(text, 4_000)))
+    .replace(/\s+/g, ' ')
+    .trim();
   if (flat === '') return '';
   const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longest + 1);
@@ -162,7 +164,9 @@ function sliceChars(text: string, max: number): string {
 
 /** Model- or repository-chosen markdown, safe to post in a comment or PR body (see above). */
 export function inertMarkdown(text: string, maxChars = DEFAULT_MAX_CHARS): string {
-  const lines = withoutComments(sanitizeUntrustedCode(text)).split('\n');
+  // Rendering never shrinks a line, so text far past the cap cannot show: cut it first
+  // (bounds the work on a huge input; only hidden parts removed below could make room).
+  const lines = withoutComments(sanitizeUntrustedCode(sliceChars(text, maxChars * 4))).split('\n');
   const budget = Math.max(0, maxChars - TRUNCATED.length - 1);
   const out: string[] = [];
   let size = 0;
@@ -178,7 +182,12 @@ export function inertMarkdown(text: string, maxChars = DEFAULT_MAX_CHARS): strin
     } else {
       const opener = fenceOpenerOf(line);
       next = opener;
-      rendered = opener ? opener.char.repeat(opener.length) + opener.info : inertProseLine(line);
+      // A prose line longer than the room left goes straight to the shortening below.
+      rendered = opener
+        ? opener.char.repeat(opener.length) + opener.info
+        : line.length > budget - size
+          ? line
+          : inertProseLine(line);
     }
     // Room for the closing fence this line leaves open, so a cut never leaves code unclosed.
     const reserve = next ? next.length + 1 : 0;
@@ -205,8 +214,10 @@ export function inertMarkdown(text: string, maxChars = DEFAULT_MAX_CHARS): strin
 
 /** One line of model- or repository-chosen text (a plan step, a path, a host): no line breaks. */
 export function inertInline(text: string, maxChars = 300): string {
-  const flat = withoutComments(sanitizeUntrustedCode(text)).replace(/\s+/g, ' ').trim();
-  const line = inertProseLine(flat);
+  const flat = withoutComments(sanitizeUntrustedCode(sliceChars(text, maxChars * 4)))
+    .replace(/\s+/g, ' ')
+    .trim();
+  const line = inertProseLine(sliceChars(flat, maxChars + 1));
   if (line.length <= maxChars) return line;
   // Shortened before rendering, so no code span or escape is cut in half.
   let room = Math.floor(maxChars / 2);
@@ -226,7 +237,9 @@ export function inertInline(text: string, maxChars = 300): string {
  * cross-reference. Only the host's own suffix (`(#7)`) should be appended after this.
  */
 export function inertPlainLine(text: string, maxChars = 200): string {
-  const flat = withoutComments(sanitizeUntrustedCode(text)).replace(/\s+/g, ' ').trim();
+  const flat = withoutComments(sanitizeUntrustedCode(sliceChars(text, maxChars * 4)))
+    .replace(/\s+/g, ' ')
+    .trim();
   return sliceChars(
     breakMentions(flat.replace(/#(?=\d)/g, '#\u200b').replace(/\bGH-(?=\d)/gi, (m) => `${m}\u200b`)),
     maxChars,
