@@ -1,19 +1,25 @@
 import type { Logger } from '../../src/logger.js';
-import { redactText } from '../../src/logger.js';
 import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import type { AgentResult, Budgets } from '../agent/loop/run-agent.js';
 import type { AgentEvent, AgentTask } from '../agent/tool.js';
-import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
+import type { SandboxProvider } from '../sandbox/sandbox.js';
 import type { PatchStats } from '../workspace/patch.js';
 import type { AgentRunner } from './agent-runner.js';
 import { checkCancelled } from './check-cancelled.js';
+import type { FreshCopy } from './fresh-copy.js';
 import type { PhaseTimings } from './phase-timings.js';
+import { type CommandResult, runCommand } from './run-command.js';
+import { verifyInFreshCopy } from './verify-in-fresh-copy.js';
+
+export type { FreshCopy } from './fresh-copy.js';
+export { COMMAND_TIMEOUT_MS, type CommandResult, OUTPUT_TAIL_CHARS } from './run-command.js';
 
 /**
  * One agent session, the same for the worker's flows and `pullwright run`:
  * a prepared working copy → the setup command in its own container (setup
- * network) → the agent in a fresh container (agent network) → the verify
- * commands → the hosts the policy blocked → the change as a patch. The caller
+ * network) → the agent in a fresh container (agent network) → the hosts the
+ * policy blocked → the change as a patch → the verify commands on a fresh copy
+ * of the base with only that patch applied (verify-in-fresh-copy.ts). The caller
  * prepared the workspace and disposes it; every container is disposed here.
  */
 
@@ -25,6 +31,13 @@ export interface SessionWorkspace {
   baseSha: string;
   /** Reads the tree as data and returns its change against `baseSha`. */
   extractPatch(): Promise<PatchResult>;
+  /**
+   * A new working copy of `baseSha` from the host's cache, for verify (issue 14
+   * item 6: nothing the agent left outside the patch may reach it). The worker and
+   * the CLI give one (`createFreshCopier`); without it verify falls back to the
+   * agent's own container, which the agent could have poisoned.
+   */
+  freshCopy?(): Promise<FreshCopy>;
 }
 
 export interface PatchResult {
@@ -39,18 +52,6 @@ export type SessionRepoConfig = Pick<
   EffectiveRepoConfig,
   'setupCommand' | 'verifyCommands' | 'network' | 'limits'
 >;
-
-/** One command the session ran for the repository (setup or verify). */
-export interface CommandResult {
-  command: string;
-  /** null when the command was killed (timeout, OOM, abort). */
-  exitCode: number | null;
-  ok: boolean;
-  timedOut: boolean;
-  durationMs: number;
-  /** The end of stdout then stderr, capped at OUTPUT_TAIL_CHARS, secrets scrubbed. */
-  outputTail: string;
-}
 
 /** What the session reports besides the loop's own events, for progress displays. */
 export type SessionEvent =
@@ -94,31 +95,11 @@ export interface AgentSessionResult {
   patch: PatchResult;
 }
 
-export const COMMAND_TIMEOUT_MS = 15 * 60_000;
-export const OUTPUT_TAIL_CHARS = 2_000;
 const NO_PATCH: PatchResult = {
   patch: '',
   paths: [],
   stats: { files: 0, additions: 0, deletions: 0, bytes: 0 },
 };
-
-async function runCommand(
-  sandbox: Sandbox,
-  command: string,
-  signal: AbortSignal,
-  secrets: string[],
-): Promise<CommandResult> {
-  const run = await sandbox.exec({ cmd: command, timeoutMs: COMMAND_TIMEOUT_MS, signal });
-  const output = `${run.stdout}${run.stderr}`;
-  return {
-    command,
-    exitCode: run.exitCode,
-    ok: run.exitCode === 0 && !run.timedOut,
-    timedOut: run.timedOut,
-    durationMs: run.durationMs,
-    outputTail: redactText(output.slice(-OUTPUT_TAIL_CHARS), secrets),
-  };
-}
 
 export async function runAgentSession(
   deps: AgentSessionDeps,
@@ -173,18 +154,42 @@ export async function runAgentSession(
       'Agent finished',
     );
     if (agent.outcome === 'cancelled') return { agent, setup, verify, blockedHosts, patch: NO_PATCH };
-    emit({ type: 'phase', phase: 'verify' });
-    for (const command of repoConfig.verifyCommands) {
-      checkCancelled(signal);
-      verify.push(await runCommand(sandbox, command, signal, secrets));
+    if (!workspace.freshCopy) {
+      if (repoConfig.verifyCommands.length > 0)
+        input.log.warn('Verify runs in the agent container (the workspace cannot make a fresh copy)');
+      emit({ type: 'phase', phase: 'verify' });
+      for (const command of repoConfig.verifyCommands) {
+        checkCancelled(signal);
+        verify.push(await runCommand(sandbox, command, signal, secrets));
+      }
+      timings?.end('verify');
     }
-    timings?.end('verify');
-    blockedHosts = [...new Set((await sandbox.blockedConnections()).map((b) => b.host))];
+    blockedHosts = (await sandbox.blockedConnections()).map((b) => b.host);
   } finally {
     await sandbox.dispose();
   }
   // Read only after the container is gone, so nothing can change the tree while it is read.
   const patch = await workspace.extractPatch();
   timings?.end('extract');
-  return { agent, setup, verify, blockedHosts, patch };
+  const freshCopy = workspace.freshCopy?.bind(workspace);
+  if (freshCopy && repoConfig.verifyCommands.length > 0) {
+    emit({ type: 'phase', phase: 'verify' });
+    const fresh = await verifyInFreshCopy({
+      sandboxes: deps.sandboxes,
+      image: deps.image,
+      labels: input.labels,
+      freshCopy,
+      patch: patch.patch,
+      setupCommand: repoConfig.setupCommand,
+      verifyCommands: repoConfig.verifyCommands,
+      network: repoConfig.network,
+      signal,
+      secrets,
+      log: input.log,
+    });
+    verify.push(...fresh.verify);
+    blockedHosts.push(...fresh.blockedHosts);
+    timings?.end('verify');
+  }
+  return { agent, setup, verify, blockedHosts: [...new Set(blockedHosts)], patch };
 }
