@@ -72,6 +72,14 @@ describe('secret scan of binary content and file names', () => {
     expect(findPatchProblems(renamed, options).map((f) => f.kind)).toEqual(['secret']);
   });
 
+  it('does not refuse an edit to a file whose existing name only looks like a key', () => {
+    const patch = realPatch(
+      (d) => writeFileSync(join(d, 'AKIAABCDEFGHIJKLMNOP'), 'fixture\n'),
+      (d) => writeFileSync(join(d, 'AKIAABCDEFGHIJKLMNOP'), 'fixture, edited\n'),
+    );
+    expect(findPatchProblems(patch, options)).toEqual([]);
+  });
+
   it('refuses a binary file larger than the cap even when it deflates to almost nothing', () => {
     const patch = realPatch(
       () => {},

@@ -175,9 +175,15 @@ function fileFindings(patch: string, options: PatchSafetyOptions, maxBytes: numb
     if (!file.newPath) continue;
     const path = file.newPath;
     // The message never repeats the name: it is what looks like a secret.
-    findings.push(
-      ...secretFindings(path, undefined, (name) => `The change adds a file whose name looks like a ${name}.`),
-    );
+    // Only new names: a file the repository already had under that name is not the change's.
+    if (file.newName)
+      findings.push(
+        ...secretFindings(
+          path,
+          undefined,
+          (name) => `The change adds a file whose name looks like a ${name}.`,
+        ),
+      );
     if (!options.allowProtected) {
       const real = throughLinks(path, links);
       const target = links.get(path);

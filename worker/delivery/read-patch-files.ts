@@ -107,6 +107,8 @@ export function pathsInPatch(patch: string): string[] {
 export interface PatchFile {
   /** The name after the change; null when the file is deleted. */
   newPath: string | null;
+  /** The name is new: an added file, or the target of a rename or copy. */
+  newName: boolean;
   newMode: string | null;
   /** The new side's text lines that the hunks show (added and context). */
   newLines: string[];
@@ -128,6 +130,7 @@ export function readPatchFiles(patch: string): PatchFile[] {
         const paths = diffGitPaths(line.slice('diff --git '.length));
         file = {
           newPath: paths[paths.length - 1] ?? null,
+          newName: false,
           newMode: null,
           newLines: [],
           noFinalNewline: false,
@@ -147,9 +150,12 @@ export function readPatchFiles(patch: string): PatchFile[] {
         /^index [0-9a-f]+\.\.[0-9a-f]+ ([0-7]+)$/.exec(line);
       const renamed = /^(?:rename|copy) to (.*)$/.exec(line);
       if (mode) file.newMode = mode[1] as string;
+      if (line.startsWith('new file mode ')) file.newName = true;
       else if (line.startsWith('deleted file mode ')) file.newPath = null;
-      else if (renamed) file.newPath = unquoteGitPath(renamed[1] as string);
-      else if (line.startsWith('+++ ') && line !== '+++ /dev/null')
+      else if (renamed) {
+        file.newPath = unquoteGitPath(renamed[1] as string);
+        file.newName = true;
+      } else if (line.startsWith('+++ ') && line !== '+++ /dev/null')
         file.newPath = unquoteGitPath(line.slice(4)).replace(/^b\//, '');
     },
     (line) => {
