@@ -12,6 +12,7 @@ import type { Model } from '../model/model.js';
 import { DockerSandboxProvider } from '../sandbox/docker-sandbox-provider.js';
 import { checkSandboxReadiness } from '../sandbox/sandbox-readiness.js';
 import { createAgentRunner } from '../session/agent-runner.js';
+import { createFreshCopier } from '../session/fresh-copy.js';
 import { type AgentSessionResult, runAgentSession, type SessionEvent } from '../session/run-agent-session.js';
 import { gitText, runGit } from '../workspace/git.js';
 import { extractPatch } from '../workspace/patch.js';
@@ -143,6 +144,8 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
             workDir: work.dir,
             baseSha: work.baseSha,
             extractPatch: () => extractPatch({ workDir: work.dir, baseSha: work.baseSha, cache }),
+            // Verify gets a new copy of the base plus the patch, never the agent's tree (issue 14 item 6).
+            freshCopy: createFreshCopier({ cache, baseSha: work.baseSha, parentDir: scratch }),
           },
           task: { kind: 'local', text: options.task },
           repoConfig,

@@ -9,6 +9,7 @@ import {
   listCommits,
   pushBranch,
 } from '../delivery/git-delivery.js';
+import { createFreshCopier } from '../session/fresh-copy.js';
 import { applyPatch, extractPatch } from '../workspace/patch.js';
 import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
@@ -62,6 +63,9 @@ export function createGitWorkspaces(options: {
             });
             return { patch, paths, stats };
           },
+          // Verify gets a new copy of the base plus the patch, never the agent's tree (issue 14
+          // item 6); it lives beside `work`, which is the only folder a sandbox mounts.
+          freshCopy: createFreshCopier({ cache, baseSha: copy.baseSha, parentDir: dir }),
           dispose: () => rm(dir, { recursive: true, force: true }),
         };
       } catch (err) {
