@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toPullwrightError } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/logger.js';
 import type { AgentResult } from '../../worker/agent/loop/run-agent.js';
+import { createGitWorkspaces } from '../../worker/flows/git-workspaces.js';
 import { HOST_LABEL } from '../../worker/sandbox/docker-sandbox-provider.js';
 import type { Sandbox } from '../../worker/sandbox/sandbox.js';
 import type { AgentRunInput } from '../../worker/session/agent-runner.js';
@@ -56,6 +58,8 @@ describe('verify runs in a fresh container on the extracted change', { timeout: 
     git(scratch, ['commit', '--quiet', '-m', 'initial']);
     cache = { dir: join(tmp.dir, 'cache.git'), remoteUrl: 'file:///nowhere.git' };
     git(tmp.dir, ['clone', '--bare', '--quiet', scratch, cache.dir]);
+    // The "remote" the worker's workspaces fetch from: <gitBaseUrl>/acme/widgets.git.
+    git(tmp.dir, ['clone', '--bare', '--quiet', scratch, join(tmp.dir, 'origin', 'acme', 'widgets.git')]);
   });
 
   afterAll(async () => {
@@ -175,5 +179,68 @@ describe('verify runs in a fresh container on the extracted change', { timeout: 
       input(workspace),
     );
     expect(result.verify.map((v) => v.ok)).toEqual([true, false]);
+  });
+
+  const containersLeft = () =>
+    execFileSync('docker', ['ps', '-aq', '--filter', `label=${HOST_LABEL}=${workerHostId}`], {
+      encoding: 'utf8',
+    }).trim();
+
+  it("the worker's workspaces give the session a fresh copy, so a job's verify is not faked either", async () => {
+    const workspaces = createGitWorkspaces({
+      cacheDir: join(tmp.dir, 'worker-cache'),
+      runsDir: join(tmp.dir, 'worker-runs'),
+      gitBaseUrl: `file://${join(tmp.dir, 'origin')}`,
+    });
+    const ws = await workspaces.prepare({
+      repo: { owner: 'acme', name: 'widgets' },
+      token: 'unused-for-file-remotes',
+      ref: 'main',
+      jobId: 'job-fresh',
+    });
+    try {
+      expect(ws.freshCopy).toBeTypeOf('function');
+      const result = await runAgentSession(
+        { sandboxes: provider, image: SANDBOX_IMAGE, agent: poisoner },
+        input(ws),
+      );
+      expect(result.verify.map((v) => v.ok)).toEqual([false, false]);
+      expect(result.patch.paths).toEqual(['src/status.txt']);
+    } finally {
+      await ws.dispose();
+    }
+    expect(readdirSync(join(tmp.dir, 'worker-runs'))).toEqual([]);
+  });
+
+  it('a signal during verify cancels the run and removes the verify containers and copy', async () => {
+    const workspace = await workspaceFor(true);
+    const abort = new AbortController();
+    const base = input(workspace);
+    const err = await runAgentSession(
+      {
+        sandboxes: provider,
+        image: SANDBOX_IMAGE,
+        agent: {
+          async run({ sandbox }: AgentRunInput) {
+            await sandbox.writeFile('src/status.txt', 'ok\n');
+            return done();
+          },
+        },
+      },
+      {
+        ...base,
+        repoConfig: { ...base.repoConfig, verifyCommands: ['sleep 60', 'true'] },
+        signal: abort.signal,
+        onEvent: (e) => {
+          if (e.type === 'phase' && e.phase === 'verify') setTimeout(() => abort.abort(), 2_000);
+        },
+      },
+    ).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err && toPullwrightError(err).code).toBe('cancelled');
+    expect(containersLeft()).toBe('');
+    expect(readdirSync(join(tmp.dir, `run-${n}`))).toEqual(['work']);
   });
 });
