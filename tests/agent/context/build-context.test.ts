@@ -90,6 +90,15 @@ describe('buildContext in a real Docker sandbox', () => {
     expect(m).toContain('- `make test`');
   });
 
+  it('fences the repository file names as data (issue 14 item 3)', async () => {
+    const ctx = await buildContext({ sandbox, task: local('hello') });
+    const fence = ctx.firstUserMessage.match(
+      /<untrusted-data source="file names">\n([\s\S]*?)\n<\/untrusted-data>/,
+    );
+    expect(fence?.[1]).toContain('docs/ (40 files)');
+    expect(fence?.[1]).toContain('AGENTS.md');
+  });
+
   it('respects the budget', async () => {
     await sandbox.exec({ cmd: 'mkdir d{1..300} && for i in {1..300}; do echo x > "d$i/f.txt"; done' });
     const task = local('short task');
