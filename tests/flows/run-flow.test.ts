@@ -409,6 +409,16 @@ describe('maintenance flow', () => {
     expect(h.github.pulls).toHaveLength(1);
   });
 
+  it('re-checks a scheduled job against the current config: a task no longer declared never runs (issue 14 item 1)', async () => {
+    // A job forged in (or left in) Redis names a task the repository does not declare today.
+    const h = createHarness({ maintenance: [task] });
+    const outcome = await run(h, maintenanceTask('not-declared'));
+    expect(outcome).toMatchObject({ status: 'skipped', reason: 'task no longer declared' });
+    expect(h.policies).toHaveLength(0);
+    expect(h.pushes).toHaveLength(0);
+    expect(h.github.pulls).toHaveLength(0);
+  });
+
   it('does not re-propose a change a person closed, and respects caps', async () => {
     const h = createHarness({ maintenance: [task] });
     await run(h, maintenance);
