@@ -10,11 +10,6 @@ import { formatUsage } from './tracking-comment.js';
  * and no headings or markers that could pass for the host's.
  */
 
-/** The name the flows have called it by; same as `inertMarkdown`. */
-export function neutralizeMarkdown(text: string, maxLength = 6_000): string {
-  return inertMarkdown(text, maxLength);
-}
-
 export const PATCH_HASH_MARKER = 'pullwright:patch-sha256';
 
 export function patchHashMarker(hash: string): string {
