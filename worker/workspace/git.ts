@@ -13,7 +13,8 @@ import { ensurePrivateDir } from '../sandbox/private-dir.js';
  * children, and nothing a repository or an agent wrote can configure the host's git.
  */
 
-const SAFE_CONFIG = [
+/** Shared with run-limited-git.ts, which runs git over the agent's tree under limits. */
+export const SAFE_GIT_CONFIG: readonly string[] = [
   'core.hooksPath=/dev/null',
   'core.fsmonitor=false',
   'core.untrackedCache=false',
@@ -105,7 +106,7 @@ export function safeGitEnv(extra: Record<string, string> = {}): Record<string, s
 }
 
 export async function runGit(args: string[], options: GitRunOptions = {}): Promise<GitRunResult> {
-  const fullArgs = [...SAFE_CONFIG.flatMap((c) => ['-c', c]), ...args];
+  const fullArgs = [...SAFE_GIT_CONFIG.flatMap((c) => ['-c', c]), ...args];
   await ensureGitHome();
   const env = safeGitEnv({ ...options.env, ...gitAuthEnv(options.token) });
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { PullwrightError } from '../../src/errors.js';
-import { safeGitEnv } from './git.js';
+import { SAFE_GIT_CONFIG, safeGitEnv } from './git.js';
 
 /**
  * Host git over a tree the agent wrote, under limits. `runGit` (git.ts) buffers all
@@ -49,13 +49,7 @@ export type GitLimit = 'output' | 'time';
 
 /** The safe config of git.ts's runGit, plus small pack windows for the memory limit. */
 const LIMITED_CONFIG = [
-  'core.hooksPath=/dev/null',
-  'core.fsmonitor=false',
-  'core.untrackedCache=false',
-  'credential.helper=',
-  'protocol.allow=never',
-  'gc.auto=0',
-  'maintenance.auto=false',
+  ...SAFE_GIT_CONFIG,
   'core.packedGitWindowSize=32m',
   'core.packedGitLimit=256m',
   'core.deltaBaseCacheLimit=32m',
