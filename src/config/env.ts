@@ -117,6 +117,50 @@ export const Env = z.object({
   MAX_TURNS: int(1).default(100),
   MAX_COST_USD: z.coerce.number().positive().default(5),
   MAX_WALL_MINUTES: z.coerce.number().positive().default(30),
+  /** Operator cap of a repo's `ci.maxRepairs`: CI repairs per pull request, counted across heads. */
+  MAX_CI_REPAIRS: int(0, 20).default(2),
+  // Run records and pages (src/runs)
+  /** Days a finished run's record is kept in Redis. */
+  RUN_RETENTION_DAYS: int(1, 3_650).default(30),
+  /** Per-run cap of the stored record; past it the record keeps its head and tail. */
+  RUN_RECORD_MAX_BYTES: int(16_384).default(1_048_576),
+  /** All run records together; the oldest are evicted first past it. */
+  RUN_STORE_MAX_BYTES: int(1_048_576).default(268_435_456),
+  /** Public base URL of the app (run-page links in comments, PR bodies and check runs; OAuth callback). */
+  PUBLIC_URL: url.optional(),
+  /** GitHub's web origin for sign-in and app registration; defaults to GITHUB_GIT_URL. */
+  GITHUB_WEB_URL: url.optional(),
+  /** The GitHub App's OAuth client, for signing in to run pages. */
+  GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Signs the run pages' session cookies; required with GITHUB_CLIENT_ID, shared by every app process. */
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Monthly model budget per installation; a repo's `limits.monthlyCostUsd` can only lower it. */
+  MAX_MONTHLY_COST_USD: z.coerce.number().positive().optional(),
+  /** Adds installation and repo labels to cost metrics (label cardinality is a cost: off by default). */
+  METRICS_REPO_LABELS: bool.default(false),
+  /** A webhook relay channel (smee) the app subscribes to, for trying Pullwright from a laptop. */
+  WEBHOOK_PROXY_URL: url.optional(),
+  // Warm environments (worker/environment)
+  SNAPSHOTS_ENABLED: bool.default(true),
+  /** Where setup snapshots are kept; default <WORK_DIR>/snapshots. Local to each worker host. */
+  SNAPSHOT_DIR: z.string().min(1).optional(),
+  SNAPSHOT_MAX_REPO_MB: int(1).default(4_096),
+  SNAPSHOT_MAX_TOTAL_MB: int(1).default(20_480),
+  SNAPSHOT_MAX_AGE_DAYS: int(1, 3_650).default(7),
+  /** Secrets given to the setup container only (installations or repo globs → named values). */
+  SETUP_SECRETS_FILE: z.string().min(1).optional(),
+  /** Tool calls go through an in-container exec server when it answers (docker exec otherwise). */
+  SANDBOX_EXEC_SERVER: bool.default(true),
+  // Harness
+  /** The operator's tool permission policy (YAML or JSON); repos can only narrow it. */
+  TOOL_POLICY_FILE: z.string().min(1).optional(),
+  /** Which MCP servers repos may use, and the remote servers' operator-held credentials. */
+  MCP_SERVERS_FILE: z.string().min(1).optional(),
+  /** Subagents also get a read-only shell (view, search and list only otherwise). */
+  SUBAGENT_SHELL: bool.default(false),
+  /** Days the session memory of an issue or pull request is kept after its last run. */
+  MEMORY_RETENTION_DAYS: int(1, 3_650).default(90),
   // Model
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: url.optional(),
@@ -200,6 +244,12 @@ export function parseConfig(role: Role, env: NodeJS.ProcessEnv = process.env): C
   if (parsed.success && parsed.data.FORCE_FORK_DELIVERY && !parsed.data.FORK_OWNER) {
     problems.push('FORCE_FORK_DELIVERY: needs FORK_OWNER (the organization that holds the forks)');
   }
+  // Sign-in without a shared key would sign cookies with a per-process secret that other app
+  // processes reject; and a half-configured OAuth client fails only when someone signs in.
+  if (raw.GITHUB_CLIENT_ID && !raw.SESSION_SECRET)
+    problems.push('SESSION_SECRET: is required with GITHUB_CLIENT_ID (it signs the sign-in cookies)');
+  if (Boolean(raw.GITHUB_CLIENT_ID) !== Boolean(raw.GITHUB_CLIENT_SECRET))
+    problems.push('GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET: set both or neither');
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return { ...parsed.data, privateKey, botLogin: `${parsed.data.APP_SLUG}[bot]` };
 }

@@ -141,3 +141,43 @@ describe('transcript retention', () => {
       );
   });
 });
+
+describe('follow-through, run pages, environments and harness settings', () => {
+  it('has the documented defaults', () => {
+    const config = parseConfig('cli', {});
+    expect(config.MAX_CI_REPAIRS).toBe(2);
+    expect(config.RUN_RETENTION_DAYS).toBe(30);
+    expect(config.RUN_RECORD_MAX_BYTES).toBe(1_048_576);
+    expect(config.RUN_STORE_MAX_BYTES).toBe(268_435_456);
+    expect(config.SNAPSHOTS_ENABLED).toBe(true);
+    expect(config.SNAPSHOT_MAX_AGE_DAYS).toBe(7);
+    expect(config.SANDBOX_EXEC_SERVER).toBe(true);
+    expect(config.SUBAGENT_SHELL).toBe(false);
+    expect(config.METRICS_REPO_LABELS).toBe(false);
+    expect(config.MAX_MONTHLY_COST_USD).toBeUndefined();
+    expect(config.MEMORY_RETENTION_DAYS).toBe(90);
+  });
+
+  it('refuses sign-in without a cookie key, and half an OAuth client', () => {
+    expect(
+      problemsOf(() => parseConfig('cli', { GITHUB_CLIENT_ID: 'Iv1.abc', GITHUB_CLIENT_SECRET: 's' })),
+    ).toEqual(['SESSION_SECRET: is required with GITHUB_CLIENT_ID (it signs the sign-in cookies)']);
+    expect(
+      problemsOf(() => parseConfig('cli', { GITHUB_CLIENT_ID: 'Iv1.abc', SESSION_SECRET: 'x'.repeat(32) })),
+    ).toEqual(['GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET: set both or neither']);
+    expect(problemsOf(() => parseConfig('cli', { SESSION_SECRET: 'short' }))[0]).toMatch(/^SESSION_SECRET:/);
+    const ok = parseConfig('cli', {
+      GITHUB_CLIENT_ID: 'Iv1.abc',
+      GITHUB_CLIENT_SECRET: 'secret',
+      SESSION_SECRET: 'x'.repeat(32),
+    });
+    expect(ok.GITHUB_CLIENT_ID).toBe('Iv1.abc');
+  });
+
+  it('caps CI repairs at 20 and refuses a negative monthly budget', () => {
+    expect(problemsOf(() => parseConfig('cli', { MAX_CI_REPAIRS: '21' }))[0]).toMatch(/^MAX_CI_REPAIRS:/);
+    expect(problemsOf(() => parseConfig('cli', { MAX_MONTHLY_COST_USD: '-1' }))[0]).toMatch(
+      /^MAX_MONTHLY_COST_USD:/,
+    );
+  });
+});
