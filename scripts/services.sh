@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the real services Pullwright's tests and demo need are running:
-# Redis on loopback, a Docker engine, the base image and the sandbox image.
+# Redis on loopback, a Docker engine, the base image, the sandbox image and Chromium (browser tests).
 # Idempotent and quick when everything is already up. `down` stops what it started.
 set -euo pipefail
 
@@ -170,17 +170,28 @@ git_up() {
   [ -x "$(git --exec-path)/git-http-backend" ] || apt_install git
 }
 
+# Browser tests (tests/browser/) drive Debian's Chromium through puppeteer-core, which never downloads
+# a browser: the binary must come from the distribution, so CI on a fresh machine installs it here.
+CHROMIUM_BIN="${PULLWRIGHT_CHROMIUM:-/usr/bin/chromium}"
+chromium_up() {
+  if [ -x "$CHROMIUM_BIN" ]; then return 0; fi
+  apt_install chromium
+  [ -x "$CHROMIUM_BIN" ] || die "chromium was installed but $CHROMIUM_BIN is missing; set PULLWRIGHT_CHROMIUM"
+}
+
 case "${1:-up}" in
   up)
     git_up
+    chromium_up
     redis_up
     sentinel_tools_up
     docker_up
     base_image_up
     sandbox_image_up
-    log "ready: redis 127.0.0.1:$REDIS_PORT (URL in $URL_FILE), docker, $SANDBOX_IMAGE"
+    log "ready: redis 127.0.0.1:$REDIS_PORT (URL in $URL_FILE), docker, $SANDBOX_IMAGE, $CHROMIUM_BIN"
     ;;
   redis) redis_up ;;
+  chromium) chromium_up ;;
   down) redis_down ;;
-  *) die "usage: services.sh [up|redis|down]" ;;
+  *) die "usage: services.sh [up|redis|chromium|down]" ;;
 esac
