@@ -30,6 +30,8 @@ const app = await startAppServer({
       MAX_TURNS: config.MAX_TURNS,
       MAX_COST_USD: config.MAX_COST_USD,
       MAX_WALL_MINUTES: config.MAX_WALL_MINUTES,
+      MAX_CI_REPAIRS: config.MAX_CI_REPAIRS,
+      MAX_MONTHLY_COST_USD: config.MAX_MONTHLY_COST_USD,
       EGRESS_ALLOW_PRIVATE_RANGES: config.EGRESS_ALLOW_PRIVATE_RANGES,
       PROTECTED_PATHS: config.PROTECTED_PATHS,
     },

@@ -13,6 +13,8 @@ export function configProblems(ctx: IntakeContext, config: LoadedRepoConfig): st
     MAX_TURNS: caps.MAX_TURNS ?? Number.POSITIVE_INFINITY,
     MAX_COST_USD: caps.MAX_COST_USD ?? Number.POSITIVE_INFINITY,
     MAX_WALL_MINUTES: caps.MAX_WALL_MINUTES ?? Number.POSITIVE_INFINITY,
+    MAX_CI_REPAIRS: caps.MAX_CI_REPAIRS,
+    MAX_MONTHLY_COST_USD: caps.MAX_MONTHLY_COST_USD,
     EGRESS_ALLOW_PRIVATE_RANGES: caps.EGRESS_ALLOW_PRIVATE_RANGES,
     PROTECTED_PATHS: caps.PROTECTED_PATHS,
   }).problems;

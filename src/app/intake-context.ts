@@ -23,6 +23,8 @@ export interface IntakeSettings {
     MAX_TURNS?: number;
     MAX_COST_USD?: number;
     MAX_WALL_MINUTES?: number;
+    MAX_CI_REPAIRS?: number;
+    MAX_MONTHLY_COST_USD?: number;
     /** So the comment does not call a host refused that the operator opted in. */
     EGRESS_ALLOW_PRIVATE_RANGES?: readonly string[];
     PROTECTED_PATHS?: readonly string[];

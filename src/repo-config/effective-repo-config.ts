@@ -1,7 +1,7 @@
 import type { NetworkMode } from '../config/env.js';
 import { EgressAddressPolicy } from '../domain/egress-address-policy.js';
 import { findInternalHostProblem } from './internal-hosts.js';
-import type { ParsedRepoConfig, RepoNetworkPolicy } from './repo-config.js';
+import type { McpServerConfig, ParsedRepoConfig, RepoConfig, RepoNetworkPolicy } from './repo-config.js';
 
 /**
  * The settings a run actually uses: the repo's wishes capped by the operator.
@@ -16,6 +16,10 @@ export interface OperatorCaps {
   MAX_TURNS: number;
   MAX_COST_USD: number;
   MAX_WALL_MINUTES: number;
+  /** Cap of `ci.maxRepairs` (env `MAX_CI_REPAIRS`, default 2). */
+  MAX_CI_REPAIRS?: number;
+  /** Monthly budget per installation (env `MAX_MONTHLY_COST_USD`); none when unset. */
+  MAX_MONTHLY_COST_USD?: number;
   /** The operator's mandatory protected paths (env `PROTECTED_PATHS`); no repo can drop them. */
   PROTECTED_PATHS?: readonly string[];
   /** Internal ranges sandboxes may reach (env `EGRESS_ALLOW_PRIVATE_RANGES`); the egress proxy gets the same list. */
@@ -35,7 +39,13 @@ export interface EffectiveRepoConfig {
   setupCommand: string | null;
   verifyCommands: string[];
   network: { setup: RepoNetworkPolicy; agent: RepoNetworkPolicy };
-  limits: { maxTurns: number; maxCostUsd: number; maxWallMs: number };
+  limits: {
+    maxTurns: number;
+    maxCostUsd: number;
+    maxWallMs: number;
+  };
+  /** The installation's monthly model budget as it applies to this repo (lowered by the repo); null = none. */
+  monthlyBudgetUsd: number | null;
   /**
    * Every path the change may not touch, always enforced: the built-in list (unless workflow
    * edits are allowed by both sides), the operator's `PROTECTED_PATHS` and the repo's own
@@ -51,6 +61,18 @@ export interface EffectiveRepoConfig {
   /** Where the change goes; the operator may still force `fork` (FORCE_FORK_DELIVERY). */
   delivery: 'branch' | 'fork';
   maintenance: { id: string; prompt: string; maxOpenPrs: number; maxNewPrsPerHour: number }[];
+  /** CI repair of Pullwright's own pull requests; `maxRepairs` is capped by the operator. */
+  ci: { repair: boolean; maxRepairs: number };
+  updateBranch: 'off' | 'conflicts' | 'always-behind';
+  review: { resolveThreads: boolean; selfReview: boolean };
+  checkRun: boolean;
+  dashboard: boolean;
+  /** Globs of the files that key a setup snapshot; [] = the default lockfile list. */
+  setupCacheKey: string[];
+  /** The repo's narrowing of the operator's tool policy (worker/agent/permissions combines them). */
+  permissions: RepoConfig['permissions'];
+  /** As the repo asks; the operator's MCP_SERVERS_FILE decides which may run (worker/agent/mcp). */
+  mcp: { servers: McpServerConfig[] };
   problems: string[];
 }
 
@@ -94,6 +116,26 @@ function capNumber(wanted: number | undefined, max: number, name: string, proble
   return wanted;
 }
 
+function capCount(wanted: number, max: number, name: string, problems: string[]): number {
+  if (wanted <= max) return wanted;
+  problems.push(`${name}: ${wanted} is above the operator's limit ${max} (capped)`);
+  return max;
+}
+
+/** A repo may lower the installation's monthly budget, never raise it or set one the operator did not. */
+function monthlyBudget(
+  wanted: number | undefined,
+  max: number | undefined,
+  problems: string[],
+): number | null {
+  if (wanted === undefined) return max ?? null;
+  if (max !== undefined && wanted > max) {
+    problems.push(`limits.monthlyCostUsd: ${wanted} is above the operator's limit ${max} (capped)`);
+    return max;
+  }
+  return wanted;
+}
+
 function unique(paths: readonly string[]): string[] {
   return [...new Set(paths.map((p) => p.trim()).filter((p) => p !== ''))];
 }
@@ -126,6 +168,18 @@ export function getEffectiveRepoConfig(parsed: ParsedRepoConfig, caps: OperatorC
       maxWallMs:
         capNumber(config.limits.wallMinutes, caps.MAX_WALL_MINUTES, 'wallMinutes', problems) * 60_000,
     },
+    monthlyBudgetUsd: monthlyBudget(config.limits.monthlyCostUsd, caps.MAX_MONTHLY_COST_USD, problems),
+    ci: {
+      repair: config.ci.repair,
+      maxRepairs: capCount(config.ci.maxRepairs, caps.MAX_CI_REPAIRS ?? 2, 'ci.maxRepairs', problems),
+    },
+    updateBranch: config.updateBranch,
+    review: config.review,
+    checkRun: config.checkRun,
+    dashboard: config.dashboard,
+    setupCacheKey: config.setupCacheKey,
+    permissions: config.permissions,
+    mcp: config.mcp,
     protectedPaths: unique([
       ...(allowProtectedPaths ? [] : BUILTIN_PROTECTED_PATHS),
       ...(caps.PROTECTED_PATHS ?? []),

@@ -54,6 +54,37 @@ export const MaintenanceTaskConfig = z
   .strict();
 export type MaintenanceTaskConfig = z.infer<typeof MaintenanceTaskConfig>;
 
+/** Allow and deny lists of one kind of tool permission (worker/agent/permissions). */
+const ruleList = (item: z.ZodType<string>) =>
+  z
+    .object({ allow: z.array(item).max(100).default([]), deny: z.array(item).max(100).default([]) })
+    .strict()
+    .default({ allow: [], deny: [] });
+
+const pattern = z.string().min(1).max(500);
+
+/**
+ * An MCP server a repository asks for. `command` servers run inside the sandbox (they see only
+ * what the agent sees); `remote` names a server the operator defined in MCP_SERVERS_FILE, whose
+ * URL and credentials stay on the host. Either way the operator decides which may run.
+ */
+export const McpServerConfig = z.union([
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, "_" or "-"'),
+      command: z.string().min(1).max(500),
+      args: z.array(z.string().max(1_000)).max(50).default([]),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, "_" or "-"'),
+      remote: z.string().min(1).max(64),
+    })
+    .strict(),
+]);
+export type McpServerConfig = z.infer<typeof McpServerConfig>;
+
 /** Each section with its documented default; see docs/configuration.md. */
 const SECTIONS = {
   trigger: z
@@ -75,6 +106,8 @@ const SECTIONS = {
       turns: z.number().int().min(1).optional(),
       costUsd: z.number().positive().optional(),
       wallMinutes: z.number().positive().optional(),
+      // Only lowers the operator's MAX_MONTHLY_COST_USD (per installation) for this repository.
+      monthlyCostUsd: z.number().positive().optional(),
     })
     .strict()
     .default({}),
@@ -96,6 +129,32 @@ const SECTIONS = {
     })
     .strict()
     .default({ draft: false, labels: [], branchPrefix: 'pullwright/' }),
+  // Follow-through (worker/flows/modes): CI repair of Pullwright's own PRs, bounded per PR.
+  ci: z
+    .object({ repair: z.boolean().default(true), maxRepairs: z.number().int().min(0).max(20).default(2) })
+    .strict()
+    .default({ repair: true, maxRepairs: 2 }),
+  updateBranch: z.enum(['off', 'conflicts', 'always-behind']).default('conflicts'),
+  review: z
+    .object({ resolveThreads: z.boolean().default(true), selfReview: z.boolean().default(true) })
+    .strict()
+    .default({ resolveThreads: true, selfReview: true }),
+  checkRun: z.boolean().default(true),
+  dashboard: z.boolean().default(true),
+  // Files whose content decides what `setup` produces; [] = the common lockfiles (worker/environment).
+  setupCacheKey: z.array(z.string().min(1).max(500)).max(50).default([]),
+  permissions: z
+    .object({ shell: ruleList(pattern), write: ruleList(pattern), network: ruleList(pattern) })
+    .strict()
+    .default({
+      shell: { allow: [], deny: [] },
+      write: { allow: [], deny: [] },
+      network: { allow: [], deny: [] },
+    }),
+  mcp: z
+    .object({ servers: z.array(McpServerConfig).max(10).default([]) })
+    .strict()
+    .default({ servers: [] }),
 } as const;
 
 export const RepoConfig = z.object(SECTIONS);

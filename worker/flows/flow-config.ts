@@ -21,6 +21,19 @@ export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
   pr: { draft: false, labels: [], branchPrefix: 'pullwright/' },
   delivery: 'branch',
   maintenance: [],
+  monthlyBudgetUsd: null,
+  ci: { repair: true, maxRepairs: 2 },
+  updateBranch: 'conflicts',
+  review: { resolveThreads: true, selfReview: true },
+  checkRun: true,
+  dashboard: true,
+  setupCacheKey: [],
+  permissions: {
+    shell: { allow: [], deny: [] },
+    write: { allow: [], deny: [] },
+    network: { allow: [], deny: [] },
+  },
+  mcp: { servers: [] },
   problems: [],
 };
 
