@@ -78,6 +78,11 @@ export class DockerSandboxProvider implements SandboxProvider {
     return known;
   }
 
+  async imageId(image: string): Promise<string> {
+    const info = await this.docker.getImage(image).inspect();
+    return info.Id;
+  }
+
   async create(policyInput: SandboxPolicyInput, workspaceHostPath: string): Promise<DockerSandbox> {
     const policy = SandboxPolicy.parse(policyInput);
     const workspace = resolve(workspaceHostPath);

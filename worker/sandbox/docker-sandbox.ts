@@ -8,6 +8,7 @@ import { countOomKills, killProcessTree } from './container-processes.js';
 import { SANDBOX_WORKDIR } from './container-spec.js';
 import { DiskWatchdog, type WatchedCommand } from './disk-watchdog.js';
 import { execEnv, type RawExecOutput, rawExec } from './docker-exec.js';
+import { assertSpawnable, dockerSpawn } from './docker-spawn.js';
 import type { EgressProxy } from './egress-proxy.js';
 import { proxyEnv, startEgressRelay } from './egress-relay.js';
 import {
@@ -17,6 +18,8 @@ import {
   NetworkPolicy,
   type Sandbox,
   type SandboxPolicy,
+  type SandboxProcess,
+  type SpawnOptions,
 } from './sandbox.js';
 import { EXEC_MARKER_VAR, WRITE_FILE_SCRIPT } from './sandbox-scripts.js';
 
@@ -61,6 +64,7 @@ export class DockerSandbox implements Sandbox {
   private readonly hasPwExec: boolean;
   private readonly watchdog: DiskWatchdog;
   private readonly active = new Set<ActiveExec>();
+  private readonly spawned = new Set<SandboxProcess>();
   private network: NetworkPolicy;
   private disposed = false;
   private oomCount = 0;
@@ -175,6 +179,34 @@ export class DockerSandbox implements Sandbox {
     };
   }
 
+  async spawn(options: SpawnOptions): Promise<SandboxProcess> {
+    this.assertLive();
+    const cmd =
+      typeof options.cmd === 'string' ? ['bash', '--noprofile', '--norc', '-c', options.cmd] : options.cmd;
+    assertSpawnable(cmd);
+    if (options.signal?.aborted)
+      throw new PullwrightError('cancelled', 'The process was cancelled before it started.');
+    const networkEnv = this.network.mode === 'allowlist' ? proxyEnv() : [];
+    let proc: SandboxProcess;
+    try {
+      proc = await dockerSpawn(this.container, {
+        cmd,
+        env: [...networkEnv, ...execEnv(options.env ?? {})],
+        cwd: this.resolvePath(options.cwd ?? '.'),
+      });
+    } catch (err) {
+      throw new PullwrightError('sandbox_failed', 'The sandbox could not start the process.', { cause: err });
+    }
+    this.spawned.add(proc);
+    const onAbort = () => void proc.kill();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    void proc.exited.finally(() => {
+      this.spawned.delete(proc);
+      options.signal?.removeEventListener('abort', onAbort);
+    });
+    return proc;
+  }
+
   /** A SIGKILL (137) counts as out-of-memory only when the container's cgroup recorded a new OOM kill. */
   private async oomHappened(): Promise<boolean> {
     const count = await countOomKills(this.container);
@@ -274,6 +306,7 @@ export class DockerSandbox implements Sandbox {
     this.disposed = true;
     this.watchdog.stop();
     for (const a of this.active) a.kill();
+    for (const p of this.spawned) p.stdin.destroy();
     try {
       await this.container.remove({ force: true, v: true });
     } catch (err) {

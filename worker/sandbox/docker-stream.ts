@@ -36,15 +36,20 @@ export class CappedBuffer {
 
 const HEADER_BYTES = 8;
 
+/** Where one demultiplexed stream's bytes go: a capped buffer, or a stream for `spawn`. */
+export interface StreamSink {
+  push(chunk: Buffer): void;
+}
+
 export class DockerStreamDemuxer {
   private header = Buffer.alloc(HEADER_BYTES);
   private headerFill = 0;
   private remaining = 0;
-  private target: CappedBuffer | null = null;
+  private target: StreamSink | null = null;
 
   constructor(
-    private readonly stdout: CappedBuffer,
-    private readonly stderr: CappedBuffer,
+    private readonly stdout: StreamSink,
+    private readonly stderr: StreamSink,
   ) {}
 
   write(chunk: Buffer): void {

@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import { z } from 'zod';
 
 /**
@@ -79,6 +80,31 @@ export interface ExecResult {
   diskLimitExceeded?: boolean;
 }
 
+export interface SpawnOptions {
+  /** argv form is run as is; a string is run by `bash --noprofile --norc -c`. */
+  cmd: string[] | string;
+  /** Inside the container; default the workspace root. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Aborting kills the process tree. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A long-lived process in the sandbox with its standard streams (an MCP stdio
+ * server, the exec server, a tar stream). Nothing is capped: the caller reads as it
+ * goes and keeps its own bounds. Everything it says is the agent's word.
+ */
+export interface SandboxProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit code once the process is gone and its output closed (null: killed or unknown). */
+  readonly exited: Promise<number | null>;
+  /** Kills the process's whole tree (idempotent); resolves once its output closed. */
+  kill(): Promise<void>;
+}
+
 export interface BlockedConnection {
   host: string;
   port: number;
@@ -90,6 +116,11 @@ export interface Sandbox {
   /** Absolute path of the workspace inside the sandbox. */
   readonly workdir: string;
   exec(options: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts a long-lived process with streaming stdin/stdout/stderr. Optional so fakes
+   * need not implement it; the Docker provider does. Disposing the sandbox kills it.
+   */
+  spawn?(options: SpawnOptions): Promise<SandboxProcess>;
   /** Paths are relative to the workspace, or absolute inside the sandbox. */
   readFile(path: string): Promise<Buffer>;
   writeFile(path: string, data: string | Buffer): Promise<void>;
@@ -108,4 +139,10 @@ export interface Sandbox {
 export interface SandboxProvider {
   /** Starts a sandbox with `workspaceHostPath` (a credential-free working copy) as its workspace. */
   create(policy: SandboxPolicyInput, workspaceHostPath: string): Promise<Sandbox>;
+  /**
+   * The image's content id (`sha256:…`), part of an environment snapshot's key so a
+   * rebuilt image never restores what an older one installed. Optional for fakes;
+   * without it snapshots are off.
+   */
+  imageId?(image: string): Promise<string>;
 }

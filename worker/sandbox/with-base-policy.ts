@@ -15,6 +15,9 @@ export function withBasePolicy(
   base: Partial<SandboxPolicyInput>,
 ): SandboxProvider {
   return {
+    ...(provider.imageId
+      ? { imageId: (image: string) => (provider.imageId as (i: string) => Promise<string>)(image) }
+      : {}),
     create(policy: SandboxPolicyInput, workspaceHostPath: string): Promise<Sandbox> {
       return provider.create(
         { ...base, ...policy, labels: { ...policy.labels, ...base.labels } },
