@@ -237,3 +237,13 @@ export function authorityOf(task: Task): TaskAuthority {
   if (task.maintenanceTaskId !== undefined) return { kind: 'maintenance', taskId: task.maintenanceTaskId };
   return { kind: 'person', login: task.trigger.actor };
 }
+
+/**
+ * What an `update-branch` task asks for: `@agent rebase` asks for a rebase, anything else
+ * (`@agent update`, a follow-up after a conflict) for a merge of the base. The worker
+ * rebases only when every commit on the branch is Pullwright's; otherwise it merges.
+ */
+export function updateStrategyOf(task: TargetTask): 'merge' | 'rebase' {
+  if (task.trigger.source === 'follow-up') return 'merge';
+  return /^rebase\b/i.test(task.trigger.instruction ?? '') ? 'rebase' : 'merge';
+}
