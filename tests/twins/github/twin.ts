@@ -17,6 +17,7 @@ import { registerCommentRoutes } from './routes-comments.js';
 import { registerForkRoutes } from './routes-forks.js';
 import { registerGraphqlRoutes } from './routes-graphql.js';
 import { registerIssueRoutes } from './routes-issues.js';
+import { registerOAuthRoutes } from './routes-oauth.js';
 import { registerPullRoutes } from './routes-pulls.js';
 import { registerRefRoutes } from './routes-refs.js';
 import { registerRepoRoutes } from './routes-repos.js';
@@ -115,6 +116,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     registerReviewRoutes,
     registerRefRoutes,
     registerGraphqlRoutes,
+    registerOAuthRoutes,
   ]) {
     register(kit);
   }
