@@ -1,13 +1,20 @@
 import type { AgentOutcome } from '../../../src/domain/run-outcome.js';
 import { toPullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
+import { memoryBytes, type SessionMemory } from '../memory/session-memory.js';
 import type { PlanItem, ThreadReply } from '../tool.js';
 import { exceededLimit, type LimitKind } from './budgets.js';
 import { budgetState, type Run } from './run-state.js';
 
+/**
+ * How an agent run ends: `AgentOutcome` plus `needs_input` (the agent stopped to ask a
+ * person through finish's `needs_input`; the flows post the question and stop).
+ */
+export type AgentResultOutcome = AgentOutcome | 'needs_input';
+
 /** The one result type of an agent run (flows, session and CLI read it). */
 export interface AgentResult {
-  outcome: AgentOutcome;
+  outcome: AgentResultOutcome;
   summary: string;
   limit?: LimitKind;
   error?: { code: string; message: string };
@@ -17,6 +24,12 @@ export interface AgentResult {
   plan: PlanItem[];
   /** Replies the agent wrote for individual review threads (address-review), secrets scrubbed. */
   threadReplies?: ThreadReply[];
+  /** With outcome `needs_input`: the question for the person (secrets scrubbed; untrusted model text). */
+  needsInput?: { question: string };
+  /** The session memory at the end (secrets scrubbed), for the host to store per issue/PR. The loop always sets it. */
+  memory?: SessionMemory;
+  /** Bytes of `memory` as stored. */
+  memoryBytes?: number;
 }
 
 /**
@@ -26,11 +39,12 @@ export interface AgentResult {
  * `endingOnError` reads. Nothing else checks for a stop.
  */
 export interface Ending {
-  outcome: AgentOutcome;
+  outcome: AgentResultOutcome;
   summary: string;
   limit?: LimitKind;
   error?: { code: string; message: string };
   threadReplies?: ThreadReply[];
+  needsInput?: { question: string };
 }
 
 /** A budget reached before the next request. */
@@ -65,7 +79,7 @@ export function endingOnError(run: Run, err: unknown): Ending {
 /** Turns the ending into the result: decides no-changes, scrubs secrets, writes the last transcript lines. */
 export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
   const { ctx, state } = run;
-  const { threadReplies, outcome, summary, ...rest } = ending;
+  const { threadReplies, needsInput, outcome, summary, ...rest } = ending;
   let finalOutcome = outcome;
   if (outcome === 'succeeded' && ctx.options.hasChanges) {
     try {
@@ -81,6 +95,7 @@ export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
     ...(threadReplies
       ? { threadReplies: threadReplies.map((r) => ({ ...r, reply: redactText(r.reply, ctx.secrets) })) }
       : {}),
+    ...(needsInput ? { needsInput: { question: redactText(needsInput.question, ctx.secrets) } } : {}),
     usage: {
       input: state.usage.input,
       output: state.usage.output,
@@ -91,6 +106,8 @@ export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
     turns: state.turns,
     durationMs: Date.now() - ctx.started,
     plan: state.plan,
+    memory: scrubMemory(state.memory, ctx.secrets),
+    memoryBytes: memoryBytes(state.memory),
   };
   if (state.history.length > state.logged)
     ctx.transcript.write({
@@ -104,4 +121,21 @@ export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
     'Agent run ended',
   );
   return result;
+}
+
+/**
+ * The memory leaves the run for Redis and later prompts: a secret the agent copied into
+ * it (from text the output scrubbing did not see, such as its own reasoning) must not
+ * travel with it. Every string field is scrubbed on its own.
+ */
+function scrubMemory(memory: SessionMemory, secrets: string[]): SessionMemory {
+  const r = (t: string) => redactText(t, secrets);
+  return {
+    understanding: r(memory.understanding),
+    decisions: memory.decisions.map((d) => ({ decision: r(d.decision), reason: r(d.reason) })),
+    progress: memory.progress.map(r),
+    filesTouched: memory.filesTouched.map(r),
+    openQuestions: memory.openQuestions.map(r),
+    nextSteps: memory.nextSteps.map(r),
+  };
 }

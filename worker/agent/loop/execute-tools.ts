@@ -1,6 +1,8 @@
 import { PullwrightError, toPullwrightError } from '../../../src/errors.js';
 import { redactText } from '../../../src/logger.js';
-import type { ToolResultBlock, ToolUseBlock } from '../../model/model.js';
+import { addUsage, type ToolResultBlock, type ToolUseBlock } from '../../model/model.js';
+import { costOf } from '../../model/pricing.js';
+import { memoryBytes, touchedPath, withFileTouched } from '../memory/session-memory.js';
 import type { ThreadReply, ToolResult } from '../tool.js';
 import type { Run } from './run-state.js';
 import { stableStringify } from './stable-json.js';
@@ -10,7 +12,7 @@ import { capText } from './truncate.js';
 export interface ExecutedTools {
   /** One result per call, in the order the model made them. */
   results: ToolResultBlock[];
-  finish?: { summary: string; threads?: ThreadReply[] };
+  finish?: { summary: string; threads?: ThreadReply[]; needsInput?: { question: string } };
 }
 
 function toolSummary(name: string, input: unknown): string {
@@ -56,7 +58,12 @@ async function runTool(run: Run, use: ToolUseBlock): Promise<ToolResult> {
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.toolTimeoutMs)]);
   try {
     return await untilAborted(
-      tool.run(parsed.data, { sandbox: ctx.options.sandbox, signal, log: ctx.log }),
+      tool.run(parsed.data, {
+        sandbox: ctx.options.sandbox,
+        signal,
+        log: ctx.log,
+        memory: run.state.memory,
+      }),
       signal,
     );
   } catch (err) {
@@ -68,6 +75,16 @@ async function runTool(run: Run, use: ToolUseBlock): Promise<ToolResult> {
     ctx.log.warn({ tool: use.name, code: e.code }, 'Tool threw');
     return { content: `The tool failed: ${e.message}`, isError: true };
   }
+}
+
+/** Replaces the run's memory (when it changed): transcript line and event. */
+function setMemory(run: Run, memory: Run['state']['memory']): void {
+  const { ctx, state } = run;
+  if (memory === state.memory) return;
+  state.memory = memory;
+  const bytes = memoryBytes(memory);
+  ctx.transcript.write({ type: 'memory', memory, bytes });
+  ctx.emit({ type: 'memory', memory, bytes });
 }
 
 /**
@@ -86,6 +103,14 @@ export async function executeTools(run: Run, uses: ToolUseBlock[]): Promise<Exec
     const t0 = Date.now();
     const result = await runTool(run, use);
     const durationMs = Date.now() - t0;
+    // A subagent's model usage counts like the run's own: budgets, cost, transcript.
+    const toolCost = result.usage
+      ? (result.costUsd ?? costOf(result.usage, ctx.model.name, ctx.options.prices))
+      : undefined;
+    if (result.usage) {
+      state.usage = addUsage(state.usage, result.usage);
+      state.costUsd += toolCost ?? 0;
+    }
     ctx.signal.throwIfAborted();
     const body = capText(redactText(result.content, ctx.secrets), ctx.maxResultChars);
     byId.set(use.id, {
@@ -103,6 +128,7 @@ export async function executeTools(run: Run, uses: ToolUseBlock[]): Promise<Exec
       durationMs,
       resultChars: result.content.length,
       isError: result.isError,
+      ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
     });
     ctx.emit({
       type: 'tool',
@@ -110,14 +136,22 @@ export async function executeTools(run: Run, uses: ToolUseBlock[]): Promise<Exec
       summary: toolSummary(use.name, use.input),
       durationMs,
       isError: result.isError,
+      ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
     });
+    const touched = result.isError ? null : touchedPath(use.name, use.input);
+    if (touched) setMemory(run, withFileTouched(state.memory, touched));
+    if (!result.isError && result.effect?.kind === 'memory') setMemory(run, result.effect.memory);
     if (!result.isError && result.effect?.kind === 'plan') {
       state.plan = result.effect.items;
       ctx.transcript.write({ type: 'plan', items: state.plan });
       ctx.emit({ type: 'plan', items: state.plan });
     }
     if (!result.isError && result.effect?.kind === 'finish')
-      finish = { summary: result.effect.summary, threads: result.effect.threads };
+      finish = {
+        summary: result.effect.summary,
+        threads: result.effect.threads,
+        ...(result.effect.needsInput ? { needsInput: result.effect.needsInput } : {}),
+      };
   }
   return { results: uses.map((u) => byId.get(u.id) as ToolResultBlock), finish };
 }

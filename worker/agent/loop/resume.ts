@@ -1,4 +1,5 @@
 import type { ContentBlock, Message, ToolUseBlock } from '../../model/model.js';
+import { emptyMemory, type SessionMemory } from '../memory/session-memory.js';
 import { dropThinkingFrom } from './compaction.js';
 import { freshState, type RunContext, type RunState } from './run-state.js';
 import { type LoadedTranscript, loadTranscript } from './transcript.js';
@@ -22,11 +23,11 @@ function firstScrubbedThinking(messages: Message[]): number {
   );
 }
 
-function resumedState(loaded: LoadedTranscript, task: Message): RunState {
+function resumedState(loaded: LoadedTranscript, task: Message, memory: SessionMemory): RunState {
   const scrubbed = firstScrubbedThinking(loaded.messages);
   const history = scrubbed >= 0 ? dropThinkingFrom(loaded.messages, scrubbed) : loaded.messages;
   const state: RunState = {
-    ...freshState(history),
+    ...freshState(history, loaded.memory ?? memory),
     turns: loaded.turns,
     usage: loaded.usage,
     costUsd: loaded.costUsd,
@@ -59,7 +60,8 @@ export function startState(ctx: RunContext): RunState {
   const { options } = ctx;
   const task: Message = { role: 'user', content: [{ type: 'text', text: options.firstUserMessage }] };
   const loaded = options.resumeFrom ? loadTranscript(options.resumeFrom) : undefined;
-  const state = loaded ? resumedState(loaded, task) : freshState([task]);
+  const memory = options.memory ?? options.task?.memory ?? emptyMemory();
+  const state = loaded ? resumedState(loaded, task, memory) : freshState([task], memory);
   ctx.transcript.write({
     type: 'start',
     at: new Date(ctx.started).toISOString(),
@@ -76,6 +78,7 @@ export function startState(ctx: RunContext): RunState {
       usage: state.usage,
       costUsd: state.costUsd,
       plan: state.plan,
+      memory: state.memory,
       messages: state.history.slice(0, state.logged),
     });
   return state;

@@ -9,6 +9,7 @@ import {
 } from '../../model/model.js';
 import type { PriceTable } from '../../model/pricing.js';
 import type { Sandbox } from '../../sandbox/sandbox.js';
+import { emptyMemory, type SessionMemory } from '../memory/session-memory.js';
 import type { AgentEvent, AgentTask, PlanItem, Tool } from '../tool.js';
 import type { BudgetState, Budgets, LimitKind } from './budgets.js';
 import { type CompactionOptions, DEFAULT_COMPACTION, estimateTokens } from './compaction.js';
@@ -41,6 +42,11 @@ export interface RunAgentOptions {
   maxToolResultChars?: number;
   compaction?: Partial<CompactionOptions>;
   onText?: (delta: string) => void;
+  /**
+   * The session memory the run starts with (earlier runs on the same issue/PR); defaults
+   * to `task.memory`. The agent changes it with the memory tool; the result carries it.
+   */
+  memory?: SessionMemory;
 }
 
 export const DEFAULT_MAX_TOOL_RESULT_CHARS = 16_000;
@@ -87,6 +93,8 @@ export interface RunState {
   /** Harness notes for the next request, appended to the newest (still unsent) message. */
   pendingNotes: string[];
   lastAssistantText: string;
+  /** The session memory (memory tool); kept through compaction, returned in the result. */
+  memory: SessionMemory;
 }
 
 export interface Run {
@@ -130,7 +138,7 @@ export async function createRunContext(options: RunAgentOptions): Promise<RunCon
   };
 }
 
-export function freshState(history: Message[]): RunState {
+export function freshState(history: Message[], memory: SessionMemory = emptyMemory()): RunState {
   return {
     history,
     turns: 0,
@@ -144,6 +152,7 @@ export function freshState(history: Message[]): RunState {
     warned: new Set(),
     pendingNotes: [],
     lastAssistantText: '',
+    memory,
   };
 }
 

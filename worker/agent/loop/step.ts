@@ -113,6 +113,13 @@ export async function step(run: Run): Promise<Ending | undefined> {
 
   const executed = await executeTools(run, uses);
   state.history.push({ role: 'user', content: executed.results });
+  if (executed.finish?.needsInput)
+    return {
+      outcome: 'needs_input',
+      summary: executed.finish.summary,
+      needsInput: executed.finish.needsInput,
+      threadReplies: executed.finish.threads,
+    };
   if (executed.finish)
     return { outcome: 'succeeded', summary: executed.finish.summary, threadReplies: executed.finish.threads };
   if (stopReason === 'max_tokens') state.pendingNotes.push(SHORTER);

@@ -6,6 +6,7 @@ import { redactText } from '../../../src/logger.js';
 import type { AssistantBlock, Message } from '../../model/model.js';
 import { addUsage, emptyUsage, type Usage } from '../../model/model.js';
 import { ensurePrivateDir } from '../../sandbox/private-dir.js';
+import { parseSessionMemory, type SessionMemory } from '../memory/session-memory.js';
 import type { PlanItem } from '../tool.js';
 
 /** One line of the JSON-lines transcript. */
@@ -40,12 +41,40 @@ export type TranscriptEvent =
       durationMs: number;
       resultChars: number;
       isError: boolean;
+      /** Model usage spent inside the tool (a subagent) and its cost, already in the run's totals. */
+      usage?: Usage;
+      costUsd?: number;
     }
   | { type: 'plan'; items: PlanItem[] }
+  /** The session memory after the agent changed it. */
+  | { type: 'memory'; memory: SessionMemory; bytes: number }
+  /**
+   * Stale tool results cleared in one batch: how many, the characters saved, the first
+   * changed message (the cache is rewritten from there) and what that cost in thinking
+   * (blocks removed because their prefix changed, and their estimated tokens).
+   */
+  | {
+      type: 'clear';
+      turn: number;
+      cleared: number;
+      savedChars: number;
+      firstChanged: number;
+      thinkingDropped: number;
+      thinkingTokensDropped: number;
+      messages: Message[];
+    }
   /** The whole history after a compaction, so a resume starts from it. */
   | { type: 'compaction'; kind: 'clear' | 'summary'; cleared: number; messages: Message[] }
   /** The history a resumed run starts from, when it writes to a new file. */
-  | { type: 'snapshot'; turns: number; usage: Usage; costUsd: number; plan: PlanItem[]; messages: Message[] }
+  | {
+      type: 'snapshot';
+      turns: number;
+      usage: Usage;
+      costUsd: number;
+      plan: PlanItem[];
+      memory?: SessionMemory;
+      messages: Message[];
+    }
   | { type: 'result'; result: unknown };
 
 /** Owner read/write only: a transcript holds the task, the repository's code and the model's reasoning. */
@@ -115,6 +144,7 @@ export interface LoadedTranscript {
   usage: Usage;
   costUsd: number;
   plan: PlanItem[];
+  memory?: SessionMemory;
   finished: boolean;
 }
 
@@ -151,11 +181,16 @@ export function loadTranscript(path: string): LoadedTranscript {
       out.turns = Math.max(out.turns, event.turn);
       out.usage = addUsage(out.usage, event.usage);
       out.costUsd += event.costUsd;
-    } else if (event.type === 'compaction') out.messages = event.messages;
+    } else if (event.type === 'tool' && event.usage) {
+      out.usage = addUsage(out.usage, event.usage);
+      out.costUsd += event.costUsd ?? 0;
+    } else if (event.type === 'compaction' || event.type === 'clear') out.messages = event.messages;
+    else if (event.type === 'memory') out.memory = parseSessionMemory(event.memory) ?? out.memory;
     else if (event.type === 'snapshot') {
       out.messages = event.messages;
       out.turns = Math.max(out.turns, event.turns);
       out.plan = event.plan;
+      if (event.memory) out.memory = parseSessionMemory(event.memory) ?? out.memory;
       out.usage = event.usage;
       out.costUsd = event.costUsd;
     } else if (event.type === 'plan') out.plan = event.items;
