@@ -2,10 +2,13 @@ import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { RepoRef } from '../domain/task.js';
 import type { Logger } from '../logger.js';
+import * as checks from './check-ops.js';
 import type { GitHubPort, RepoFile } from './github-port.js';
+import * as issues from './issue-ops.js';
 import { postJson } from './light-request.js';
 import { toGitHubError } from './octokit-errors.js';
 import { toPermission } from './permission.js';
+import * as pulls from './pull-ops.js';
 import { getDefaultBranchFile } from './repo-file.js';
 import { addResilience } from './resilient-octokit.js';
 
@@ -109,5 +112,21 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
     getDefaultBranchFile(installationId, repo, path): Promise<RepoFile | null> {
       return getDefaultBranchFile(client(installationId), repo, path, 'get repository file');
     },
+
+    getPull: (installationId, repo, number) => pulls.getPull(client(installationId), repo, number),
+    listOpenPulls: (installationId, repo, filter) =>
+      pulls.listOpenPulls(client(installationId), repo, filter),
+    listPullsForCommit: (installationId, repo, sha) =>
+      pulls.listPullsForCommit(client(installationId), repo, sha),
+    getIssue: (installationId, repo, number) => issues.getIssue(client(installationId), repo, number),
+    createIssue: (installationId, repo, input) => issues.createIssue(client(installationId), repo, input),
+    updateIssue: (installationId, repo, number, change) =>
+      issues.updateIssue(client(installationId), repo, number, change),
+    findIssueByMarker: (installationId, repo, marker, options) =>
+      issues.findIssueByMarker(client(installationId), repo, marker, options.creator, options.state),
+    getCombinedStatus: (installationId, repo, ref) =>
+      checks.getCombinedStatus(client(installationId), repo, ref),
+    listCheckSuitesForRef: (installationId, repo, ref) =>
+      checks.listCheckSuitesForRef(client(installationId), repo, ref),
   };
 }

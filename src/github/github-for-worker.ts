@@ -1,5 +1,21 @@
 import type { RepoRef } from '../domain/task.js';
+import type {
+  CheckRunChange,
+  CheckRunData,
+  CheckSuiteData,
+  CombinedStatusData,
+  CompareData,
+  IssueChange,
+  JobLog,
+  NewCheckRun,
+  NewIssue,
+  PullCommitData,
+  WorkflowJobData,
+  WorkflowRunData,
+} from './ci-data.js';
 import type { Permission } from './permission.js';
+
+export type * from './ci-data.js';
 
 /**
  * What the worker needs from GitHub, as a port. The Octokit adapter is
@@ -19,6 +35,8 @@ export interface IssueData {
   state: 'open' | 'closed';
   author: string;
   isPullRequest: boolean;
+  htmlUrl: string;
+  labels: string[];
 }
 
 export interface CommentData {
@@ -42,6 +60,15 @@ export interface PullData {
   /** `owner/name` of the head repository; differs from the base repo for forks. */
   headRepoFullName: string | null;
   baseRef: string;
+  baseSha: string;
+  /**
+   * Whether the head merges cleanly into the base. GitHub computes it in the background after the head
+   * or base moves and answers null meanwhile (and always null from list endpoints):
+   * `getPullMergeability` polls until it is known.
+   */
+  mergeable: boolean | null;
+  /** GitHub's `mergeable_state`: 'clean', 'dirty' (conflicts), 'behind', 'blocked', 'unstable', 'unknown', … */
+  mergeableState: string;
 }
 
 export interface ReviewThreadData {
@@ -121,6 +148,54 @@ export interface RepoGitHub {
   listReviewThreads(number: number): Promise<ReviewThreadData[]>;
   listReviews(number: number): Promise<ReviewData[]>;
   replyToReviewComment(pullNumber: number, commentId: number, body: string): Promise<void>;
+  /** GraphQL `resolveReviewThread`; resolving a resolved thread is not an error. */
+  resolveReviewThread(threadId: string): Promise<void>;
+
+  /**
+   * Permissions the job token holds. Beyond the required ones (contents, issues, pull requests), checks,
+   * actions and statuses are granted only when the installation has them: check before relying on one
+   * (`tokenPermissions.actions === "write"` for re-runs, `tokenPermissions.checks === "write"` for a check run).
+   */
+  readonly tokenPermissions: Readonly<Record<string, 'read' | 'write'>>;
+  /** `getPull`, polled while GitHub is still computing `mergeable` (null), up to `timeoutMs` (default 10 s). */
+  getPullMergeability(number: number, options?: { timeoutMs?: number }): Promise<PullData>;
+  compareCommits(base: string, head: string): Promise<CompareData>;
+  /** Every commit of the pull request, oldest first (GitHub lists at most 250). */
+  listPullCommits(number: number): Promise<PullCommitData[]>;
+
+  createCheckRun(input: NewCheckRun): Promise<CheckRunData>;
+  updateCheckRun(id: number, change: CheckRunChange): Promise<CheckRunData>;
+  /** Check runs on a ref (sha or branch), all pages; annotations read for runs that did not succeed. */
+  listCheckRunsForRef(
+    ref: string,
+    options?: { annotations?: boolean; filter?: 'latest' | 'all' },
+  ): Promise<CheckRunData[]>;
+  listCheckSuitesForRef(ref: string): Promise<CheckSuiteData[]>;
+  /** Actions workflow runs on a commit. */
+  listWorkflowRunsForSha(headSha: string): Promise<WorkflowRunData[]>;
+  getWorkflowRun(runId: number): Promise<WorkflowRunData>;
+  listJobsForWorkflowRun(runId: number, filter?: 'latest' | 'all'): Promise<WorkflowJobData[]>;
+  /**
+   * A job's log as text (GitHub answers with a redirect to a short-lived download URL, followed here),
+   * capped at `maxBytes` (default 64 KiB) with its head and tail kept; null when the log is gone.
+   */
+  downloadJobLog(jobId: number, options?: { maxBytes?: number }): Promise<JobLog | null>;
+  /** The combined commit status of a ref (latest status per context). */
+  getCombinedStatus(ref: string): Promise<CombinedStatusData>;
+  /** Re-runs a workflow run's failed jobs; needs `actions: write` (else a non-retryable `forbidden`). */
+  rerunFailedJobs(runId: number): Promise<void>;
+
+  createIssue(input: NewIssue): Promise<IssueData>;
+  updateIssue(number: number, change: IssueChange): Promise<IssueData>;
+  /**
+   * The newest issue (never a pull request) opened by `creator` (default: this app's bot) whose body
+   * contains `marker`; null when there is none. Only the creator's issues are considered, so a person
+   * pasting the marker into their own issue cannot hijack it.
+   */
+  findIssueByMarker(
+    marker: string,
+    options?: { creator?: string; state?: 'open' | 'closed' | 'all' },
+  ): Promise<IssueData | null>;
 }
 
 export interface GitHubForWorker {

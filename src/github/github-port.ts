@@ -1,5 +1,7 @@
 import type { ReactionTarget } from '../domain/reaction-target.js';
 import type { RepoRef } from '../domain/task.js';
+import type { CheckSuiteData, CombinedStatusData, IssueChange, NewIssue } from './ci-data.js';
+import type { IssueData, PullData } from './github-for-worker.js';
 import type { Permission } from './permission.js';
 
 export type { Permission, ReactionTarget };
@@ -26,4 +28,29 @@ export interface GitHubPort {
    * deliberately no `ref` parameter: repo config must never come from a PR head.
    */
   getDefaultBranchFile(installationId: number, repo: RepoRef, path: string): Promise<RepoFile | null>;
+
+  getPull(installationId: number, repo: RepoRef, number: number): Promise<PullData>;
+  /** Open pull requests, newest first, every page; `head` is `owner:branch`. */
+  listOpenPulls(
+    installationId: number,
+    repo: RepoRef,
+    filter?: { base?: string; head?: string },
+  ): Promise<PullData[]>;
+  /** Pull requests whose head contains `sha`: maps a `status` event (which names no PR) to its PRs. */
+  listPullsForCommit(installationId: number, repo: RepoRef, sha: string): Promise<PullData[]>;
+  getIssue(installationId: number, repo: RepoRef, number: number): Promise<IssueData>;
+  createIssue(installationId: number, repo: RepoRef, input: NewIssue): Promise<IssueData>;
+  updateIssue(installationId: number, repo: RepoRef, number: number, change: IssueChange): Promise<IssueData>;
+  /**
+   * The newest issue by `creator` (pass the app's bot login, `slug[bot]`) whose body contains `marker`.
+   * Only the creator's issues count: a stranger's issue carrying the marker is never adopted.
+   */
+  findIssueByMarker(
+    installationId: number,
+    repo: RepoRef,
+    marker: string,
+    options: { creator: string; state?: 'open' | 'closed' | 'all' },
+  ): Promise<IssueData | null>;
+  getCombinedStatus(installationId: number, repo: RepoRef, ref: string): Promise<CombinedStatusData>;
+  listCheckSuitesForRef(installationId: number, repo: RepoRef, ref: string): Promise<CheckSuiteData[]>;
 }

@@ -19,6 +19,31 @@ export const JOB_TOKEN_PERMISSIONS = {
   metadata: 'read',
 } as const;
 
+/**
+ * Asked for only when the installation has them, so an installation that predates them (or an
+ * operator who removed them) still runs jobs: GitHub refuses the whole token when one requested
+ * permission is not granted. `checks: write` is the Pullwright check run and reading CI results,
+ * `actions` reads workflow runs, jobs and logs (`write`: re-running failed jobs to spot flaky ones),
+ * `statuses: read` the legacy commit statuses.
+ */
+export const OPTIONAL_JOB_PERMISSIONS = ['checks', 'actions', 'statuses'] as const;
+
+type Access = 'read' | 'write';
+
+/** The job token's permissions: the required ones, plus each optional one at the level installed. */
+export function jobTokenPermissions(
+  installed: Readonly<Record<string, string | undefined>>,
+): Record<string, Access> {
+  const out: Record<string, Access> = { ...JOB_TOKEN_PERMISSIONS };
+  for (const name of OPTIONAL_JOB_PERMISSIONS) {
+    const level = installed[name];
+    // `statuses` is only ever read by a job: writing a status is not something a run does.
+    if (level === 'write') out[name] = name === 'statuses' ? 'read' : 'write';
+    else if (level === 'read') out[name] = 'read';
+  }
+  return out;
+}
+
 export interface OctokitGitHubForWorkerOptions {
   appId: string | number;
   privateKey: string;
@@ -34,19 +59,51 @@ export function createOctokitGitHubForWorker(options: OctokitGitHubForWorkerOpti
     request: createResilientOctokit({ baseUrl: options.baseUrl, log: options.log }).request,
   });
 
+  // What the installation was granted and the app's slug change rarely (an owner accepting new
+  // permissions); read them at most once a minute per installation instead of once per job.
+  const installs = new Map<
+    number,
+    { at: number; permissions: Record<string, string | undefined>; slug: string }
+  >();
+  async function installationInfo(installationId: number) {
+    const cached = installs.get(installationId);
+    if (cached && Date.now() - cached.at < 60_000) return cached;
+    const { token: jwt } = await callGitHub('Authenticating as the app', () => appAuth({ type: 'app' }));
+    const app = createResilientOctokit({ auth: jwt, baseUrl: options.baseUrl, log: options.log });
+    const { data } = await callGitHub('Reading the installation', () =>
+      app.rest.apps.getInstallation({ installation_id: installationId }),
+    );
+    const info = {
+      at: Date.now(),
+      permissions: data.permissions as Record<string, string | undefined>,
+      slug: data.app_slug,
+    };
+    installs.set(installationId, info);
+    return info;
+  }
+
   async function forRepo(installationId: number, repo: RepoRef): Promise<RepoGitHub> {
+    const info = await installationInfo(installationId);
+    const permissions = jobTokenPermissions(info.permissions);
     const auth = await callGitHub('Minting an installation token', () =>
       appAuth({
         type: 'installation',
         installationId,
         repositoryNames: [repo.name],
-        permissions: { ...JOB_TOKEN_PERMISSIONS },
+        permissions,
         // A job's token is its own: never one cached for another job of the same repository.
         refresh: true,
       }),
     );
     const octokit = createResilientOctokit({ auth: auth.token, baseUrl: options.baseUrl, log: options.log });
-    return createOctokitRepoGitHub({ octokit, repo, token: auth.token, tokenExpiresAt: auth.expiresAt });
+    return createOctokitRepoGitHub({
+      octokit,
+      repo,
+      token: auth.token,
+      tokenExpiresAt: auth.expiresAt,
+      permissions,
+      botLogin: `${info.slug}[bot]`,
+    });
   }
 
   /** The app's installation on the fork account: an organization's, else a user's. */

@@ -1,38 +1,16 @@
 import type { Octokit } from '@octokit/rest';
 import type { RepoRef } from '../domain/task.js';
 import { PullwrightError } from '../errors.js';
-import type { CommentData, PullData, RepoGitHub, ReviewData } from './github-for-worker.js';
+import * as checks from './check-ops.js';
+import type { CommentData, RepoGitHub, ReviewData } from './github-for-worker.js';
+import * as issues from './issue-ops.js';
+import { downloadJobLog } from './job-log.js';
 import { callGitHub as call, callGitHubOr as callOr } from './octokit-errors.js';
 import { toPermission } from './permission.js';
+import * as pulls from './pull-ops.js';
+import { toPull } from './pull-ops.js';
 import { getDefaultBranchFile, MAX_REPO_FILE_BYTES } from './repo-file.js';
-import { listReviewThreads } from './review-threads.js';
-
-/** Octokit's pull request shape, reduced to what the worker reads. */
-function toPull(p: {
-  number: number;
-  title: string;
-  body?: string | null;
-  state: string;
-  merged_at?: string | null;
-  draft?: boolean;
-  html_url: string;
-  head: { ref: string; sha: string; repo: { full_name: string } | null };
-  base: { ref: string };
-}): PullData {
-  return {
-    number: p.number,
-    title: p.title,
-    body: p.body ?? '',
-    state: p.state === 'open' ? 'open' : 'closed',
-    merged: Boolean(p.merged_at),
-    draft: Boolean(p.draft),
-    htmlUrl: p.html_url,
-    headRef: p.head.ref,
-    headSha: p.head.sha,
-    headRepoFullName: p.head.repo?.full_name ?? null,
-    baseRef: p.base.ref,
-  };
-}
+import { listReviewThreads, resolveReviewThread } from './review-threads.js';
 
 /**
  * The worker's client for one repository: an Octokit authenticated with a token
@@ -44,13 +22,19 @@ export function createOctokitRepoGitHub(input: {
   repo: RepoRef;
   token: string;
   tokenExpiresAt: string;
+  /** What the token was granted (see `JOB_TOKEN_PERMISSIONS` and the optional ones). */
+  permissions: Readonly<Record<string, 'read' | 'write'>>;
+  /** The app's bot login (`slug[bot]`): whose issues `findIssueByMarker` trusts by default. */
+  botLogin?: string;
 }): RepoGitHub {
   const { octokit, repo } = input;
+  const { permissions } = input;
   const at = { owner: repo.owner, repo: repo.name };
   return {
     repo,
     token: input.token,
     tokenExpiresAt: input.tokenExpiresAt,
+    tokenPermissions: permissions,
 
     async getDefaultBranch() {
       const { data } = await call('Reading the repository', () => octokit.rest.repos.get(at));
@@ -73,18 +57,8 @@ export function createOctokitRepoGitHub(input: {
       return file?.text ?? null;
     },
 
-    async getIssue(number) {
-      const { data } = await call('Reading the issue', () =>
-        octokit.rest.issues.get({ ...at, issue_number: number }),
-      );
-      return {
-        number: data.number,
-        title: data.title,
-        body: data.body ?? '',
-        state: data.state === 'open' ? 'open' : 'closed',
-        author: data.user?.login ?? 'ghost',
-        isPullRequest: Boolean(data.pull_request),
-      };
+    getIssue(number) {
+      return issues.getIssue(octokit, repo, number);
     },
 
     async listIssueComments(number) {
@@ -122,11 +96,8 @@ export function createOctokitRepoGitHub(input: {
       );
     },
 
-    async getPull(number) {
-      const { data } = await call('Reading the pull request', () =>
-        octokit.rest.pulls.get({ ...at, pull_number: number }),
-      );
-      return toPull(data);
+    getPull(number) {
+      return pulls.getPull(octokit, repo, number);
     },
 
     async listPullsByHead(branch, state, headOwner = repo.owner) {
@@ -201,6 +172,36 @@ export function createOctokitRepoGitHub(input: {
           body,
         }),
       );
+    },
+
+    resolveReviewThread: (threadId) => resolveReviewThread(octokit, threadId),
+    getPullMergeability: (number, options) =>
+      pulls.getPullMergeability(octokit, repo, number, options?.timeoutMs),
+    compareCommits: (base, head) => pulls.compareCommits(octokit, repo, base, head),
+    listPullCommits: (number) => pulls.listPullCommits(octokit, repo, number),
+
+    createCheckRun: (run) => checks.createCheckRun(octokit, repo, run),
+    updateCheckRun: (id, change) => checks.updateCheckRun(octokit, repo, id, change),
+    listCheckRunsForRef: (ref, options) => checks.listCheckRunsForRef(octokit, repo, ref, options),
+    listCheckSuitesForRef: (ref) => checks.listCheckSuitesForRef(octokit, repo, ref),
+    listWorkflowRunsForSha: (sha) => checks.listWorkflowRunsForSha(octokit, repo, sha),
+    getWorkflowRun: (runId) => checks.getWorkflowRun(octokit, repo, runId),
+    listJobsForWorkflowRun: (runId, filter) => checks.listJobsForWorkflowRun(octokit, repo, runId, filter),
+    downloadJobLog: (jobId, options) => downloadJobLog(octokit, repo, jobId, options?.maxBytes),
+    getCombinedStatus: (ref) => checks.getCombinedStatus(octokit, repo, ref),
+    rerunFailedJobs: (runId) => checks.rerunFailedJobs(octokit, repo, runId, permissions),
+
+    createIssue: (issue) => issues.createIssue(octokit, repo, issue),
+    updateIssue: (number, change) => issues.updateIssue(octokit, repo, number, change),
+    findIssueByMarker(marker, options = {}) {
+      const creator = options.creator ?? input.botLogin;
+      if (!creator) {
+        throw new PullwrightError(
+          'internal',
+          'findIssueByMarker needs a creator: this client has no bot login',
+        );
+      }
+      return issues.findIssueByMarker(octokit, repo, marker, creator, options.state);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Octokit } from '@octokit/rest';
 import type { RepoRef } from '../domain/task.js';
+import { PullwrightError } from '../errors.js';
 import type { ReviewThreadData } from './github-for-worker.js';
 import { callGitHub } from './octokit-errors.js';
 
@@ -146,4 +147,23 @@ export async function listReviewThreads(
       })),
     }),
   );
+}
+
+const RESOLVE = `mutation($threadId: ID!) {
+  resolveReviewThread(input: { threadId: $threadId }) { thread { id isResolved } }
+}`;
+
+/** Resolves a review thread (GraphQL only: REST has no notion of resolution). */
+export async function resolveReviewThread(octokit: Octokit, threadId: string): Promise<void> {
+  const data = await callGitHub('Resolving a review thread', () =>
+    octokit.graphql<{ resolveReviewThread: { thread: { id: string; isResolved: boolean } | null } | null }>(
+      RESOLVE,
+      { threadId },
+    ),
+  );
+  if (!data.resolveReviewThread?.thread?.isResolved) {
+    throw new PullwrightError('upstream_unavailable', 'GitHub did not resolve the review thread', {
+      details: { threadId },
+    });
+  }
 }
