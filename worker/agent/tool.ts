@@ -3,6 +3,7 @@ import type { Logger } from '../../src/logger.js';
 import type { Usage } from '../model/model.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { SessionMemory } from './memory/session-memory.js';
+import type { HarnessEvent } from './tools/harness-events.js';
 
 export type { SessionMemory } from './memory/session-memory.js';
 
@@ -28,6 +29,12 @@ export type AgentEvent =
       summary: string;
       durationMs: number;
       isError: boolean;
+      /** The call's id and the turn that made it. */
+      id?: string;
+      turn?: number;
+      /** The model's input as sent, and the result as it entered the history (secrets scrubbed, capped). */
+      input?: unknown;
+      output?: string;
       /** Model usage spent inside the tool (a subagent), already added to the run's totals. */
       usage?: Usage;
       costUsd?: number;
@@ -36,10 +43,26 @@ export type AgentEvent =
       type: 'turn';
       turn: number;
       usage: { input: number; output: number; cacheRead: number; cacheWrite: number };
+      /** This turn's cost, request time, model, visible text (no thinking) and stop reason. */
+      costUsd?: number;
+      durationMs?: number;
+      model?: string;
+      text?: string;
+      stopReason?: string | null;
     }
+  /** Earlier history edited to save context: stale tool results cleared, or older turns summarized. */
+  | {
+      type: 'compaction';
+      kind: 'clear' | 'summary';
+      cleared: number;
+      /** Thinking blocks removed because their prefix changed (preserved-thinking models). */
+      thinkingDropped?: number;
+    }
+  | { type: 'result'; outcome: string; turns: number; costUsd: number }
   | { type: 'status'; message: string }
   /** The session memory after the agent changed it (and its size as stored). */
-  | { type: 'memory'; memory: SessionMemory; bytes: number };
+  | { type: 'memory'; memory: SessionMemory; bytes: number }
+  | HarnessEvent;
 
 export interface ToolContext {
   sandbox: Sandbox;
@@ -47,6 +70,9 @@ export interface ToolContext {
   log: Logger;
   /** The run's session memory as it is now (read-only; the `memory` effect replaces it). */
   memory?: SessionMemory;
+  /** The model's id for this call and the turn that made it (a subagent names its transcript and events by them). */
+  toolUseId?: string;
+  turn?: number;
 }
 
 /** Side effects a tool asks the loop to perform; only `update_plan` and `finish` use them. */
@@ -54,6 +80,8 @@ export interface ToolContext {
 export interface ThreadReply {
   thread: number;
   reply: string;
+  /** `declined`: the agent disagreed or could not make or verify the change (the flows then leave the thread open). */
+  status?: 'addressed' | 'declined';
 }
 
 export type ToolEffect =
@@ -87,6 +115,11 @@ export interface Tool<I = unknown> {
   input: z.ZodType<I>;
   /** JSON Schema sent to the model (derived from `input`). */
   inputJsonSchema: Record<string, unknown>;
+  /**
+   * May run at the same time as the other concurrent calls next to it in one response
+   * (read-only work: subagents, remote MCP tools). Everything else runs alone, in order.
+   */
+  concurrent?: boolean;
   run(input: I, ctx: ToolContext): Promise<ToolResult>;
 }
 

@@ -119,4 +119,60 @@ describe('the loop side of the tool contract', () => {
     expect(result.memory).toEqual(memory);
     expect(result.memoryBytes).toBe(Buffer.byteLength(JSON.stringify(memory)));
   });
+
+  it('runs consecutive concurrent calls together, others alone, results and effects in the model order', async () => {
+    const log: string[] = [];
+    const slow = (name: string, ms: number, concurrent: boolean): Tool<{ q: string }> => ({
+      name,
+      description: name,
+      concurrent,
+      input: z.object({ q: z.string() }),
+      inputJsonSchema: { type: 'object' },
+      run: async (input, ctx) => {
+        log.push(`start ${input.q} ${ctx.toolUseId} turn ${ctx.turn}`);
+        await new Promise((r) => setTimeout(r, ms));
+        log.push(`end ${input.q}`);
+        return { content: `did ${input.q}`, isError: false };
+      },
+    });
+    const events: AgentEvent[] = [];
+    const model = new FakeModel((_r, call) =>
+      call === 1
+        ? {
+            content: [
+              use('delegate', { q: 'a' }),
+              use('delegate', { q: 'b' }),
+              use('step', { q: 'c' }),
+              use('delegate', { q: 'd' }),
+            ],
+          }
+        : { content: [use('finish', { summary: 'done' })] },
+    );
+    const t0 = Date.now();
+    const result = await runAgent({
+      ...baseOptions(model, [slow('delegate', 300, true), slow('step', 20, false), finishTool]),
+      onEvent: (e) => events.push(e),
+    });
+    const elapsed = Date.now() - t0;
+    expect(result.outcome).toBe('succeeded');
+    // a and b together (300 ms), then c, then d: well under the 920 ms of running them one by one.
+    expect(elapsed).toBeLessThan(800);
+    expect(log.slice(0, 2).map((l) => l.split(' ')[1])).toEqual(['a', 'b']);
+    expect(log[0]).toMatch(/^start a toolu_1_0 turn 1$/);
+    expect(log.indexOf('start c')).toBe(-1);
+    expect(log.findIndex((l) => l.startsWith('start c'))).toBeGreaterThan(log.indexOf('end b'));
+    expect(log.findIndex((l) => l.startsWith('start d'))).toBeGreaterThan(log.indexOf('end c'));
+    const results = model.requests[1]?.messages.at(-1)?.content ?? [];
+    expect(results.map((b) => (b.type === 'tool_result' ? b.content : ''))).toEqual([
+      'did a',
+      'did b',
+      'did c',
+      'did d',
+    ]);
+    const toolEvent = events.find((e) => e.type === 'tool' && e.name === 'step');
+    expect(toolEvent).toMatchObject({ id: 'toolu_1_2', turn: 1, input: { q: 'c' }, output: 'did c' });
+    const turn = events.find((e) => e.type === 'turn');
+    expect(turn).toMatchObject({ turn: 1, stopReason: 'tool_use', model: model.name });
+    expect(events.at(-1)).toMatchObject({ type: 'result', outcome: 'succeeded', turns: 2 });
+  });
 });

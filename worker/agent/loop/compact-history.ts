@@ -74,6 +74,7 @@ export async function compactHistory(run: Run): Promise<void> {
   state.pendingNotes.push(
     `[harness] Older tool outputs were cleared to save context; run a command again if you need its output.${note ? `\n${note}` : ''}`,
   );
+  ctx.emit({ type: 'compaction', kind, cleared: cleared.cleared });
   ctx.emit({
     type: 'status',
     message: kind === 'summary' ? 'Summarized older turns' : 'Cleared old tool outputs',

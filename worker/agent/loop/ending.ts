@@ -116,6 +116,7 @@ export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
       messages: state.history.slice(state.logged),
     });
   ctx.transcript.write({ type: 'result', result });
+  ctx.emit({ type: 'result', outcome: result.outcome, turns: result.turns, costUsd: result.usage.costUsd });
   ctx.log.info(
     { outcome: finalOutcome, turns: state.turns, costUsd: state.costUsd, limit: ending.limit },
     'Agent run ended',

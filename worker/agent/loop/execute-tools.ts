@@ -63,6 +63,8 @@ async function runTool(run: Run, use: ToolUseBlock): Promise<ToolResult> {
         signal,
         log: ctx.log,
         memory: run.state.memory,
+        toolUseId: use.id,
+        turn: run.state.turns,
       }),
       signal,
     );
@@ -88,70 +90,128 @@ function setMemory(run: Run, memory: Run['state']['memory']): void {
 }
 
 /**
- * Runs a response's tool calls one after another (a `finish` among them last, after
- * the others' work is done), records each in the transcript and as an event, and
- * applies plan updates. A stop (cancel, wall time) between or during calls surfaces
- * as the run signal's abort, which the run turns into its ending.
+ * Runs a response's tool calls in the model's order (a `finish` among them last, after
+ * the others' work is done). Consecutive calls of tools marked `concurrent` (read-only
+ * work: subagents, remote MCP tools) run together; every other call runs alone. Each
+ * call is recorded in the transcript and as an event as it ends, and plan, memory and
+ * finish effects are applied in the model's order. A stop (cancel, wall time) between
+ * or during calls surfaces as the run signal's abort, which the run turns into its ending.
  */
 export async function executeTools(run: Run, uses: ToolUseBlock[]): Promise<ExecutedTools> {
-  const { ctx, state } = run;
+  const { ctx } = run;
   const ordered = [...uses.filter((u) => u.name !== 'finish'), ...uses.filter((u) => u.name === 'finish')];
   const byId = new Map<string, ToolResultBlock>();
-  let finish: ExecutedTools['finish'];
-  for (const use of ordered) {
+  const state: { finish?: ExecutedTools['finish'] } = {};
+  for (const group of concurrentGroups(run, ordered)) {
     ctx.signal.throwIfAborted();
-    const t0 = Date.now();
-    const result = await runTool(run, use);
-    const durationMs = Date.now() - t0;
-    // A subagent's model usage counts like the run's own: budgets, cost, transcript.
-    const toolCost = result.usage
-      ? (result.costUsd ?? costOf(result.usage, ctx.model.name, ctx.options.prices))
-      : undefined;
-    if (result.usage) {
-      state.usage = addUsage(state.usage, result.usage);
-      state.costUsd += toolCost ?? 0;
-    }
+    const done = await Promise.all(group.map((use) => runAndRecord(run, use)));
     ctx.signal.throwIfAborted();
-    const body = capText(redactText(result.content, ctx.secrets), ctx.maxResultChars);
-    byId.set(use.id, {
-      type: 'tool_result',
-      tool_use_id: use.id,
-      content: body || '(no output)',
-      ...(result.isError ? { is_error: true } : {}),
-    });
-    ctx.transcript.write({
-      type: 'tool',
-      turn: state.turns,
-      id: use.id,
-      name: use.name,
-      input: use.input,
-      durationMs,
-      resultChars: result.content.length,
-      isError: result.isError,
-      ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
-    });
-    ctx.emit({
-      type: 'tool',
-      name: use.name,
-      summary: toolSummary(use.name, use.input),
-      durationMs,
-      isError: result.isError,
-      ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
-    });
-    const touched = result.isError ? null : touchedPath(use.name, use.input);
-    if (touched) setMemory(run, withFileTouched(state.memory, touched));
-    if (!result.isError && result.effect?.kind === 'memory') setMemory(run, result.effect.memory);
-    if (!result.isError && result.effect?.kind === 'plan') {
-      state.plan = result.effect.items;
-      ctx.transcript.write({ type: 'plan', items: state.plan });
-      ctx.emit({ type: 'plan', items: state.plan });
+    // Effects in the model's order, whatever order the calls ended in.
+    for (const [i, use] of group.entries()) {
+      const result = done[i] as ToolResult;
+      byId.set(use.id, resultBlock(run, use, result));
+      applyEffects(run, use, result, state);
     }
-    if (!result.isError && result.effect?.kind === 'finish')
-      finish = {
-        summary: result.effect.summary,
-        threads: result.effect.threads,
-        ...(result.effect.needsInput ? { needsInput: result.effect.needsInput } : {}),
-      };
   }
-  return { results: uses.map((u) => byId.get(u.id) as ToolResultBlock), finish };
+  return { results: uses.map((u) => byId.get(u.id) as ToolResultBlock), finish: state.finish };
+}
+
+/** Consecutive concurrent calls form one group; every other call is a group of its own. */
+function concurrentGroups(run: Run, ordered: ToolUseBlock[]): ToolUseBlock[][] {
+  const groups: ToolUseBlock[][] = [];
+  let open: ToolUseBlock[] | null = null;
+  for (const use of ordered) {
+    if (run.ctx.toolsByName.get(use.name)?.concurrent === true) {
+      if (!open) {
+        open = [];
+        groups.push(open);
+      }
+      open.push(use);
+    } else {
+      open = null;
+      groups.push([use]);
+    }
+  }
+  return groups;
+}
+
+/** Runs one call and records it (usage added, transcript line, event) as soon as it ends. */
+async function runAndRecord(run: Run, use: ToolUseBlock): Promise<ToolResult> {
+  const { ctx, state } = run;
+  const t0 = Date.now();
+  const result = await runTool(run, use);
+  const durationMs = Date.now() - t0;
+  // A subagent's model usage counts like the run's own: budgets, cost, transcript.
+  const toolCost = result.usage
+    ? (result.costUsd ?? costOf(result.usage, ctx.model.name, ctx.options.prices))
+    : undefined;
+  if (result.usage) {
+    state.usage = addUsage(state.usage, result.usage);
+    state.costUsd += toolCost ?? 0;
+  }
+  if (ctx.signal.aborted) return result;
+  const body = historyText(run, result);
+  ctx.transcript.write({
+    type: 'tool',
+    turn: state.turns,
+    id: use.id,
+    name: use.name,
+    input: use.input,
+    durationMs,
+    resultChars: result.content.length,
+    isError: result.isError,
+    ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
+  });
+  ctx.emit({
+    type: 'tool',
+    name: use.name,
+    summary: toolSummary(use.name, use.input),
+    durationMs,
+    isError: result.isError,
+    id: use.id,
+    turn: state.turns,
+    input: use.input,
+    output: body,
+    ...(result.usage ? { usage: result.usage, costUsd: toolCost } : {}),
+  });
+  return result;
+}
+
+/** What enters the history: secrets scrubbed, then capped (head and tail kept). */
+function historyText(run: Run, result: ToolResult): string {
+  return capText(redactText(result.content, run.ctx.secrets), run.ctx.maxResultChars);
+}
+
+function resultBlock(run: Run, use: ToolUseBlock, result: ToolResult): ToolResultBlock {
+  return {
+    type: 'tool_result',
+    tool_use_id: use.id,
+    content: historyText(run, result) || '(no output)',
+    ...(result.isError ? { is_error: true } : {}),
+  };
+}
+
+function applyEffects(
+  run: Run,
+  use: ToolUseBlock,
+  result: ToolResult,
+  out: { finish?: ExecutedTools['finish'] },
+): void {
+  const { ctx, state } = run;
+  if (result.isError) return;
+  const touched = touchedPath(use.name, use.input);
+  if (touched) setMemory(run, withFileTouched(state.memory, touched));
+  const effect = result.effect;
+  if (effect?.kind === 'memory') setMemory(run, effect.memory);
+  if (effect?.kind === 'plan') {
+    state.plan = effect.items;
+    ctx.transcript.write({ type: 'plan', items: state.plan });
+    ctx.emit({ type: 'plan', items: state.plan });
+  }
+  if (effect?.kind === 'finish')
+    out.finish = {
+      summary: effect.summary,
+      threads: effect.threads,
+      ...(effect.needsInput ? { needsInput: effect.needsInput } : {}),
+    };
 }

@@ -53,6 +53,11 @@ async function query(run: Run) {
     type: 'turn',
     turn: state.turns,
     usage: { input: u.input, output: u.output, cacheRead: u.cacheRead, cacheWrite: u.cacheWrite },
+    costUsd: cost,
+    durationMs,
+    model: response.model,
+    text: lastText(response.content),
+    stopReason: response.stopReason,
   });
   // Kept exactly as received (thinking, signatures, tool input key order): the API
   // checks replayed thinking against everything before it, this message included.
