@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, createSign, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubTwin } from './index.js';
 import { loadOpenApi, type OpenApiValidator } from './openapi.js';
@@ -292,5 +294,176 @@ describe('OAuth user authorization (sign in with GitHub)', () => {
       body: new URLSearchParams({ ...form, authorize: '0', authenticity_token: token }).toString(),
     });
     expect(new URL(denied.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+function appJwt(pem: string, appId: number): string {
+  const now = Math.floor(Date.now() / 1000);
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const data = `${enc({ alg: 'RS256', typ: 'JWT' })}.${enc({ iat: now - 30, exp: now + 540, iss: appId })}`;
+  return `${data}.${createSign('RSA-SHA256').update(data).sign(pem).toString('base64url')}`;
+}
+
+const form = (fields: Record<string, string>) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
+
+describe('registering an app from a manifest', () => {
+  let hooks: Server;
+  let hookUrl = '';
+  const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  beforeAll(async () => {
+    hooks = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/api/github/webhooks`;
+  });
+  afterAll(() => new Promise<void>((r) => hooks.close(() => r())));
+
+  const manifest = () =>
+    JSON.stringify({
+      name: 'Pullwright Test',
+      url: 'https://example.com/pullwright',
+      hook_attributes: { url: hookUrl },
+      redirect_url: 'http://127.0.0.1:9/setup/callback',
+      callback_urls: ['http://127.0.0.1:9/auth/callback'],
+      public: false,
+      default_events: ['issues', 'issue_comment'],
+      default_permissions: { contents: 'write', issues: 'write' },
+    });
+
+  it('signs the person in, asks for confirmation, then redirects with a one-time code and the state', async () => {
+    const first = await web('/settings/apps/new?state=abc', form({ manifest: manifest() }));
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain('id="login_field"');
+    const signed = await web(
+      '/settings/apps/new?state=abc',
+      form({ manifest: manifest(), login: 'bob', password: bobToken }),
+    );
+    expect(signed.status).toBe(200);
+    const cookie = cookieOf(signed);
+    const page = await signed.text();
+    expect(page).toContain('Create GitHub App for bob');
+    const csrf = /name="authenticity_token" value="([^"]+)"/.exec(page)![1]!;
+    const forged = await web('/settings/apps/new?state=abc', {
+      ...form({ manifest: manifest(), confirm: '1', authenticity_token: 'x' }),
+      cookie,
+    });
+    expect(forged.status).toBe(422);
+    const done = await web('/settings/apps/new?state=abc', {
+      ...form({ manifest: manifest(), confirm: '1', authenticity_token: csrf }),
+      cookie,
+    });
+    expect(done.status).toBe(302);
+    const to = new URL(done.headers.get('location')!);
+    expect(`${to.origin}${to.pathname}`).toBe('http://127.0.0.1:9/setup/callback');
+    expect(to.searchParams.get('state')).toBe('abc');
+    const code = to.searchParams.get('code')!;
+    expect(code).toMatch(/^[0-9a-f]{40}$/);
+
+    // The conversion: validated against GitHub's description (201), then the code is spent (404).
+    const res = await fetch(`${twin.url}/app-manifests/${code}/conversions`, {
+      method: 'POST',
+      headers: { accept: 'application/vnd.github+json' },
+    });
+    expect(res.status).toBe(201);
+    const app = (await res.json()) as Record<string, unknown> & {
+      id: number;
+      slug: string;
+      pem: string;
+      webhook_secret: string;
+      client_id: string;
+      client_secret: string;
+    };
+    const v = api.validate('POST', '/app-manifests/{code}/conversions', 201, app);
+    expect(v.ok, v.errors).toBe(true);
+    expect(app.slug).toBe('pullwright-test');
+    expect(app.pem).toContain('BEGIN RSA PRIVATE KEY');
+    expect((app.owner as { login: string }).login).toBe('bob');
+    const again = await fetch(`${twin.url}/app-manifests/${code}/conversions`, { method: 'POST' });
+    expect(again.status).toBe(404);
+    expect(api.validate('POST', '/app-manifests/{code}/conversions', 404, await again.json()).ok).toBe(true);
+
+    // The twin now is that app: its JWT works, the old key's does not.
+    const me = await fetch(`${twin.url}/app`, {
+      headers: { authorization: `Bearer ${appJwt(app.pem, app.id)}` },
+    });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ id: app.id, slug: 'pullwright-test', client_id: app.client_id });
+    const old = await fetch(`${twin.url}/app`, {
+      headers: { authorization: `Bearer ${appJwt(twin.app.privateKey, twin.app.id)}` },
+    });
+    expect(old.status).toBe(401);
+
+    // Webhooks go to the manifest's hook URL, signed with the new secret.
+    await twin.actions.installApp({ account: 'bob', sender: 'bob' });
+    await twin.settled();
+    const delivery = received.at(-1)!;
+    expect(delivery.headers['x-github-event']).toBe('installation');
+    expect(delivery.headers['x-github-hook-installation-target-id']).toBe(String(app.id));
+    const expected = `sha256=${createHmac('sha256', app.webhook_secret).update(delivery.body).digest('hex')}`;
+    expect(delivery.headers['x-hub-signature-256']).toBe(expected);
+
+    // Its OAuth client only accepts its registered callback URL.
+    const c = twinSignInCookie(twin.url, 'bob');
+    const q = new URLSearchParams({
+      client_id: app.client_id,
+      redirect_uri: 'http://evil.example/cb',
+      state: 's',
+    });
+    const mismatch = await web(`/login/oauth/authorize?${q}`, { cookie: `${c.name}=${c.value}` });
+    const back = new URL(mismatch.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe('http://127.0.0.1:9/auth/callback');
+    expect(back.searchParams.get('error')).toBe('redirect_uri_mismatch');
+  });
+
+  it('refuses an invalid manifest, an unknown organization and an unknown code', async () => {
+    const c = twinSignInCookie(twin.url, 'bob');
+    const cookie = `${c.name}=${c.value}`;
+    const bad = await web('/settings/apps/new', { ...form({ manifest: '{"name":"x"}' }), cookie });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain('Url must be a valid URL');
+    const org = await web('/organizations/nobody/settings/apps/new', {
+      ...form({ manifest: manifest() }),
+      cookie,
+    });
+    expect(org.status).toBe(404);
+    const unknown = await fetch(`${twin.url}/app-manifests/${'0'.repeat(40)}/conversions`, {
+      method: 'POST',
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it('registers under an organization with /organizations/{org}/settings/apps/new', async () => {
+    twin.seed.user({ login: 'acme', type: 'Organization' });
+    const c = twinSignInCookie(twin.url, 'bob');
+    const cookie = `${c.name}=${c.value}`;
+    const page = await (
+      await web('/organizations/acme/settings/apps/new?state=o', {
+        ...form({ manifest: manifest() }),
+        cookie,
+      })
+    ).text();
+    expect(page).toContain('Create GitHub App for acme');
+    const csrf = /name="authenticity_token" value="([^"]+)"/.exec(page)![1]!;
+    const done = await web('/organizations/acme/settings/apps/new?state=o', {
+      ...form({ manifest: manifest(), confirm: '1', authenticity_token: csrf }),
+      cookie,
+    });
+    const code = new URL(done.headers.get('location')!).searchParams.get('code')!;
+    const app = (await (
+      await fetch(`${twin.url}/app-manifests/${code}/conversions`, { method: 'POST' })
+    ).json()) as { owner: { login: string } };
+    expect(app.owner.login).toBe('acme');
   });
 });

@@ -66,8 +66,12 @@ export class TwinWeb {
   }
 
   csrfFor(ctx: Ctx): string {
-    const cookie = parseCookies(ctx.req.headers.cookie)[SESSION_COOKIE] ?? '';
-    return createHmac('sha256', this.csrfKey).update(cookie).digest('hex');
+    return this.csrfForSession(parseCookies(ctx.req.headers.cookie)[SESSION_COOKIE] ?? '');
+  }
+
+  /** The form token of a session value (a page answering the very request that signed in). */
+  csrfForSession(session: string): string {
+    return createHmac('sha256', this.csrfKey).update(session).digest('hex');
   }
 
   checkCsrf(ctx: Ctx, token: string | undefined): boolean {
