@@ -17,6 +17,7 @@ import { registerCommentRoutes } from './routes-comments.js';
 import { registerForkRoutes } from './routes-forks.js';
 import { registerGraphqlRoutes } from './routes-graphql.js';
 import { registerIssueRoutes } from './routes-issues.js';
+import { registerManifestRoutes } from './routes-manifest.js';
 import { registerOAuthRoutes } from './routes-oauth.js';
 import { registerPullRoutes } from './routes-pulls.js';
 import { registerRefRoutes } from './routes-refs.js';
@@ -117,6 +118,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     registerRefRoutes,
     registerGraphqlRoutes,
     registerOAuthRoutes,
+    registerManifestRoutes,
   ]) {
     register(kit);
   }
