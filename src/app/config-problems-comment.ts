@@ -1,11 +1,16 @@
 import type { RepoRef } from '../domain/task.js';
-import { getEffectiveRepoConfig } from '../repo-config/effective-repo-config.js';
+import { type EffectiveRepoConfig, getEffectiveRepoConfig } from '../repo-config/effective-repo-config.js';
 import { REPO_CONFIG_PATH } from '../repo-config/repo-config.js';
 import type { IntakeContext } from './intake-context.js';
 import type { LoadedRepoConfig } from './repo-config-source.js';
 
 /** The file's own problems plus what the operator's caps cut back. */
 export function configProblems(ctx: IntakeContext, config: LoadedRepoConfig): string[] {
+  return effectiveConfigOf(ctx, config).problems;
+}
+
+/** The repo's settings capped by the operator, as the worker will apply them (e.g. `ci.maxRepairs`). */
+export function effectiveConfigOf(ctx: IntakeContext, config: LoadedRepoConfig): EffectiveRepoConfig {
   const caps = ctx.settings.caps;
   return getEffectiveRepoConfig(config, {
     MAX_NETWORK: caps.MAX_NETWORK,
@@ -17,7 +22,7 @@ export function configProblems(ctx: IntakeContext, config: LoadedRepoConfig): st
     MAX_MONTHLY_COST_USD: caps.MAX_MONTHLY_COST_USD,
     EGRESS_ALLOW_PRIVATE_RANGES: caps.EGRESS_ALLOW_PRIVATE_RANGES,
     PROTECTED_PATHS: caps.PROTECTED_PATHS,
-  }).problems;
+  });
 }
 
 /**

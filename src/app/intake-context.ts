@@ -3,6 +3,7 @@ import type { NetworkMode } from '../config/env.js';
 import type { GitHubPort } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { createFollowUpMarks, type FollowUpMarks } from '../queue/follow-up-marks.js';
 import type { MaintenanceCapsStore } from '../queue/maintenance-caps.js';
 import type { ParkedDelivery } from '../queue/parked-deliveries.js';
 import { createRepoConfigMarks, type RepoConfigMarks } from '../queue/repo-config-marks.js';
@@ -16,6 +17,13 @@ export interface IntakeSettings {
   triggerPhrase: string;
   /** Quiet period that coalesces a burst of review comments into one job. */
   reviewQuietMs: number;
+  /**
+   * How long a CI repair waits after the first red result on a head (default 15 s), so the
+   * other suites of the same push can finish and the repair sees every failure at once.
+   */
+  ciSettleMs?: number;
+  /** How long a base push waits for GitHub to compute a PR's mergeability (default 10 s). */
+  mergeabilityTimeoutMs?: number;
   /** Operator caps; what a repo's file asks above them is listed in the config comment. */
   caps: {
     MAX_NETWORK: NetworkMode;
@@ -50,6 +58,8 @@ export interface IntakeContext extends IntakeDeps {
   permissions: PermissionChecker;
   repoConfigs: RepoConfigSource;
   configMarks: RepoConfigMarks;
+  /** Heads Pullwright pushed per PR, their origin, and repair/update claims (follow-ups). */
+  followUps: FollowUpMarks;
   /** Runs work after the delivery is answered; a failure is logged, never thrown. */
   background(log: Logger, what: string, work: () => Promise<unknown>): void;
 }
@@ -62,6 +72,7 @@ export function createIntakeContext(deps: IntakeDeps): IntakeContext {
     permissions: createPermissionChecker(deps.github, deps.redis, prefix),
     repoConfigs: createRepoConfigSource(deps.github, deps.redis, prefix),
     configMarks: createRepoConfigMarks(deps.redis, prefix),
+    followUps: createFollowUpMarks(deps.redis, prefix),
     background(log, what, work) {
       work().catch((err: unknown) => log.warn({ err, what }, 'Background GitHub call failed'));
     },

@@ -89,6 +89,16 @@ export function findMention(text: string, phrases: string[]): { instruction: str
 
 const STOP = /^(stop|cancel)\b/i;
 const ADDRESS_REVIEW = /^address\s+(the\s+)?(review|reviews|feedback|comments)\b/i;
+/** `@agent fix ci`, `@agent fix the build`, `@agent repair the checks` (more text after it is the instruction). */
+const FIX_CI = /^(fix|repair)\s+(the\s+)?(ci|build|checks?|failing\s+(ci|checks?|build))\b/i;
+/** `@agent rebase …` is always about the branch. */
+const REBASE = /^rebase\b/i;
+/**
+ * `@agent update` alone, or `update the branch` / `update this PR` / `update from main`:
+ * "update the README to …" stays an ordinary revise instruction.
+ */
+const UPDATE =
+  /^update(\s+(the|this)?\s*(branch|pr|pull\s+request))?(\s+(from|with|to|onto)\s+(the\s+)?\S+)?\s*[.!]?\s*$/i;
 
 export type CommentSource = 'issue_comment' | 'review' | 'review_comment';
 
@@ -122,6 +132,13 @@ export function matchComment(
   };
   if (!input.isPullRequest) {
     return { action: 'enqueue', kind: 'implement', number: input.number, trigger, debounce: false };
+  }
+  if (FIX_CI.test(mention.instruction)) {
+    return { action: 'enqueue', kind: 'repair-ci', number: input.number, trigger, debounce: false };
+  }
+  const firstLine = mention.instruction.split('\n', 1)[0] ?? '';
+  if (REBASE.test(mention.instruction) || UPDATE.test(firstLine)) {
+    return { action: 'enqueue', kind: 'update-branch', number: input.number, trigger, debounce: false };
   }
   if (ADDRESS_REVIEW.test(mention.instruction)) {
     // Review bodies and review comments come in bursts when a review is submitted.

@@ -111,6 +111,9 @@ export const PushEvent = z.object({
   repository: RepositoryPayload,
   ref: z.string(),
   after: z.string().optional(),
+  /** Absent in older fixtures; a push's sender is whoever pushed (a person, a bot, the app). */
+  sender: Account.optional(),
+  deleted: z.boolean().optional(),
   commits: z
     .array(
       z.object({
@@ -131,6 +134,81 @@ export const PushEvent = z.object({
     .optional(),
 });
 export type PushEvent = z.infer<typeof PushEvent>;
+
+const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);
+
+/** A PR as check suites and workflow runs list it (empty for a head in a fork). */
+const PullRef = z.object({
+  number: z.number().int().positive(),
+  head: z
+    .object({ sha: z.string().max(64), ref: z.string().max(255) })
+    .partial()
+    .optional(),
+  base: z
+    .object({ ref: z.string().max(255) })
+    .partial()
+    .optional(),
+});
+const PullRefs = z.array(PullRef).max(100).default([]).catch([]);
+
+export const CheckSuiteEvent = z.object({
+  ...base,
+  action: z.string(),
+  check_suite: z.object({
+    id: z.number().int().nonnegative().optional(),
+    head_sha: Sha,
+    head_branch: z.string().max(255).nullable().optional(),
+    status: z.string().max(50).nullable().optional(),
+    conclusion: z.string().max(50).nullable().optional(),
+    app: z
+      .object({ id: z.number().int().optional(), slug: z.string().max(100).optional() })
+      .nullable()
+      .optional(),
+    pull_requests: PullRefs,
+  }),
+});
+export type CheckSuiteEvent = z.infer<typeof CheckSuiteEvent>;
+
+export const WorkflowRunEvent = z.object({
+  ...base,
+  action: z.string(),
+  workflow_run: z.object({
+    id: z.number().int().nonnegative(),
+    name: z.string().max(500).nullable().optional(),
+    head_sha: Sha,
+    head_branch: z.string().max(255).nullable().optional(),
+    status: z.string().max(50).nullable().optional(),
+    conclusion: z.string().max(50).nullable().optional(),
+    pull_requests: PullRefs,
+  }),
+});
+export type WorkflowRunEvent = z.infer<typeof WorkflowRunEvent>;
+
+/** Legacy commit statuses (`status`): no action, no PR list. */
+export const StatusEvent = z.object({
+  ...base,
+  sha: Sha,
+  state: z.string().max(20),
+  context: z.string().max(500).optional(),
+});
+export type StatusEvent = z.infer<typeof StatusEvent>;
+
+/** `issues.edited`: the dashboard's checkboxes; `changes.body.from` is the body before the edit. */
+export const IssueEditedEvent = z.object({
+  ...base,
+  action: z.string(),
+  issue: z.object({
+    number: z.number().int().positive(),
+    body: z.string().max(MAX_BODY).nullable().optional(),
+    user: Account.optional(),
+    pull_request: z.unknown().optional(),
+  }),
+  changes: z
+    .object({ body: z.object({ from: z.string().max(MAX_BODY).nullable() }).optional() })
+    .passthrough()
+    .optional(),
+});
+export type IssueEditedEvent = z.infer<typeof IssueEditedEvent>;
 
 const RepoListItem = z.object({ full_name: z.string().regex(/^[A-Za-z0-9_-]+\/[A-Za-z0-9._-]+$/) });
 

@@ -21,7 +21,23 @@ export interface TaskQueueOptions {
 export type EnqueueResult =
   | { status: 'enqueued'; jobId: string }
   /** Another job for the same issue or PR is waiting, delayed or running. */
-  | { status: 'duplicate'; jobId: string };
+  | { status: 'duplicate'; jobId: string }
+  /**
+   * A follow-up whose PR has a running job: BullMQ keeps it (the latest one) and adds it
+   * when that job finishes, so it never runs beside another job on the same PR.
+   */
+  | { status: 'deferred'; jobId: string; runningJobId: string };
+
+export interface EnqueueOptions {
+  deliveryId: string;
+  debounceMs?: number;
+  /**
+   * A follow-up the app queued by itself (CI repair, branch update): delayed by `delayMs`,
+   * and kept for later when a job on the same PR is running (a repair of the head the
+   * running job just pushed must not be lost because that job is still reporting).
+   */
+  followUp?: { delayMs?: number };
+}
 
 export type CancelResult =
   | { status: 'removed'; jobId: string }
@@ -38,7 +54,7 @@ export interface TaskQueue {
    * `debounceMs` makes it a delayed job whose delay restarts with each new call
    * while it is still delayed (a burst of review comments becomes one job).
    */
-  enqueueTask(task: Task, options: { deliveryId: string; debounceMs?: number }): Promise<EnqueueResult>;
+  enqueueTask(task: Task, options: EnqueueOptions): Promise<EnqueueResult>;
   /** Removes a queued job for the target, or records a cancel intent for a running one. */
   cancelTarget(target: Target, reason: CancelIntent['reason'], actor?: string): Promise<CancelResult>;
   /** Waiting + delayed + active + prioritized jobs, for /metrics. */
@@ -59,7 +75,7 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     queue,
     prefix: options.prefix,
 
-    async enqueueTask(input, { deliveryId, debounceMs }) {
+    async enqueueTask(input, { deliveryId, debounceMs, followUp }) {
       const parsed = Task.safeParse(input);
       if (!parsed.success) {
         throw new PullwrightError('input_invalid', 'Task does not match the schema', {
@@ -76,11 +92,22 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       const jobId = taskJobId(task.kind, target, deliveryId);
       const job = await queue.add(task.kind, task, {
         jobId,
-        delay: debounceMs,
-        deduplication: { id: targetDedupId(target), ...(debounceMs ? { reschedule: true } : {}) },
+        delay: followUp ? followUp.delayMs || undefined : debounceMs,
+        deduplication: {
+          id: targetDedupId(target),
+          ...(followUp ? { keepLastIfActive: true } : debounceMs ? { reschedule: true } : {}),
+        },
       });
       if (job.id === undefined) throw new PullwrightError('internal', 'BullMQ returned a job without an id');
-      return job.id === jobId ? { status: 'enqueued', jobId } : { status: 'duplicate', jobId: job.id };
+      if (job.id === jobId) return { status: 'enqueued', jobId };
+      if (followUp) {
+        // BullMQ answers with the live job either way; only a running one keeps ours for later,
+        // and adds it when it finishes (which may already have happened: then ours exists).
+        const state = await (await queue.getJob(job.id))?.getState();
+        if (state === 'active') return { status: 'deferred', jobId, runningJobId: job.id };
+        if (await queue.getJob(jobId)) return { status: 'enqueued', jobId };
+      }
+      return { status: 'duplicate', jobId: job.id };
     },
 
     async cancelTarget(target, reason, actor) {

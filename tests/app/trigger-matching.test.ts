@@ -156,3 +156,64 @@ describe('matchIssueEvent', () => {
     );
   });
 });
+
+describe('matchComment: follow-through commands on a pull request', () => {
+  const onPr = (body: string, source: 'issue_comment' | 'review' | 'review_comment' = 'issue_comment') =>
+    comment(body, { isPullRequest: true, source, action: source === 'review' ? 'submitted' : 'created' });
+  const kindOf = (d: ReturnType<typeof comment>) => (d.action === 'enqueue' ? d.kind : d.action);
+
+  it('`fix ci` and its spellings ask for a CI repair, with the rest as instruction', () => {
+    for (const body of [
+      '@agent fix ci',
+      '@agent fix the CI please',
+      '@agent repair the build',
+      '@agent fix failing checks',
+    ]) {
+      expect(kindOf(onPr(body)), body).toBe('repair-ci');
+    }
+    const d = onPr('@agent fix ci\nthe flaky test is in auth.spec.ts');
+    expect(d).toMatchObject({
+      action: 'enqueue',
+      kind: 'repair-ci',
+      trigger: { actor: 'alice', source: 'issue_comment' },
+    });
+    expect(d.action === 'enqueue' && d.trigger.instruction).toContain('auth.spec.ts');
+  });
+
+  it('`update` and `rebase` ask for a branch update; the instruction tells which', () => {
+    for (const body of [
+      '@agent update',
+      '@agent update the branch',
+      '@agent update this PR from main',
+      '@agent rebase',
+      '@agent rebase onto main please',
+    ]) {
+      expect(kindOf(onPr(body)), body).toBe('update-branch');
+    }
+    expect(onPr('@agent rebase')).toMatchObject({ trigger: { instruction: 'rebase' } });
+  });
+
+  it('"update the README …" and other edits stay revise instructions', () => {
+    for (const body of [
+      '@agent update the README to mention Redis',
+      '@agent updates are needed in auth.ts',
+      '@agent fix the typo in the CI docs link',
+    ]) {
+      expect(kindOf(onPr(body)), body).toBe('revise');
+    }
+  });
+
+  it('on an issue the same words are an implement request', () => {
+    expect(kindOf(comment('@agent fix ci'))).toBe('implement');
+    expect(kindOf(comment('@agent rebase'))).toBe('implement');
+  });
+
+  it('bots and edits still never trigger', () => {
+    expect(
+      comment('@agent fix ci', { isPullRequest: true, author: { login: 'ci[bot]', id: 2, type: 'Bot' } }),
+    ).toMatchObject({ action: 'ignore' });
+    expect(comment('@agent update', { isPullRequest: true, action: 'edited' })).toMatchObject({
+      action: 'ignore',
+    });
+  });
+});

@@ -13,6 +13,12 @@ export function createPullRequestClosedHandler(ctx: IntakeContext) {
     async handle(p, _delivery, log) {
       const repo = refOf(p.repository);
       await ctx.maintenanceCaps.recordClosed(repo, p.pull_request.number);
+      // No follow-ups on a closed or merged PR (its CI and its base may still move).
+      await ctx.followUps.forgetPull({
+        installationId: p.installation.id,
+        repo,
+        number: p.pull_request.number,
+      });
       const result = await ctx.taskQueue.cancelTarget(
         { installationId: p.installation.id, repo, number: p.pull_request.number },
         'closed',
