@@ -114,6 +114,10 @@ export function createAppGitHubPort(options: AppGitHubPortOptions): GitHubPort {
     },
 
     getPull: (installationId, repo, number) => pulls.getPull(client(installationId), repo, number),
+    getPullMergeability: (installationId, repo, number, options) =>
+      pulls.getPullMergeability(client(installationId), repo, number, options?.timeoutMs),
+    compareCommits: (installationId, repo, base, head) =>
+      pulls.compareCommits(client(installationId), repo, base, head),
     listOpenPulls: (installationId, repo, filter) =>
       pulls.listOpenPulls(client(installationId), repo, filter),
     listPullsForCommit: (installationId, repo, sha) =>

@@ -1,6 +1,6 @@
 import type { ReactionTarget } from '../domain/reaction-target.js';
 import type { RepoRef } from '../domain/task.js';
-import type { CheckSuiteData, CombinedStatusData, IssueChange, NewIssue } from './ci-data.js';
+import type { CheckSuiteData, CombinedStatusData, CompareData, IssueChange, NewIssue } from './ci-data.js';
 import type { IssueData, PullData } from './github-for-worker.js';
 import type { Permission } from './permission.js';
 
@@ -30,6 +30,14 @@ export interface GitHubPort {
   getDefaultBranchFile(installationId: number, repo: RepoRef, path: string): Promise<RepoFile | null>;
 
   getPull(installationId: number, repo: RepoRef, number: number): Promise<PullData>;
+  /** `getPull`, polled while GitHub is still computing `mergeable` (null), up to `timeoutMs` (default 10 s). */
+  getPullMergeability(
+    installationId: number,
+    repo: RepoRef,
+    number: number,
+    options?: { timeoutMs?: number },
+  ): Promise<PullData>;
+  compareCommits(installationId: number, repo: RepoRef, base: string, head: string): Promise<CompareData>;
   /** Open pull requests, newest first, every page; `head` is `owner:branch`. */
   listOpenPulls(
     installationId: number,
