@@ -27,6 +27,13 @@ export const INTEGRATION_TESTS = [
   'tests/app/intake-twin.test.ts',
   'tests/workspace/workspace.test.ts',
   'tests/workspace/host-lock.test.ts',
+  'tests/browser/**/*.test.ts',
+  'tests/eval/**/*.test.ts',
+  'tests/setup/*.e2e.test.ts',
+  'tests/runs/**/*.integration.test.ts',
+  'tests/app/integration/**/*.test.ts',
+  'tests/agent/subagents/**/*.test.ts',
+  'tests/agent/mcp/**/*.test.ts',
 ];
 
 export const ALL_TESTS = 'tests/**/*.test.ts';
