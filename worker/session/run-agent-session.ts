@@ -2,16 +2,24 @@ import type { Logger } from '../../src/logger.js';
 import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import type { AgentResult, Budgets } from '../agent/loop/run-agent.js';
 import type { AgentEvent, AgentTask } from '../agent/tool.js';
-import type { SandboxProvider } from '../sandbox/sandbox.js';
+import type { EnvironmentService } from '../environment/environment-service.js';
+import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import type { PatchStats } from '../workspace/patch.js';
 import type { AgentRunner } from './agent-runner.js';
 import { checkCancelled } from './check-cancelled.js';
 import type { FreshCopy } from './fresh-copy.js';
 import type { PhaseTimings } from './phase-timings.js';
+import {
+  type EnvironmentReport,
+  type PreparedEnvironment,
+  prepareEnvironment,
+  type SessionScope,
+} from './prepare-environment.js';
 import { type CommandResult, runCommand } from './run-command.js';
 import { verifyInFreshCopy } from './verify-in-fresh-copy.js';
 
 export type { FreshCopy } from './fresh-copy.js';
+export type { EnvironmentReport, SessionScope } from './prepare-environment.js';
 export { COMMAND_TIMEOUT_MS, type CommandResult, OUTPUT_TAIL_CHARS } from './run-command.js';
 
 /**
@@ -57,13 +65,20 @@ export type SessionRepoConfig = Pick<
 export type SessionEvent =
   | AgentEvent
   | { type: 'phase'; phase: 'setup' | 'sandbox' | 'agent' | 'verify' }
-  | { type: 'setup-failed'; exitCode: number | null };
+  | { type: 'setup-failed'; exitCode: number | null }
+  /** How the agent's environment was made: restored from a snapshot, or set up (and whether kept). */
+  | { type: 'environment'; report: EnvironmentReport };
 
 export interface AgentSessionDeps {
   sandboxes: SandboxProvider;
   /** The sandbox image both containers run. */
   image: string;
   agent: AgentRunner;
+  /**
+   * Snapshots and setup-only secrets (issue 17); absent: setup runs in the agent's
+   * working copy every time, without secrets.
+   */
+  environment?: EnvironmentService;
 }
 
 export interface AgentSessionInput {
@@ -81,6 +96,11 @@ export interface AgentSessionInput {
   secrets?: string[];
   onEvent?: (event: SessionEvent) => void;
   timings?: PhaseTimings;
+  /**
+   * The installation and repository: with `deps.environment` and a workspace that can
+   * make fresh copies, setup's result is snapshotted per scope and setup secrets apply.
+   */
+  scope?: SessionScope;
 }
 
 export interface AgentSessionResult {
@@ -93,6 +113,11 @@ export interface AgentSessionResult {
   blockedHosts: string[];
   /** Empty when the agent was cancelled (nothing of a cancelled run is delivered). */
   patch: PatchResult;
+  /**
+   * How the agent's environment was made (snapshot restored, or setup and whether it
+   * was kept). Always set by runAgentSession; optional for results other code builds.
+   */
+  environment?: EnvironmentReport;
 }
 
 const NO_PATCH: PatchResult = {
@@ -112,84 +137,142 @@ export async function runAgentSession(
     deps.sandboxes.create({ image: deps.image, network, labels: input.labels }, workspace.workDir);
 
   let setup: CommandResult | null = null;
-  checkCancelled(signal);
-  if (repoConfig.setupCommand) {
-    // Setup may need the network (installing dependencies); the agent then gets its own,
-    // usually stricter, policy in a fresh container on the same working copy.
-    emit({ type: 'phase', phase: 'setup' });
+  let environment: EnvironmentReport = { source: 'none' };
+  let prepared: PreparedEnvironment | null = null;
+  const legacySetup = async (setupCommand: string) => {
     const setupBox = await create(repoConfig.network.setup);
     try {
-      setup = await runCommand(setupBox, repoConfig.setupCommand, signal, secrets);
+      setup = await runCommand(setupBox, setupCommand, signal, secrets);
     } finally {
       await setupBox.dispose();
     }
-    if (setup.exitCode !== 0) emit({ type: 'setup-failed', exitCode: setup.exitCode });
-    timings?.end('setup');
+  };
+  checkCancelled(signal);
+  const setupCommand = repoConfig.setupCommand;
+  const freshCopy = workspace.freshCopy?.bind(workspace);
+  try {
+    if (setupCommand) {
+      // Setup may need the network (installing dependencies); the agent then gets its own,
+      // usually stricter, policy in a fresh container on the same working copy.
+      emit({ type: 'phase', phase: 'setup' });
+      if (deps.environment && input.scope && freshCopy) {
+        prepared = await prepareEnvironment({
+          service: deps.environment,
+          sandboxes: deps.sandboxes,
+          image: deps.image,
+          labels: input.labels,
+          scope: input.scope,
+          workDir: workspace.workDir,
+          freshCopy,
+          setupCommand,
+          setupNetwork: repoConfig.network.setup,
+          signal,
+          secrets,
+          log: input.log,
+        });
+        setup = prepared.setup;
+        environment = prepared.report;
+        // Nothing to unpack (the capture failed or was too large): set up in place, without secrets.
+        if (!prepared.restore && environment.source === 'setup' && environment.reason !== 'secret')
+          await legacySetup(setupCommand);
+      } else {
+        environment = { source: 'setup', snapshot: 'off' };
+        await legacySetup(setupCommand);
+      }
+      const done = setup as CommandResult | null;
+      if (done && done.exitCode !== 0) emit({ type: 'setup-failed', exitCode: done.exitCode });
+      timings?.end('setup');
+    }
+
+    checkCancelled(signal);
+    emit({ type: 'phase', phase: 'sandbox' });
+    let sandbox: Sandbox = await create(repoConfig.network.agent);
+    if (prepared?.restore) {
+      const started = Date.now();
+      try {
+        await prepared.restore(sandbox, signal);
+        if (environment.source !== 'none') environment = { ...environment, restoreMs: Date.now() - started };
+      } catch (err) {
+        checkCancelled(signal);
+        // A snapshot that does not unpack is not trusted further: set up from scratch instead.
+        input.log.warn({ err }, 'Restoring the environment failed; running setup instead');
+        await sandbox.dispose();
+        await legacySetup(setupCommand as string);
+        environment = { source: 'setup', snapshot: 'not-saved', reason: 'restore-failed' };
+        prepared = { ...prepared, restore: null };
+        sandbox = await create(repoConfig.network.agent);
+      }
+    }
+    if (setupCommand && deps.environment) emit({ type: 'environment', report: environment });
+    timings?.end('sandbox');
+    return await runAgentAndVerify(sandbox);
+  } finally {
+    await prepared?.dispose();
   }
 
-  checkCancelled(signal);
-  emit({ type: 'phase', phase: 'sandbox' });
-  const sandbox = await create(repoConfig.network.agent);
-  timings?.end('sandbox');
-  let agent: AgentResult;
-  const verify: CommandResult[] = [];
-  let blockedHosts: string[] = [];
-  try {
-    emit({ type: 'phase', phase: 'agent' });
-    agent = await deps.agent.run({
-      sandbox,
-      task: input.task,
-      repoConfig: { verifyCommands: repoConfig.verifyCommands, setupCommand: repoConfig.setupCommand },
-      limits: input.limits ?? repoConfig.limits,
-      signal,
-      log: input.log,
-      transcriptPath: input.transcriptPath,
-      onEvent: input.onEvent,
-      hasChanges: async () => (await workspace.extractPatch()).patch.trim() !== '',
-      timings,
-    });
-    timings?.end('agent');
-    input.log.info(
-      { outcome: agent.outcome, turns: agent.turns, costUsd: agent.usage.costUsd },
-      'Agent finished',
-    );
-    if (agent.outcome === 'cancelled') return { agent, setup, verify, blockedHosts, patch: NO_PATCH };
-    if (!workspace.freshCopy) {
-      if (repoConfig.verifyCommands.length > 0)
-        input.log.warn('Verify runs in the agent container (the workspace cannot make a fresh copy)');
-      emit({ type: 'phase', phase: 'verify' });
-      for (const command of repoConfig.verifyCommands) {
-        checkCancelled(signal);
-        verify.push(await runCommand(sandbox, command, signal, secrets));
+  async function runAgentAndVerify(sandbox: Sandbox): Promise<AgentSessionResult> {
+    let agent: AgentResult;
+    const verify: CommandResult[] = [];
+    let blockedHosts: string[] = [];
+    try {
+      emit({ type: 'phase', phase: 'agent' });
+      agent = await deps.agent.run({
+        sandbox,
+        task: input.task,
+        repoConfig: { verifyCommands: repoConfig.verifyCommands, setupCommand: repoConfig.setupCommand },
+        limits: input.limits ?? repoConfig.limits,
+        signal,
+        log: input.log,
+        transcriptPath: input.transcriptPath,
+        onEvent: input.onEvent,
+        hasChanges: async () => (await workspace.extractPatch()).patch.trim() !== '',
+        timings,
+      });
+      timings?.end('agent');
+      input.log.info(
+        { outcome: agent.outcome, turns: agent.turns, costUsd: agent.usage.costUsd },
+        'Agent finished',
+      );
+      if (agent.outcome === 'cancelled')
+        return { agent, setup, verify, blockedHosts, patch: NO_PATCH, environment };
+      if (!workspace.freshCopy) {
+        if (repoConfig.verifyCommands.length > 0)
+          input.log.warn('Verify runs in the agent container (the workspace cannot make a fresh copy)');
+        emit({ type: 'phase', phase: 'verify' });
+        for (const command of repoConfig.verifyCommands) {
+          checkCancelled(signal);
+          verify.push(await runCommand(sandbox, command, signal, secrets));
+        }
+        timings?.end('verify');
       }
+      blockedHosts = (await sandbox.blockedConnections()).map((b) => b.host);
+    } finally {
+      await sandbox.dispose();
+    }
+    // Read only after the container is gone, so nothing can change the tree while it is read.
+    const patch = await workspace.extractPatch();
+    timings?.end('extract');
+    if (freshCopy && repoConfig.verifyCommands.length > 0) {
+      emit({ type: 'phase', phase: 'verify' });
+      const fresh = await verifyInFreshCopy({
+        sandboxes: deps.sandboxes,
+        image: deps.image,
+        labels: input.labels,
+        freshCopy,
+        patch: patch.patch,
+        setupCommand: repoConfig.setupCommand,
+        verifyCommands: repoConfig.verifyCommands,
+        network: repoConfig.network,
+        signal,
+        secrets,
+        log: input.log,
+        // Setup's result as the agent got it (never anything the agent touched): verify skips setup.
+        restoreEnvironment: prepared?.restore ?? undefined,
+      });
+      verify.push(...fresh.verify);
+      blockedHosts.push(...fresh.blockedHosts);
       timings?.end('verify');
     }
-    blockedHosts = (await sandbox.blockedConnections()).map((b) => b.host);
-  } finally {
-    await sandbox.dispose();
+    return { agent, setup, verify, blockedHosts: [...new Set(blockedHosts)], patch, environment };
   }
-  // Read only after the container is gone, so nothing can change the tree while it is read.
-  const patch = await workspace.extractPatch();
-  timings?.end('extract');
-  const freshCopy = workspace.freshCopy?.bind(workspace);
-  if (freshCopy && repoConfig.verifyCommands.length > 0) {
-    emit({ type: 'phase', phase: 'verify' });
-    const fresh = await verifyInFreshCopy({
-      sandboxes: deps.sandboxes,
-      image: deps.image,
-      labels: input.labels,
-      freshCopy,
-      patch: patch.patch,
-      setupCommand: repoConfig.setupCommand,
-      verifyCommands: repoConfig.verifyCommands,
-      network: repoConfig.network,
-      signal,
-      secrets,
-      log: input.log,
-    });
-    verify.push(...fresh.verify);
-    blockedHosts.push(...fresh.blockedHosts);
-    timings?.end('verify');
-  }
-  return { agent, setup, verify, blockedHosts: [...new Set(blockedHosts)], patch };
 }

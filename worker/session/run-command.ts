@@ -27,8 +27,10 @@ export async function runCommand(
   command: string,
   signal: AbortSignal,
   secrets: string[],
+  /** Only the setup container ever gets one (setup-only secrets). */
+  env?: Record<string, string>,
 ): Promise<CommandResult> {
-  const run = await sandbox.exec({ cmd: command, timeoutMs: COMMAND_TIMEOUT_MS, signal });
+  const run = await sandbox.exec({ cmd: command, timeoutMs: COMMAND_TIMEOUT_MS, signal, env });
   return {
     command,
     exitCode: run.exitCode,

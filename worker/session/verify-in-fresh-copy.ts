@@ -1,5 +1,5 @@
 import type { Logger } from '../../src/logger.js';
-import type { NetworkPolicy, SandboxProvider } from '../sandbox/sandbox.js';
+import type { NetworkPolicy, Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import { checkCancelled } from './check-cancelled.js';
 import type { FreshCopy } from './fresh-copy.js';
 import { COMMAND_TIMEOUT_MS, type CommandResult, outputTail, runCommand } from './run-command.js';
@@ -17,6 +17,12 @@ export interface VerifyInFreshCopyInput {
   signal: AbortSignal;
   secrets: string[];
   log: Logger;
+  /**
+   * Setup's result as the session captured it before the agent ran (issue 17): when
+   * given, it is unpacked into the verify container instead of running setup again.
+   * It comes from the setup phase only, never from the agent's tree.
+   */
+  restoreEnvironment?: (box: Sandbox, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -50,7 +56,19 @@ export async function verifyInFreshCopy(
   try {
     const create = (network: NetworkPolicy) =>
       input.sandboxes.create({ image: input.image, network, labels: input.labels }, copy.workDir);
-    if (input.setupCommand) {
+    let box: Sandbox | undefined;
+    if (input.restoreEnvironment) {
+      box = await create(input.network.agent);
+      try {
+        await input.restoreEnvironment(box, signal);
+      } catch (err) {
+        checkCancelled(signal);
+        input.log.warn({ err }, 'Restoring the environment for verify failed; running setup instead');
+        await box.dispose();
+        box = undefined;
+      }
+    }
+    if (!box && input.setupCommand) {
       const setupBox = await create(input.network.setup);
       try {
         const setup = await runCommand(setupBox, input.setupCommand, signal, secrets);
@@ -60,7 +78,7 @@ export async function verifyInFreshCopy(
       }
     }
     checkCancelled(signal);
-    const box = await create(input.network.agent);
+    box ??= await create(input.network.agent);
     try {
       const hasPatch = input.patch.trim() !== '';
       const applied = await box.exec({

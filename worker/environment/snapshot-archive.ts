@@ -1,0 +1,161 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PullwrightError } from '../../src/errors.js';
+import { SANDBOX_HOME, SANDBOX_WORKDIR } from '../sandbox/container-spec.js';
+import type { Sandbox, SandboxProcess } from '../sandbox/sandbox.js';
+
+/**
+ * Packing and unpacking an environment, always inside a container as the agent
+ * user: the host only moves opaque bytes between a container and a file.
+ *
+ * Workspace: every untracked path (ignored or not: `node_modules`, `.venv`,
+ * `target`, generated files), listed by the container's own git; `.git` and
+ * tracked files are never in it (the next run checks its own commit out).
+ * HOME: everything setup left there except download caches an installer never
+ * reads again (they only cost restore time).
+ */
+const CAPTURE_WORKSPACE = 'git ls-files -z --others --directory | tar -c -f - --null --no-unquote -T -';
+const HOME_EXCLUDES = ['./.npm/_cacache', './.npm/_logs', './.cache/pip', './.cache/yarn', './.cache/pnpm'];
+const CAPTURE_HOME = `tar -c -f - -C ${SANDBOX_HOME} ${HOME_EXCLUDES.map((e) => `--exclude=${e}`).join(' ')} .`;
+const RESTORE = (dir: string) => `tar -x -f - -C ${dir}`;
+
+export type CaptureResult =
+  | { ok: true; bytes: number }
+  | { ok: false; reason: 'too-large' | 'secret' | 'failed'; detail: string };
+
+/**
+ * Finds any of `needles` in a byte stream without holding it: keeps only the last
+ * (longest needle - 1) bytes between chunks.
+ */
+export class SecretScanner extends Transform {
+  found = false;
+  private tail = Buffer.alloc(0);
+  private readonly needles: Buffer[];
+  private readonly keep: number;
+
+  constructor(values: readonly string[]) {
+    super();
+    this.needles = secretForms(values).map((v) => Buffer.from(v));
+    this.keep = Math.max(0, ...this.needles.map((n) => n.length - 1));
+  }
+
+  override _transform(
+    chunk: Buffer,
+    _enc: BufferEncoding,
+    done: (err?: Error | null, data?: Buffer) => void,
+  ) {
+    if (!this.found && this.needles.length > 0) {
+      const window = Buffer.concat([this.tail, chunk]);
+      if (this.needles.some((n) => window.includes(n))) this.found = true;
+      this.tail = window.subarray(Math.max(0, window.length - this.keep));
+    }
+    done(null, chunk);
+  }
+}
+
+/** The value and the encodings a tool commonly writes it in (base64, URL-encoded). */
+export function secretForms(values: readonly string[]): string[] {
+  const forms = new Set<string>();
+  for (const v of values) {
+    if (!v) continue;
+    forms.add(v);
+    forms.add(Buffer.from(v).toString('base64').replace(/=+$/, ''));
+    forms.add(encodeURIComponent(v));
+  }
+  return [...forms];
+}
+
+async function collect(proc: SandboxProcess, cap = 8192): Promise<string> {
+  let out = '';
+  for await (const chunk of proc.stderr) if (out.length < cap) out += (chunk as Buffer).toString('utf8');
+  return out.slice(0, cap);
+}
+
+async function captureOne(
+  box: Sandbox,
+  cmd: string,
+  file: string,
+  budget: { left: number },
+  secrets: readonly string[],
+): Promise<CaptureResult> {
+  if (!box.spawn) throw new PullwrightError('sandbox_failed', 'This sandbox cannot stream a snapshot.');
+  const proc = await box.spawn({ cmd, cwd: SANDBOX_WORKDIR });
+  proc.stdin.end();
+  const errors = collect(proc);
+  const scanner = new SecretScanner(secrets);
+  let bytes = 0;
+  let tooLarge = false;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > budget.left && !tooLarge) {
+        tooLarge = true;
+        void proc.kill();
+        done(null);
+        return;
+      }
+      done(null, tooLarge ? undefined : chunk);
+    },
+  });
+  await pipeline(proc.stdout, counter, scanner, createWriteStream(file, { mode: 0o600 }));
+  const exitCode = await proc.exited;
+  const stderr = await errors;
+  if (tooLarge) return { ok: false, reason: 'too-large', detail: `over ${budget.left} bytes` };
+  // A secret in the archive means setup wrote one down: nothing of it may be kept or shown.
+  if (scanner.found) return { ok: false, reason: 'secret', detail: 'the output contains a setup secret' };
+  if (exitCode !== 0)
+    return { ok: false, reason: 'failed', detail: `tar exited with ${exitCode}: ${stderr.slice(-500)}` };
+  budget.left -= bytes;
+  return { ok: true, bytes };
+}
+
+/**
+ * Packs what setup produced from the setup container into `files`, bounded by
+ * `maxBytes` and refused when any form of a setup secret appears in it.
+ */
+export async function captureEnvironment(
+  box: Sandbox,
+  files: { workspaceTar: string; homeTar: string },
+  options: { maxBytes: number; secrets: readonly string[] },
+): Promise<CaptureResult> {
+  const budget = { left: options.maxBytes };
+  const workspace = await captureOne(box, CAPTURE_WORKSPACE, files.workspaceTar, budget, options.secrets);
+  if (!workspace.ok) return workspace;
+  const home = await captureOne(box, CAPTURE_HOME, files.homeTar, budget, options.secrets);
+  if (!home.ok) return home;
+  return { ok: true, bytes: workspace.bytes + home.bytes };
+}
+
+async function restoreOne(box: Sandbox, file: string, dir: string, signal?: AbortSignal): Promise<void> {
+  if (!box.spawn) throw new PullwrightError('sandbox_failed', 'This sandbox cannot restore a snapshot.');
+  const proc = await box.spawn({ cmd: RESTORE(dir), cwd: SANDBOX_WORKDIR, signal });
+  const errors = collect(proc);
+  proc.stdout.resume();
+  await pipeline(createReadStream(file), proc.stdin);
+  const exitCode = await proc.exited;
+  if (exitCode !== 0) {
+    throw new PullwrightError(
+      'sandbox_failed',
+      `Restoring the environment failed (tar exited with ${exitCode}).`,
+      {
+        details: { stderr: (await errors).slice(-500) },
+      },
+    );
+  }
+}
+
+/**
+ * Unpacks an environment into a new container, as the agent user, into its own
+ * workspace and HOME: fresh files, no link into the host's copy.
+ */
+export async function restoreEnvironment(
+  box: Sandbox,
+  files: { workspaceTar: string; homeTar: string },
+  signal?: AbortSignal,
+): Promise<void> {
+  await Promise.all([
+    restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal),
+    restoreOne(box, files.homeTar, SANDBOX_HOME, signal),
+  ]);
+}
