@@ -6,6 +6,7 @@ import { createAppGitHubPort } from '../src/github/app-github-port.js';
 import { createOctokitGitHubForWorker } from '../src/github/octokit-github-for-worker.js';
 import type { Logger } from '../src/logger.js';
 import { startAcknowledger } from '../src/queue/acknowledgements.js';
+import { createFollowUpMarks } from '../src/queue/follow-up-marks.js';
 import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
 import { createRedis, redisTargetFromConfig } from '../src/queue/redis-connection.js';
 import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
@@ -153,6 +154,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       identity: { name: config.botLogin, email: `${config.APP_SLUG}[bot]@users.noreply.github.com` },
     },
     runDir: transcriptsDir,
+    // What Pullwright pushed to each PR: the app's CI-repair and branch-update follow-ups read it.
+    followUps: createFollowUpMarks(redis, config.QUEUE_PREFIX),
   };
 
   const worker: TaskWorker = await startTaskWorker({

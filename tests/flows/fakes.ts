@@ -1,6 +1,15 @@
 import type { MaintenanceTask, RepoRef, TargetTask } from '../../src/domain/task.js';
 import { PullwrightError } from '../../src/errors.js';
 import type {
+  CheckRunChange,
+  CheckRunData,
+  CombinedStatusData,
+  NewCheckRun,
+  PullCommitData,
+  WorkflowJobData,
+  WorkflowRunData,
+} from '../../src/github/ci-data.js';
+import type {
   CommentData,
   NewPull,
   PullData,
@@ -36,7 +45,24 @@ export class FakeGitHub implements RepoGitHub {
     body: 'add() is wrong',
     state: 'open' as const,
     author: 'alice',
+    htmlUrl: 'https://twin/issues/7',
+    labels: [] as string[],
   };
+  tokenPermissions: Record<string, 'read' | 'write'> = {
+    contents: 'write',
+    checks: 'write',
+    actions: 'read',
+  };
+  /** Check runs by commit: Pullwright's own (created through the port) and seeded CI results. */
+  checkRuns: CheckRunData[] = [];
+  checkRunEdits: { id: number; change: CheckRunChange }[] = [];
+  workflowRuns: WorkflowRunData[] = [];
+  jobs: WorkflowJobData[] = [];
+  jobLogs = new Map<number, string>();
+  statuses: CombinedStatusData[] = [];
+  pullCommits: PullCommitData[] = [];
+  resolvedThreads: string[] = [];
+  reruns: number[] = [];
   private nextId = 100;
 
   async getDefaultBranch() {
@@ -98,7 +124,10 @@ export class FakeGitHub implements RepoGitHub {
       headSha: this.branches.get(input.head) ?? '',
       headRepoFullName: 'o/r',
       baseRef: input.base,
-      labels: [],
+      baseSha: this.branches.get(input.base) ?? '',
+      mergeable: null,
+      mergeableState: 'unknown',
+      labels: [] as string[],
     };
     this.pulls.push(pull);
     return pull;
@@ -123,6 +152,117 @@ export class FakeGitHub implements RepoGitHub {
   async replyToReviewComment(_n: number, commentId: number, body: string) {
     this.replies.push({ commentId, body });
   }
+  async resolveReviewThread(threadId: string) {
+    this.resolvedThreads.push(threadId);
+  }
+  async getPullMergeability(number: number) {
+    return this.getPull(number);
+  }
+  async compareCommits() {
+    return { status: 'ahead' as const, aheadBy: 1, behindBy: 0, mergeBaseSha: 'base000' };
+  }
+  async listPullCommits() {
+    return this.pullCommits;
+  }
+  async createCheckRun(input: NewCheckRun) {
+    const run: CheckRunData = {
+      id: this.nextId++,
+      name: input.name,
+      headSha: input.headSha,
+      status: input.status ?? 'queued',
+      conclusion: input.conclusion ?? null,
+      detailsUrl: input.detailsUrl ?? null,
+      htmlUrl: null,
+      startedAt: input.startedAt ?? null,
+      completedAt: input.completedAt ?? null,
+      output: {
+        title: input.output?.title ?? null,
+        summary: input.output?.summary ?? null,
+        text: input.output?.text ?? null,
+        annotationsCount: 0,
+      },
+      annotations: [],
+      appSlug: 'pullwright',
+      checkSuiteId: null,
+    };
+    this.checkRuns.push(run);
+    return run;
+  }
+  async updateCheckRun(id: number, change: CheckRunChange) {
+    const run = this.checkRuns.find((r) => r.id === id);
+    if (!run) throw new PullwrightError('not_found', 'no check run');
+    this.checkRunEdits.push({ id, change });
+    if (change.status) run.status = change.status;
+    if (change.conclusion) run.conclusion = change.conclusion;
+    if (change.output)
+      run.output = { ...run.output, title: change.output.title, summary: change.output.summary };
+    return run;
+  }
+  async listCheckRunsForRef(ref: string) {
+    return this.checkRuns.filter((r) => r.headSha === ref);
+  }
+  async listCheckSuitesForRef() {
+    return [];
+  }
+  async listWorkflowRunsForSha(sha: string) {
+    return this.workflowRuns.filter((r) => r.headSha === sha);
+  }
+  async getWorkflowRun(id: number) {
+    const run = this.workflowRuns.find((r) => r.id === id);
+    if (!run) throw new PullwrightError('not_found', 'no run');
+    return run;
+  }
+  async listJobsForWorkflowRun(runId: number) {
+    return this.jobs.filter((j) => j.runId === runId);
+  }
+  async downloadJobLog(jobId: number) {
+    const text = this.jobLogs.get(jobId);
+    return text === undefined ? null : { text, truncated: false, totalBytes: text.length };
+  }
+  async getCombinedStatus(ref: string) {
+    return (
+      this.statuses.find((s) => s.sha === ref) ?? {
+        sha: ref,
+        state: 'success' as const,
+        totalCount: 0,
+        statuses: [],
+      }
+    );
+  }
+  async rerunFailedJobs(runId: number) {
+    this.reruns.push(runId);
+  }
+  async createIssue(): Promise<never> {
+    throw new PullwrightError('not_found', 'not in the fake');
+  }
+  async updateIssue(): Promise<never> {
+    throw new PullwrightError('not_found', 'not in the fake');
+  }
+  async findIssueByMarker() {
+    return null;
+  }
+}
+
+/** A pull request as the fake stores it. */
+export function fakePull(overrides: Partial<PullData> = {}): PullData & { labels: string[] } {
+  return {
+    number: 12,
+    title: 'Fix the adder',
+    body: 'Fixes #7',
+    state: 'open',
+    merged: false,
+    draft: false,
+    htmlUrl: 'https://twin/pull/12',
+    headRef: 'pullwright/issue-7-fix-the-adder',
+    headSha: 'head000'.padEnd(40, '0'),
+    headRepoFullName: 'o/r',
+    baseRef: 'main',
+    baseSha: 'base000',
+    mergeable: true,
+    mergeableState: 'clean',
+    labels: [],
+    ...overrides,
+  };
 }
 
 export function fakeSandbox(execLog: string[], exitCodeOf: (cmd: string) => number = () => 0): Sandbox {
@@ -234,6 +374,12 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
       },
       async foreignCommits() {
         return [];
+      },
+      async updateBranch() {
+        return { kind: 'up-to-date' as const, baseSha: 'base000' };
+      },
+      async pushResolution() {
+        return { commitSha: 'r'.repeat(40) };
       },
     },
     session: {

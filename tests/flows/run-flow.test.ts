@@ -334,6 +334,9 @@ describe('review flows', () => {
       headSha: 'head111',
       headRepoFullName: fork ? 'someone/r' : 'o/r',
       baseRef: 'main',
+      baseSha: 'base000',
+      mergeable: true,
+      mergeableState: 'clean',
       labels: [],
     });
   }

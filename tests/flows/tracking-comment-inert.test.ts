@@ -79,6 +79,9 @@ describe('thread replies written by the model', () => {
       headSha: 'head111',
       headRepoFullName: 'o/r',
       baseRef: 'main',
+      baseSha: 'base000',
+      mergeable: true,
+      mergeableState: 'clean',
       labels: [],
     });
     h.github.threads = [

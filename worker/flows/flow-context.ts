@@ -2,9 +2,11 @@ import type { RunOutcome } from '../../src/domain/run-outcome.js';
 import type { RepoRef, Task } from '../../src/domain/task.js';
 import type { GitHubForWorker, RepoGitHub } from '../../src/github/github-for-worker.js';
 import type { Logger } from '../../src/logger.js';
+import type { FollowUpMarks } from '../../src/queue/follow-up-marks.js';
 import type { AgentResult } from '../agent/loop/run-agent.js';
 import type { PhaseTimings } from '../session/phase-timings.js';
 import type { AgentSessionDeps, AgentSessionResult } from '../session/run-agent-session.js';
+import type { CheckRunReporter } from './check-run.js';
 import type { FlowRepoConfig } from './flow-config.js';
 import type { Identity, MaintenanceCaps, WorkspacePort } from './ports.js';
 import type { TrackingComment } from './tracking-comment.js';
@@ -24,6 +26,12 @@ export interface FlowDeps {
   bot: { login: string; identity: Identity };
   /** Where transcripts are kept. */
   runDir: string;
+  /**
+   * What Pullwright pushed to each PR, for the app's follow-ups (src/queue/follow-up-marks.ts):
+   * every push is recorded, and repair-ci reads its claim ("attempt n of N"). Absent in
+   * unit tests without Redis: nothing is recorded and repairs count from 1.
+   */
+  followUps?: Pick<FollowUpMarks, 'recordPush' | 'getPull' | 'getRepair' | 'claimRepair'>;
 }
 
 export type FlowStatus = RunOutcome;
@@ -49,6 +57,8 @@ export interface FlowContext<T extends Task = Task> {
   defaultBranch: string;
   config: FlowRepoConfig;
   tracking: TrackingComment | null;
+  /** The run's `Pullwright` check run once the plan named a head (null when off or not started). */
+  checkRun: CheckRunReporter | null;
   started: number;
   /** Scrubbed from anything the run reports (the repository token). */
   secrets: string[];

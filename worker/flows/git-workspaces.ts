@@ -10,8 +10,10 @@ import {
   pushBranch,
 } from '../delivery/git-delivery.js';
 import { createFreshCopier } from '../session/fresh-copy.js';
+import { runGit } from '../workspace/git.js';
+import { commitResolution, mergeBaseIntoHead, rebaseOntoBase } from '../workspace/merge-branch.js';
 import { applyPatch, extractPatch } from '../workspace/patch.js';
-import { ensureRepoCache, type RepoCache } from '../workspace/repo-cache.js';
+import { ensureRepoCache, type RepoCache, resolveRef } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
 import type { WorkspacePort } from './ports.js';
 
@@ -91,6 +93,69 @@ export function createGitWorkspaces(options: {
           branch,
           expectedSha: replaceSha,
         });
+        return { commitSha };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    async updateBranch({ repo, token, branch, headSha, baseRef, strategy, author, jobId }) {
+      const cache = await cacheFor(repo, token);
+      const baseSha = await resolveRef(cache, baseRef);
+      const dir = runDir(`update-${randomUUID()}`);
+      try {
+        const clean = await createCleanCheckout({ cache, ref: headSha, dir });
+        if (strategy === 'rebase') {
+          const rebased = await rebaseOntoBase({ dir: clean.dir, headSha, baseSha, committer: author });
+          if (rebased === headSha) return { kind: 'up-to-date', baseSha };
+          if (rebased) {
+            // The lease: replaced only if the branch still points where this run read it.
+            await pushBranch({
+              dir: clean.dir,
+              remoteUrl: cache.remoteUrl,
+              token,
+              branch,
+              expectedSha: headSha,
+            });
+            return { kind: 'pushed', sha: rebased, baseSha, rebased: true };
+          }
+          await runGit(['-C', clean.dir, 'checkout', '--quiet', '--detach', headSha]);
+        }
+        const merged = await mergeBaseIntoHead({ dir: clean.dir, headSha, baseSha, baseRef, author });
+        if (merged.kind === 'up-to-date') return { kind: 'up-to-date', baseSha };
+        if (merged.kind === 'clean') {
+          await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch });
+          return { kind: 'pushed', sha: merged.sha, baseSha, rebased: false };
+        }
+        // Kept in the cache (outside refs/heads and refs/tags, so a fetch's prune leaves it) for
+        // the agent's working copy; the clean checkout's new objects go with it.
+        const ref = `refs/pullwright/merges/${jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+        await runGit([
+          '-C',
+          clean.dir,
+          'push',
+          '--quiet',
+          '--no-verify',
+          '--force',
+          cache.dir,
+          `${merged.sha}:${ref}`,
+        ]);
+        return { kind: 'conflicts', mergeSha: merged.sha, baseSha, conflicts: merged.conflicts };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    async pushResolution({ repo, token, branch, mergeSha, parents, conflictPaths, patch, message, author }) {
+      const known = fetched.get(remoteOf(repo));
+      const cache = known && (await hasCommit(known, mergeSha)) ? known : await cacheFor(repo, token);
+      const dir = runDir(`resolve-${randomUUID()}`);
+      try {
+        const clean = await createCleanCheckout({ cache, ref: mergeSha, dir });
+        if (patch.trim() !== '') await applyPatch({ cleanDir: clean.dir, patch });
+        const commitSha = await commitResolution({ dir: clean.dir, parents, conflictPaths, message, author });
+        // A fast-forward of the head (its first parent): a person's push meanwhile makes this a conflict.
+        await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch, sha: commitSha });
         return { commitSha };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import type { TargetTask, Task } from '../../src/domain/task.js';
 import type { RepoGitHub } from '../../src/github/github-for-worker.js';
 import type { Logger } from '../../src/logger.js';
+import { type QuestionState, readQuestionMarker } from './questions.js';
 import { TrackingComment, trackingMarker } from './tracking-comment.js';
 
 export function trackingKeyOf(task: Task): string {
@@ -8,14 +9,17 @@ export function trackingKeyOf(task: Task): string {
   return `${task.repo.owner}/${task.repo.name}${target}`;
 }
 
-/** Creates the run's tracking comment, or adopts the one an earlier attempt of the same job left. */
+/**
+ * Creates the run's tracking comment, or adopts the one an earlier run on the same issue or
+ * PR left; an open question that run asked (questions.ts) is read before it is rewritten.
+ */
 export async function openTracking(input: {
   task: TargetTask;
   title: string;
   github: RepoGitHub;
   botLogin: string;
   log: Logger;
-}): Promise<TrackingComment> {
+}): Promise<{ tracking: TrackingComment; openQuestion: QuestionState | null }> {
   const { task, github } = input;
   const key = trackingKeyOf(task);
   // A retried job (after a crash or a redelivery) edits the comment its first attempt created.
@@ -32,6 +36,8 @@ export async function openTracking(input: {
     input.log,
     existing?.id ?? null,
   );
+  // Only the bot's own comment is read (a person cannot plant a question for the agent).
+  const openQuestion = existing ? readQuestionMarker(existing.body) : null;
   await tracking.start();
-  return tracking;
+  return { tracking, openQuestion };
 }

@@ -2,6 +2,7 @@ import type { RepoRef } from '../../src/domain/task.js';
 import type { GitIdentity } from '../delivery/git-delivery.js';
 import type { CommitAndPush } from '../delivery/push-change.js';
 import type { SessionWorkspace } from '../session/run-agent-session.js';
+import type { MergeConflict } from '../workspace/merge-branch.js';
 
 /**
  * What the flows need from the outside world, as ports. Adapters bind them to
@@ -37,7 +38,40 @@ export interface WorkspacePort extends CommitAndPush {
     sinceSha: string;
     botEmail: string;
   }): Promise<{ sha: string; author: string }[]>;
+  /**
+   * Brings `branch` (at `headSha`) up to date with `baseRef` on the host (issue 15 item 2):
+   * a rebase with a lease when asked and it applies cleanly, else a merge. A clean result is
+   * pushed here; a conflicting merge is kept as a local commit with markers (`mergeSha`, in
+   * the cache so `prepare` can start from it) for the agent to resolve.
+   */
+  updateBranch(input: {
+    repo: RepoRef;
+    token: string;
+    branch: string;
+    headSha: string;
+    baseRef: string;
+    strategy: 'merge' | 'rebase';
+    author: GitIdentity;
+    jobId: string;
+  }): Promise<BranchUpdate>;
+  /** Commits the agent's resolution of `mergeSha` as a merge of `parents` and pushes it (no force). */
+  pushResolution(input: {
+    repo: RepoRef;
+    token: string;
+    branch: string;
+    mergeSha: string;
+    parents: [string, string];
+    conflictPaths: string[];
+    patch: string;
+    message: string;
+    author: GitIdentity;
+  }): Promise<{ commitSha: string }>;
 }
+
+export type BranchUpdate =
+  | { kind: 'up-to-date'; baseSha: string }
+  | { kind: 'pushed'; sha: string; baseSha: string; rebased: boolean }
+  | { kind: 'conflicts'; mergeSha: string; baseSha: string; conflicts: MergeConflict[] };
 
 export interface MaintenanceCaps {
   /** Renovate-style limits: open PRs per repo and new PRs per hour, shared by every worker. */

@@ -2,6 +2,7 @@ import { AbortReason, abortReasonOf } from '../../src/domain/abort-reason.js';
 import { type PullwrightError, toPullwrightError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { redactText } from '../../src/logger.js';
+import type { CheckRunReporter } from './check-run.js';
 import type { FlowOutcome } from './flow-context.js';
 import { inertInline, inertMarkdown } from './inert-markdown.js';
 import type { ModeOutcome } from './modes/mode.js';
@@ -13,6 +14,8 @@ import type { TrackingComment } from './tracking-comment.js';
  */
 export interface ReportTarget {
   tracking: TrackingComment | null;
+  /** Completed with the same outcome as the tracking comment (check-run.ts). */
+  checkRun: CheckRunReporter | null;
   started: number;
   secrets: string[];
   log: Logger;
@@ -21,9 +24,22 @@ export interface ReportTarget {
 }
 
 export async function reportOutcome(target: ReportTarget, outcome: ModeOutcome): Promise<FlowOutcome> {
-  const { agent, detail, verify, blockedHosts, ...flow } = outcome;
+  const { agent, detail, verify, blockedHosts, question, files, baseRef: _baseRef, ...flow } = outcome;
   // A run that stopped at a budget is shown as such even when what it did was delivered.
   const atLimit = agent?.outcome === 'limit' && (flow.status === 'succeeded' || flow.status === 'no-changes');
+  await target.checkRun?.complete({
+    status: atLimit ? 'limit' : flow.status,
+    title: target.tracking?.current.title ?? flow.status,
+    detail: question ? `**Question:** ${inertMarkdown(question.text, 3_000)}` : detail,
+    plan: agent?.plan ?? [],
+    verify,
+    files,
+    turns: agent?.turns,
+    tokens: agent?.usage,
+    costUsd: agent?.usage.costUsd,
+    durationMs: Date.now() - target.started,
+    commitSha: flow.commitSha,
+  });
   await target.tracking?.finish({
     status: atLimit ? 'limit' : flow.status,
     prUrl: flow.prUrl,
@@ -34,6 +50,7 @@ export async function reportOutcome(target: ReportTarget, outcome: ModeOutcome):
     verify,
     blockedHosts,
     detail,
+    question,
   });
   return agent ? { ...flow, agent } : flow;
 }
@@ -47,11 +64,20 @@ export async function reportFailure(
   const err = toPullwrightError(raw);
   const message = redactText(err.message, target.secrets);
   const reason = abortReasonOf(target.signal);
+  const closeCheck = (status: 'failed' | 'cancelled' | 'refused', detail: string) =>
+    target.checkRun?.complete({
+      status,
+      title: tracking?.current.title ?? status,
+      detail,
+      plan: tracking?.current.plan ?? [],
+      durationMs: Date.now() - started,
+    });
   if (err.code === 'cancelled' && reason === AbortReason.lockLost) {
     // Another worker may own the job now: its comment is not ours to edit.
     throw err;
   }
   if (err.code === 'cancelled' && reason === AbortReason.shutdown) {
+    await closeCheck('cancelled', 'The worker restarted during the run; it will be picked up again.');
     await tracking?.finish({
       status: 'running',
       step: 'The worker restarted during the run; it will be picked up again.',
@@ -59,6 +85,7 @@ export async function reportFailure(
     throw err;
   }
   if (err.code === 'cancelled') {
+    await closeCheck('cancelled', 'Stopped on request.');
     await tracking?.finish({
       status: 'cancelled',
       durationMs: Date.now() - started,
@@ -67,6 +94,7 @@ export async function reportFailure(
     return { status: 'cancelled', reason: message };
   }
   if (err.code === 'patch_rejected') {
+    await closeCheck('refused', 'The change was not pushed (see the tracking comment).');
     await tracking?.finish({
       status: 'refused',
       durationMs: Date.now() - started,
@@ -80,6 +108,10 @@ export async function reportFailure(
   }
   const willRetry = err.retryable && !target.finalAttempt;
   target.log.warn({ err, code: err.code, willRetry, jobId: target.jobId }, 'Flow failed');
+  await closeCheck(
+    'failed',
+    willRetry ? `Interrupted (${err.code}); it will be retried.` : publicFailureText(err, target),
+  );
   await tracking?.finish({
     status: willRetry ? 'running' : 'failed',
     durationMs: Date.now() - started,

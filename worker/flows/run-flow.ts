@@ -1,14 +1,16 @@
 import type { Task } from '../../src/domain/task.js';
-import { hasWriteAccess } from '../../src/github/permission.js';
 import type { Logger } from '../../src/logger.js';
 import { PhaseTimings } from '../session/phase-timings.js';
+import { refusalOf } from './authorize-task.js';
 import type { FlowContext, FlowDeps, FlowOutcome } from './flow-context.js';
 import { inertInline } from './inert-markdown.js';
 import { planMode, trackingTitleOf } from './modes/index.js';
-import { isPlan } from './modes/mode.js';
+import { isPlan, type ModeOutcome } from './modes/mode.js';
 import { openTracking } from './open-tracking.js';
+import type { QuestionState } from './questions.js';
+import { recordPush } from './record-push.js';
 import { type ReportTarget, reportFailure, reportOutcome } from './report-outcome.js';
-import { runModeSession } from './run-mode-session.js';
+import { runPlan } from './run-plan.js';
 
 export type { FlowDeps, FlowOutcome, FlowStatus } from './flow-context.js';
 export { trackingKeyOf } from './open-tracking.js';
@@ -35,6 +37,7 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   const timings = new PhaseTimings();
   const report: ReportTarget = {
     tracking: null,
+    checkRun: null,
     started: timings.startedAt,
     secrets: [],
     log,
@@ -44,22 +47,23 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
     const github = await deps.github.forRepo(task.installationId, task.repo);
     report.secrets.push(github.token);
     timings.end('token');
-    // Checked again here, not only at intake: a job can wait in the queue (slots, retries)
-    // after the requester lost write access, and the intake's answer may be a cached one.
-    // A maintenance task has no requester: its id is re-checked against the config by its mode.
-    if (task.kind !== 'maintenance') {
-      const permission = await github.getPermission(task.trigger.actor);
-      if (!hasWriteAccess(permission)) {
-        // No comment, as at intake: refusing must not become a way to make the bot talk.
-        log.warn({ actor: task.trigger.actor, permission }, 'Job refused: requester lacks write permission');
-        return { status: 'refused', reason: 'the requester no longer has write access' };
-      }
-    }
     const defaultBranch = await github.getDefaultBranch();
     const config = await deps.loadRepoConfig(github);
+    // Checked again here, not only at intake: a job can wait in the queue (slots, retries)
+    // after the requester lost write access, and the intake's answer may be a cached one.
+    const refusal = await refusalOf({
+      task,
+      github,
+      maintenanceTaskIds: () => config.maintenance.map((m) => m.id),
+      log,
+    });
+    if (refusal) return { status: 'refused', reason: refusal };
     const title = trackingTitleOf(task);
+    let openQuestion: QuestionState | null = null;
     if (task.kind !== 'maintenance' && title !== null) {
-      report.tracking = await openTracking({ task, title, github, botLogin: deps.bot.login, log });
+      const opened = await openTracking({ task, title, github, botLogin: deps.bot.login, log });
+      report.tracking = opened.tracking;
+      openQuestion = opened.openQuestion;
       if (config.problems.length > 0) report.tracking.update({ detail: configProblemsText(config.problems) });
     }
     timings.end('prepare');
@@ -70,14 +74,23 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       defaultBranch,
       config,
       tracking: report.tracking,
+      checkRun: null,
       started: report.started,
       secrets: report.secrets,
       timings,
     };
     const planned = await planMode(ctx);
     timings.end('gather');
-    const outcome = isPlan(planned) ? await planned.deliver(await runModeSession(ctx, planned)) : planned;
+    let outcome: ModeOutcome = planned as ModeOutcome;
+    if (isPlan(planned)) {
+      try {
+        outcome = await runPlan(ctx, planned, { title: title ?? task.kind, openQuestion });
+      } finally {
+        report.checkRun = ctx.checkRun;
+      }
+    }
     timings.end('deliver');
+    await recordPush(ctx, outcome, task.kind === 'implement' || task.kind === 'maintenance');
     const flow = await reportOutcome(report, outcome);
     log.info(
       { status: flow.status, pr: flow.prNumber, durationMs: Date.now() - report.started },

@@ -59,6 +59,7 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
       onEvent: (event) => {
         const update = trackingUpdateOf(event);
         if (update) tracking?.update(update);
+        ctx.checkRun?.onEvent(event);
       },
     });
     if (session.agent.outcome === 'cancelled') {

@@ -1,7 +1,7 @@
 import type { RunOutcome } from '../../src/domain/run-outcome.js';
 import type { Logger } from '../../src/logger.js';
 import type { PlanItem } from '../agent/tool.js';
-import { breakMentions, codeSpan, inertInline, withoutComments } from './inert-markdown.js';
+import { breakMentions, codeSpan, inertInline, inertMarkdown, withoutComments } from './inert-markdown.js';
 
 /**
  * The one tracking comment a run keeps on its issue or PR: created at the start,
@@ -37,6 +37,11 @@ export interface TrackingState {
   /** Kept through the final edit (unlike `detail`): what the person should know about this run's input. */
   notes?: string[];
   blockedHosts?: string[];
+  /**
+   * A `needs_input` run's question (model text: rendered inert here) and the host's hidden
+   * marker that lets the next run resume (questions.ts; base64url only, written as is).
+   */
+  question?: { text: string; marker: string };
 }
 
 const STATUS_LINE: Record<RunStatus, string> = {
@@ -48,6 +53,7 @@ const STATUS_LINE: Record<RunStatus, string> = {
   cancelled: '🛑 Cancelled',
   refused: '🚫 Change refused',
   skipped: '⏭️ Skipped',
+  needs_input: '❓ Waiting for an answer',
 };
 
 const PLAN_MARK: Record<PlanItem['status'], string> = {
@@ -118,6 +124,16 @@ export function renderTrackingComment(key: string, state: TrackingState): string
     lines.push('', '**Verification**');
     for (const v of state.verify) lines.push(`- ${v.ok ? '✅' : '❌'} ${codeSpan(v.command.slice(0, 300))}`);
   }
+  if (state.question) {
+    lines.push(
+      '',
+      '**Question**',
+      '',
+      inertMarkdown(state.question.text, 3_000),
+      '',
+      'Answer with a mention (`@agent …`) here; the next run starts from this question, your answer and this plan.',
+    );
+  }
   if (state.prUrl) lines.push('', `**Pull request:** ${state.prUrl}`);
   for (const note of state.notes ?? []) lines.push('', note);
   if (state.detail) lines.push('', backstop(state.detail));
@@ -129,6 +145,9 @@ export function renderTrackingComment(key: string, state: TrackingState): string
   }
   const usage = formatUsage(state);
   if (usage) lines.push('', `<sub>${usage}</sub>`);
+  // Only the host's own marker, of base64url text (questions.ts): nothing else can be hidden here.
+  if (state.question && /^<!-- pullwright:question [A-Za-z0-9_-]+ -->$/.test(state.question.marker))
+    lines.push(state.question.marker);
   return lines.join('\n');
 }
 

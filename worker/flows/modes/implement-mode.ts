@@ -39,6 +39,8 @@ export const implementMode: Mode<TargetTask> = {
       // Asking again builds on the existing branch, including any commits a person added.
       startRef: target.mode === 'fork' ? (forkHead ?? ctx.defaultBranch) : (branchSha ?? ctx.defaultBranch),
       fetchRefs: forkHead ? [forkHead] : undefined,
+      // The check run goes on the branch's head when it exists; a new branch gets it on its first commit.
+      headSha: target.mode === 'branch' ? (branchSha ?? undefined) : undefined,
       agentTask: {
         kind: 'implement',
         issue: {

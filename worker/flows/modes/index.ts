@@ -4,13 +4,17 @@ import { addressReviewMode } from './address-review-mode.js';
 import { implementMode } from './implement-mode.js';
 import { maintenanceMode } from './maintenance-mode.js';
 import type { Mode, ModeOutcome, ModePlan } from './mode.js';
+import { repairCiMode } from './repair-ci-mode.js';
 import { reviseMode } from './revise-mode.js';
+import { updateBranchMode } from './update-branch-mode.js';
 
-/** Every task kind's mode. A new kind (CI repair, update branch) is one file and one line here. */
+/** Every task kind's mode. A new kind is one file and one line here. */
 const TARGET_MODES: Record<TargetTask['kind'], Mode<TargetTask>> = {
   implement: implementMode,
   'address-review': addressReviewMode,
   revise: reviseMode,
+  'repair-ci': repairCiMode,
+  'update-branch': updateBranchMode,
 };
 
 export function trackingTitleOf(task: Task): string | null {

@@ -21,6 +21,8 @@ export interface ModePlan {
   startRef: string;
   /** Refs to fetch besides branches (a fork pull request's `refs/pull/N/head`). */
   fetchRefs?: string[];
+  /** The pull request head this run works on, where its `Pullwright` check run goes (issue 15 item 4). */
+  headSha?: string;
   agentTask: AgentTask;
   /** Delivers the session's change (or its absence) and says what to report. */
   deliver(run: SessionRun): Promise<ModeOutcome>;
@@ -32,6 +34,12 @@ export interface ModeOutcome extends FlowOutcome {
   detail?: string;
   verify?: CommandResult[];
   blockedHosts?: string[];
+  /** Files the pushed change touched (the check run lists them). */
+  files?: string[];
+  /** A `needs_input` run's question and its resume marker (questions.ts). */
+  question?: { text: string; marker: string };
+  /** The pull request's base, recorded with a push for the app's follow-ups (default: the default branch). */
+  baseRef?: string;
 }
 
 export function isPlan(value: ModePlan | ModeOutcome): value is ModePlan {

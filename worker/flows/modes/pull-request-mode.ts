@@ -2,6 +2,7 @@ import type { TargetTask } from '../../../src/domain/task.js';
 import type { ReviewThreadData } from '../../../src/github/github-for-worker.js';
 import { ownHeadOf } from '../../delivery/fork-delivery.js';
 import { replyToThreads } from '../../delivery/reply-to-threads.js';
+import { answerThreads, shouldResolve } from '../../delivery/resolve-threads.js';
 import type { FlowContext, SessionRun } from '../flow-context.js';
 import { codeSpan, inertMarkdown } from '../inert-markdown.js';
 import {
@@ -99,6 +100,7 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
       const forkHead = `refs/pull/${number}/head`;
       return {
         startRef: target ? forkHead : pull.headRef,
+        headSha: pull.headSha,
         fetchRefs: target ? [forkHead] : undefined,
         agentTask: {
           kind: options.kind,
@@ -136,25 +138,49 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
           });
           const short = commitSha.slice(0, 7);
           const changed = new Set(run.patch.paths);
-          await replyToThreads(
-            github,
-            number,
-            repliesFor(threads, (thread, i) =>
-              changed.has(thread.path)
-                ? `Addressed in ${short}: ${codeSpan(thread.path)} was updated. ${explain(i)}`
-                : `Looked at this in ${short}; ${codeSpan(thread.path)} was not changed. ${explain(i)}`,
-            ),
-          );
+          const verified = run.verify.every((v) => v.ok);
+          const statusOf = new Map((run.agent.threadReplies ?? []).map((r) => [r.thread, r.status]));
+          const answers = threads.flatMap((thread, i) => {
+            const first = thread.comments[0];
+            if (!first) return [];
+            const decision = {
+              changed: changed.has(thread.path),
+              verified,
+              declined: statusOf.get(i + 1) === 'declined',
+              // Only address-review closes threads; a revision answers them and leaves them to the reviewer.
+              allowed: options.kind === 'address-review' && ctx.config.review.resolveThreads,
+            };
+            const resolve = shouldResolve(decision);
+            const why = decision.declined
+              ? 'Left open: the agent did not make this change.'
+              : !decision.changed
+                ? `Left open: ${codeSpan(thread.path)} was not changed.`
+                : !decision.verified
+                  ? 'Left open: verification failed, so this is not confirmed.'
+                  : '';
+            const body = resolve
+              ? `Addressed in ${commitSha}: ${codeSpan(thread.path)} was updated. ${explain(i)}`
+              : `Looked at this in ${short}. ${why} ${explain(i)}`;
+            return [{ threadId: thread.id, commentId: first.databaseId, body, resolve }];
+          });
+          const resolved = await answerThreads(github, number, answers);
+          // A review's own text (not anchored to a line) gets one reply comment for all of it.
+          if (reviews.length > 0)
+            await github.createComment(
+              number,
+              `Re: the review by ${reviews.map((r) => codeSpan(r.author)).join(', ')} — addressed in ${commitSha}. ${inertMarkdown(run.agent.summary, 1_500)}`,
+            );
           return {
             status: 'succeeded',
             prNumber: number,
             prUrl: pull.htmlUrl,
             branch: pull.headRef,
+            baseRef: pull.baseRef,
             commitSha,
             agent: run.agent,
             verify: run.verify,
             blockedHosts: run.blockedHosts,
-            detail: `Pushed ${short} to ${codeSpan(pull.headRef)}, replied in ${threads.length} thread(s).\n\n${inertMarkdown(
+            detail: `Pushed ${short} to ${codeSpan(pull.headRef)}, replied in ${threads.length} thread(s), resolved ${resolved.length}.\n\n${inertMarkdown(
               run.agent.summary,
               3_000,
             )}`,

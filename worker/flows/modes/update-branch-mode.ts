@@ -1,0 +1,167 @@
+import { type TargetTask, updateStrategyOf } from '../../../src/domain/task.js';
+import { PullwrightError, toPullwrightError } from '../../../src/errors.js';
+import type { PullData } from '../../../src/github/github-for-worker.js';
+import { coAuthorTrailer } from '../../delivery/push-change.js';
+import type { FlowContext } from '../flow-context.js';
+import { codeSpan, inertMarkdown } from '../inert-markdown.js';
+import { approvedText, assertRunPatchSafe, hasChange } from '../mode-helpers.js';
+import type { Mode, ModeOutcome } from './mode.js';
+import { agentPullOf, isPull, ownOpenPull } from './own-pull.js';
+
+/**
+ * `update-branch` (issue 15 item 2): brings a PR's branch up to date with its base. The
+ * merge happens on the host (worker/workspace/merge-branch.ts, hooks and repository config
+ * never run); only conflicts go to the agent, in the sandbox, with both sides of each file,
+ * and its resolution is verified and pushed as the merge commit. A rebase (`@agent rebase`)
+ * rewrites history, so it is done with `--force-with-lease` only when every commit on the
+ * branch is Pullwright's; a branch with a person's commit is merged into, never rewritten.
+ */
+
+const PERSON_PUSHED =
+  'Someone pushed to the branch while this run was working. Their commits were left as they are; ask again to update on top of them.';
+
+/** True when every commit of the PR is the app's own (author and committer): only then may it be rewritten. */
+async function onlyOwnCommits(ctx: FlowContext<TargetTask>, pull: PullData): Promise<boolean> {
+  const bot = ctx.deps.bot;
+  const ours = (login: string | null, email: string) =>
+    login === bot.login || email.toLowerCase() === bot.identity.email.toLowerCase();
+  const commits = await ctx.github.listPullCommits(pull.number);
+  return (
+    commits.length > 0 &&
+    commits.every((c) => ours(c.authorLogin, c.authorEmail) && ours(c.committerLogin, c.committerEmail))
+  );
+}
+
+function pushedByPerson(raw: unknown): never {
+  const err = toPullwrightError(raw);
+  if (err.code === 'conflict')
+    throw new PullwrightError('conflict', PERSON_PUSHED, {
+      retryable: false,
+      cause: err,
+      details: { publicMessage: PERSON_PUSHED },
+    });
+  throw err;
+}
+
+export const updateBranchMode: Mode<TargetTask> = {
+  trackingTitle: (task) => `updating the branch for @${task.trigger.actor}`,
+
+  async plan(ctx) {
+    const { task, deps } = ctx;
+    if (task.trigger.source === 'follow-up' && ctx.config.updateBranch === 'off')
+      return {
+        status: 'skipped',
+        reason: 'updateBranch is off',
+        detail: 'Branch updates are turned off (`updateBranch: off`).',
+      };
+    const pull = await ownOpenPull(ctx);
+    if (!isPull(pull)) return pull;
+    const notes: string[] = [];
+    let strategy: 'merge' | 'rebase' = 'merge';
+    if (updateStrategyOf(task) === 'rebase') {
+      if (await onlyOwnCommits(ctx, pull)) strategy = 'rebase';
+      else
+        notes.push(
+          "A person committed to this branch, so the base was merged in instead of rebasing: Pullwright never rewrites a person's commits.",
+        );
+    }
+    if (notes.length > 0) ctx.tracking?.update({ notes });
+    ctx.tracking?.update({ phase: 'workspace', step: `Merging ${pull.baseRef} into ${pull.headRef}` });
+    const message = `Merge ${pull.baseRef} into ${pull.headRef} (#${pull.number})\n\n${coAuthorTrailer(task.trigger)}\n`;
+    const update = await deps.workspaces
+      .updateBranch({
+        repo: task.repo,
+        token: ctx.github.token,
+        branch: pull.headRef,
+        headSha: pull.headSha,
+        baseRef: pull.baseRef,
+        strategy,
+        author: deps.bot.identity,
+        jobId: ctx.jobId,
+      })
+      .catch(pushedByPerson);
+    const base = codeSpan(pull.baseRef);
+    const head = codeSpan(pull.headRef);
+    if (update.kind === 'up-to-date')
+      return {
+        status: 'no-changes',
+        reason: 'up to date',
+        detail: `${head} already contains the latest ${base}.`,
+      };
+    const done = (commitSha: string, detail: string): ModeOutcome => ({
+      status: 'succeeded',
+      prNumber: pull.number,
+      prUrl: pull.htmlUrl,
+      branch: pull.headRef,
+      baseRef: pull.baseRef,
+      commitSha,
+      detail,
+    });
+    if (update.kind === 'pushed')
+      return done(
+        update.sha,
+        update.rebased
+          ? `Rebased ${head} onto ${base} (${update.baseSha.slice(0, 7)}) and pushed ${update.sha.slice(0, 7)} with a lease: every commit on the branch was Pullwright's.`
+          : `Merged ${base} (${update.baseSha.slice(0, 7)}) into ${head} without conflicts: ${update.sha.slice(0, 7)}.`,
+      );
+
+    const conflictPaths = update.conflicts.map((c) => c.path);
+    const listed = conflictPaths
+      .slice(0, 20)
+      .map((p) => codeSpan(p))
+      .join(', ');
+    ctx.tracking?.update({
+      notes: [...notes, `Merging ${base} into ${head} conflicts in ${listed}; the agent resolves them.`],
+    });
+    return {
+      startRef: update.mergeSha,
+      headSha: pull.headSha,
+      agentTask: {
+        kind: 'update-branch',
+        pr: agentPullOf(pull, approvedText(ctx, pull, 'pull request')),
+        baseRef: pull.baseRef,
+        conflicts: update.conflicts,
+        instruction: task.trigger.instruction,
+      },
+      async deliver(run): Promise<ModeOutcome> {
+        const failed = run.verify.filter((v) => !v.ok);
+        if (!hasChange(run) || failed.length > 0)
+          return {
+            status: 'no-changes',
+            reason: hasChange(run) ? 'verify failed' : 'unresolved',
+            agent: run.agent,
+            verify: run.verify,
+            detail: `${
+              hasChange(run)
+                ? `The conflicts in ${listed} were resolved but verification failed, so nothing was pushed.`
+                : `The conflicts in ${listed} were not resolved, so nothing was pushed.`
+            }\n\n${inertMarkdown(run.agent.summary, 2_000)}`,
+          };
+        assertRunPatchSafe(ctx, run);
+        ctx.tracking?.update({ phase: 'deliver', step: `Pushing ${pull.headRef}` });
+        const { commitSha } = await deps.workspaces
+          .pushResolution({
+            repo: task.repo,
+            token: ctx.github.token,
+            branch: pull.headRef,
+            mergeSha: update.mergeSha,
+            parents: [pull.headSha, update.baseSha],
+            conflictPaths,
+            patch: run.patch.patch,
+            message,
+            author: deps.bot.identity,
+          })
+          .catch(pushedByPerson);
+        return {
+          ...done(
+            commitSha,
+            `Merged ${base} into ${head} and resolved the conflicts in ${listed}: ${commitSha.slice(0, 7)}.\n\n${inertMarkdown(run.agent.summary, 3_000)}`,
+          ),
+          agent: run.agent,
+          verify: run.verify,
+          blockedHosts: run.blockedHosts,
+        };
+      },
+    };
+  },
+};
