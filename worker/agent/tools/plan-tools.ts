@@ -27,6 +27,12 @@ export const FinishInput = z.strictObject({
       z.strictObject({
         thread: z.number().int().min(1).max(500).describe('The review thread number from the task.'),
         reply: z.string().min(1).max(2_000),
+        status: z
+          .enum(['addressed', 'declined'])
+          .optional()
+          .describe(
+            'addressed: you changed the code for it and verified the change; declined: you disagree or could not make or verify it (the thread stays open with your reply).',
+          ),
       }),
     )
     .max(500)
