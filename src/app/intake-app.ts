@@ -2,6 +2,7 @@ import type { ApplicationFunction } from 'probot';
 import type { Logger } from '../logger.js';
 import type { ParkedDelivery } from '../queue/parked-deliveries.js';
 import { createDeliveryDispatch } from './delivery-dispatch.js';
+import { createCiResultHandlers } from './handlers/ci-result-handlers.js';
 import { createInstallationHandlers } from './handlers/installation-handlers.js';
 import { createIssuesHandler } from './handlers/issues-handler.js';
 import { createMentionHandlers } from './handlers/mention-handlers.js';
@@ -36,7 +37,8 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
       createIssuesHandler(ctx),
       ...createMentionHandlers(ctx),
       createPullRequestClosedHandler(ctx),
-      createPushHandler(sync),
+      createPushHandler(ctx, sync),
+      ...createCiResultHandlers(ctx),
       ...createInstallationHandlers(ctx, sync),
     ],
     replayOnly: { [SYNC_REPOSITORY_EVENT]: (payload, log) => sync.replay(payload, log) },

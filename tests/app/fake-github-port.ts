@@ -1,7 +1,26 @@
 import type { GitHubPort, Permission, ReactionTarget, RepoFile } from '../../src/github/github-port.js';
 
-/** An in-memory GitHubPort for tests that exercise the server without the twin. */
+const notHere = (name: string) => () =>
+  Promise.reject(new Error(`FakeGitHubPort.${name}: use the GitHub twin for tests that need it`));
+
+/**
+ * An in-memory GitHubPort for tests that exercise the server without the twin.
+ * The pull request, CI and issue reads are not faked: tests of follow-ups and the
+ * dashboard run against the twin (tests/app/integration/).
+ */
 export class FakeGitHubPort implements GitHubPort {
+  getPull = notHere('getPull');
+  getPullMergeability = notHere('getPullMergeability');
+  compareCommits = notHere('compareCommits');
+  listOpenPulls = notHere('listOpenPulls');
+  listPullsForCommit = notHere('listPullsForCommit');
+  getIssue = notHere('getIssue');
+  createIssue = notHere('createIssue');
+  updateIssue = notHere('updateIssue');
+  findIssueByMarker = notHere('findIssueByMarker');
+  getCombinedStatus = notHere('getCombinedStatus');
+  listCheckSuitesForRef = notHere('listCheckSuitesForRef');
+
   permissions = new Map<string, Permission>();
   files = new Map<string, RepoFile>();
   reactions: { repo: string; target: ReactionTarget }[] = [];
