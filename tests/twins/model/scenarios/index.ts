@@ -1,6 +1,7 @@
 import type { Scenario } from '../types.js';
 import { echoScenario } from './echo.js';
 import { fixFailingTestScenario } from './fix-failing-test.js';
+import { harnessToolsScenario } from './harness-tools.js';
 import { implementIssueScenario } from './implement-issue.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
 import { malformedToolInputScenario } from './malformed-tool-input.js';
@@ -20,5 +21,6 @@ export const scenarios: Record<string, Scenario> = Object.fromEntries(
     longTrajectoryScenario,
     fixFailingTestThinkingScenario,
     longTrajectoryThinkingScenario,
+    harnessToolsScenario,
   ].map((s) => [s.name, s]),
 );
