@@ -1,6 +1,7 @@
 import type { Scenario } from '../types.js';
 import { echoScenario } from './echo.js';
 import { fixFailingTestScenario } from './fix-failing-test.js';
+import { followThroughScenario } from './follow-through.js';
 import { harnessToolsScenario } from './harness-tools.js';
 import { implementIssueScenario } from './implement-issue.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
@@ -22,5 +23,6 @@ export const scenarios: Record<string, Scenario> = Object.fromEntries(
     fixFailingTestThinkingScenario,
     longTrajectoryThinkingScenario,
     harnessToolsScenario,
+    followThroughScenario,
   ].map((s) => [s.name, s]),
 );
