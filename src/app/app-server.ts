@@ -6,14 +6,18 @@ import { createAppGitHubPort } from '../github/app-github-port.js';
 import type { GitHubPort } from '../github/github-port.js';
 import { ProbotContextOctokit } from '../github/probot-context-octokit.js';
 import type { Logger } from '../logger.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics, setModelCost } from '../metrics/metrics.js';
 import { acknowledgementStream } from '../queue/acknowledgements.js';
 import { claimSignedBody } from '../queue/delivery-dedup.js';
 import { createMaintenanceCaps } from '../queue/maintenance-caps.js';
 import { createParkedDeliveries } from '../queue/parked-deliveries.js';
 import { createProducerConnection } from '../queue/producer-connection.js';
-import { type RedisTarget, targetOf } from '../queue/redis-connection.js';
+import { createRedis, type RedisTarget, targetOf } from '../queue/redis-connection.js';
 import { createTaskQueue, type TaskQueue } from '../queue/task-queue.js';
+import { createCostLedger } from '../runs/cost-ledger.js';
+import { createRunPages } from '../runs/run-pages.js';
+import { DEFAULT_RUN_PAGES_SETTINGS, type RunPagesSettings } from '../runs/run-pages-settings.js';
+import { createRunStore } from '../runs/run-store.js';
 import { countDelivery } from './delivery-outcome.js';
 import { createIntakeApp, type IntakeSettings } from './intake-app.js';
 import { DASHBOARD_PATH, serveDashboard } from './operator-dashboard.js';
@@ -48,6 +52,8 @@ export interface AppServerOptions {
   github?: GitHubPort;
   /** First retry delay of a delivery parked while GitHub was away (tests use a short one). */
   parkedRetryDelayMs?: number;
+  /** The run pages (`runPagesSettingsFromConfig`); without it they answer 404 (no sign-in configured). */
+  runPages?: RunPagesSettings;
 }
 
 export interface AppServer {
@@ -98,6 +104,26 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   });
   const taskQueue = createTaskQueue({ prefix: options.queuePrefix, redis });
   const metrics = new Metrics();
+  const runSettings = options.runPages ?? DEFAULT_RUN_PAGES_SETTINGS;
+  const costLedger = createCostLedger(redis, options.queuePrefix);
+  const runPages = createRunPages({
+    redis,
+    prefix: options.queuePrefix,
+    store: createRunStore({
+      redis,
+      prefix: options.queuePrefix,
+      maxRunBytes: runSettings.maxRunBytes,
+      maxTotalBytes: runSettings.maxTotalBytes,
+      retentionDays: runSettings.retentionDays,
+    }),
+    ledger: costLedger,
+    auth: runSettings.auth,
+    publicUrl: runSettings.publicUrl,
+    monthlyBudgetUsd: runSettings.monthlyBudgetUsd,
+    // One connection per open live page: XREAD BLOCK holds it (bounded by the pages' viewer cap).
+    newReader: () => createRedis(redisTarget, { maxRetriesPerRequest: null }, log),
+    log: log.child({ component: 'run-pages' }),
+  });
   const probot = new Probot({
     appId: options.appId,
     privateKey: options.privateKey,
@@ -170,14 +196,16 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     }
     if (req.method === 'GET' && path === '/metrics') {
       try {
-        const [depth, pendingAcks, parkedDeliveries] = await withTimeout(
+        const [depth, pendingAcks, parkedDeliveries, costs] = await withTimeout(
           Promise.all([
             taskQueue.depth(),
             redis.xlen(acknowledgementStream(options.queuePrefix)),
             parked.pending(),
+            costLedger.allTimeCosts(),
           ]),
           1_000,
         );
+        setModelCost(metrics, costs, runSettings.metricsRepoLabels);
         for (const [state, n] of Object.entries(depth)) metrics.set('pullwright_queue_depth', { state }, n);
         // Growing means no worker is posting 👀 (workers down or failing on GitHub).
         metrics.set('pullwright_acknowledgements_pending', {}, pendingAcks);
@@ -204,6 +232,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       }
       return;
     }
+    if (await runPages.handle(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
 

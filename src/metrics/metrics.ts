@@ -53,6 +53,11 @@ export class Metrics {
       'Requested 👀 reactions no worker has posted yet.',
     );
     this.define(
+      'pullwright_model_cost_usd_total',
+      'counter',
+      'Model cost in US dollars (installation and repo labels only with METRICS_REPO_LABELS).',
+    );
+    this.define(
       'pullwright_parked_deliveries',
       'gauge',
       'Deliveries kept for a later retry because GitHub could not answer.',
@@ -104,4 +109,30 @@ export class Metrics {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+/**
+ * The model cost counter from the workers' totals in Redis (src/runs/cost-ledger.ts): one
+ * series by default, one per installation and repository when the operator enables the
+ * labels (a series per repo is a cost in every Prometheus that scrapes us).
+ */
+export function setModelCost(
+  metrics: Metrics,
+  costs: { installationId: string; repo: string; costUsd: number }[],
+  repoLabels: boolean,
+): void {
+  if (!repoLabels) {
+    metrics.set(
+      'pullwright_model_cost_usd_total',
+      {},
+      costs.reduce((sum, c) => sum + c.costUsd, 0),
+    );
+    return;
+  }
+  for (const c of costs)
+    metrics.set(
+      'pullwright_model_cost_usd_total',
+      { installation: c.installationId, repo: c.repo },
+      c.costUsd,
+    );
 }
