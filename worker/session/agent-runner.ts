@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/logger.js';
 import { buildContext } from '../agent/context/build-context.js';
 import { type AgentResult, type Budgets, runAgent } from '../agent/loop/run-agent.js';
+import { withMemoryTool } from '../agent/memory/memory-tool.js';
 import type { AgentEvent, AgentTask, Tool } from '../agent/tool.js';
 import { createDefaultTools } from '../agent/tools/index.js';
 import type { Model } from '../model/model.js';
@@ -37,7 +38,8 @@ export function createAgentRunner(options: {
   secrets?: string[];
   tools?: Tool[];
 }): AgentRunner {
-  const tools = options.tools ?? createDefaultTools();
+  // The session memory tool is part of every run's tools (its notes outlive the run, per issue/PR).
+  const tools = options.tools ?? withMemoryTool(createDefaultTools());
   return {
     async run(input) {
       const context = await buildContext({

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { exceededLimit, nearLimits } from '../../../worker/agent/loop/budgets.js';
 import { applyCacheBreakpoints, countBreakpoints } from '../../../worker/agent/loop/cache-breakpoints.js';
-import { clearOldToolResults, keepBoundary } from '../../../worker/agent/loop/compaction.js';
+import { clearStaleResults, measureStale, STUB_PREFIX } from '../../../worker/agent/loop/clear-stale.js';
+import { keepBoundary } from '../../../worker/agent/loop/compaction.js';
 import { canonicalize, stableStringify } from '../../../worker/agent/loop/stable-json.js';
 import { capText } from '../../../worker/agent/loop/truncate.js';
 import type { Message } from '../../../worker/model/model.js';
@@ -65,24 +66,29 @@ describe('applyCacheBreakpoints', () => {
   });
 });
 
-describe('clearOldToolResults', () => {
+describe('clearStaleResults', () => {
   it('clears results before the kept turns, never the task, and is stable when run again', () => {
     const messages = history(6, 1000);
     expect(keepBoundary(messages, 2)).toBe(9);
-    const first = clearOldToolResults(messages, { keepTurns: 2, minClearChars: 100 });
+    const options = { keepTurns: 2, minClearChars: 100, preservedThinking: false };
+    expect(measureStale(messages, options)).toMatchObject({ count: 4, firstChanged: 2, boundary: 9 });
+    const first = clearStaleResults(messages, options);
     expect(first.cleared).toBe(4);
     expect(first.firstChanged).toBe(2);
+    expect(first.anchor).toBe(8);
     expect(first.messages[0]).toBe(messages[0]);
     const results = first.messages.flatMap((m) =>
       m.content.flatMap((b) => (b.type === 'tool_result' ? [b.content] : [])),
     );
-    expect(
-      results.slice(0, 4).every((r) => r.startsWith('[output cleared to save context: bash {"command":"cmd')),
-    ).toBe(true);
+    expect(results[0]).toBe(
+      '[cleared: bash {"command":"cmd 1"} → ok, 1,002 bytes of output; run it again if you need it]',
+    );
+    expect(results.slice(0, 4).every((r) => r.startsWith(`${STUB_PREFIX} bash {"command":"cmd`))).toBe(true);
     expect(results.slice(4).every((r) => r.length > 1000)).toBe(true);
-    // Cleared placeholders are never rewritten, so an older cached prefix stays as it is.
-    const second = clearOldToolResults(first.messages, { keepTurns: 2, minClearChars: 10 });
+    // Stubs are never rewritten, so an older cached prefix stays as it is.
+    const second = clearStaleResults(first.messages, { ...options, minClearChars: 10 });
     expect(second.cleared).toBe(0);
+    expect(measureStale(first.messages, options).count).toBe(0);
   });
 });
 

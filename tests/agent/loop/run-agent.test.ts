@@ -150,6 +150,8 @@ describe('runAgent', () => {
       const result = await runAgent({
         ...baseOptions(model, [echoTool]),
         budgets: { maxTurns: 100, maxCostUsd: 1, maxWallMs: 60_000 },
+        // The fake reports 100k-token contexts; no compaction here, only the budget.
+        compaction: { maxContextTokens: 1_000_000 },
       });
       expect(result).toMatchObject({ outcome: 'limit', limit: 'cost', turns: 4 });
       expect(result.usage.costUsd).toBeGreaterThanOrEqual(1);
@@ -274,12 +276,10 @@ describe('runAgent', () => {
     if (!after) throw new Error('no compaction seen');
     // The task is intact.
     expect(texts(after.messages[0])).toEqual(['Task: do the thing.']);
-    const cleared = after.messages
-      .flatMap(toolResults)
-      .filter((r) => r.content.startsWith('[output cleared'));
+    const cleared = after.messages.flatMap(toolResults).filter((r) => r.content.startsWith('[cleared:'));
     expect(cleared.length).toBeGreaterThanOrEqual(2);
-    expect(cleared[0]?.content).toMatch(
-      /^\[output cleared to save context: big \{"tag":"t2"\}, 5003 bytes\]$/,
+    expect(cleared[0]?.content).toBe(
+      '[cleared: big {"tag":"t2"} → ok, 5,003 bytes of output; run it again if you need it]',
     );
     // The two newest turns are kept whole.
     const kept = after.messages.flatMap(toolResults).slice(-2);

@@ -44,6 +44,10 @@ function markContent(content: ContentBlock[], control: CacheControl): ContentBlo
  * 3. the previous request's newest message, 5 min: it bridges to the entry the
  *    last turn wrote, even when the new turn adds more than the 20-block lookback;
  * 4. the newest message, 5 min: the rolling breakpoint that writes this turn.
+ * After a clear of stale tool results (or a summary) the end of the fixed stretch,
+ * the anchor, takes the tool definitions' place (the system block's entry covers the
+ * tools, which come first in the prompt): every request refreshes it, so the next
+ * clear, which changes only what follows it, still reads that prefix from the cache.
  * Order matters to the API: 1 h breakpoints must precede 5 min ones.
  */
 export function applyCacheBreakpoints(input: {
@@ -52,15 +56,20 @@ export function applyCacheBreakpoints(input: {
   messages: Message[];
   /** Index of the newest message of the previous request, if any. */
   previousTailIndex?: number;
+  /** Index of the last message the latest clear left fixed, if any. */
+  anchorIndex?: number;
 }): { tools: ToolDefinition[]; system: TextBlock[]; messages: Message[] } {
-  const tools = markLast(input.tools, LONG);
-  const system = markLast(input.system, LONG);
   const messages = input.messages.map((m) => ({ role: m.role, content: withoutMarks(m.content) }));
   const last = messages.length - 1;
   const marks = new Set<number>();
   if (last >= 0) marks.add(last);
   const bridge = input.previousTailIndex;
   if (bridge !== undefined && bridge >= 0 && bridge < last) marks.add(bridge);
+  const anchor = input.anchorIndex;
+  const anchored = anchor !== undefined && anchor >= 0 && anchor < last && !marks.has(anchor);
+  if (anchored) marks.add(anchor);
+  const tools = anchored && marks.size >= 3 ? input.tools : markLast(input.tools, LONG);
+  const system = markLast(input.system, LONG);
   for (const i of marks) {
     const m = messages[i] as Message;
     m.content = markContent(m.content, ROLLING);

@@ -1,13 +1,15 @@
 import type { Message, TextBlock } from '../../model/model.js';
+import { clearStaleResults } from './clear-stale.js';
 import {
-  clearOldToolResults,
+  compactionTarget,
   dropThinkingFrom,
   estimateTokens,
   SUMMARY_REQUEST,
+  SUMMARY_REQUEST_WITH_MEMORY,
   summarizedHistory,
 } from './compaction.js';
 import { queryModel } from './query-model.js';
-import { planNote, type Run, upcomingContext } from './run-state.js';
+import { memoryNote, planNote, type Run, upcomingContext } from './run-state.js';
 
 function lastText(content: Message['content']): string {
   return content
@@ -18,30 +20,86 @@ function lastText(content: Message['content']): string {
 }
 
 /**
- * Brings the context down in one batch: clears old tool results, and if that is not
+ * One batch of stale tool results cleared (clear-stale.ts): the history edited once,
+ * the anchor breakpoint moved to the end of the cleared stretch, the cost recorded
+ * (thinking removed, the cache from the first change on). Returns the characters saved.
+ */
+export function clearStale(run: Run, reason: 'batch' | 'compaction'): number {
+  const { ctx, state } = run;
+  const result = clearStaleResults(state.history, {
+    keepTurns: ctx.compaction.keepTurns,
+    minClearChars: ctx.compaction.minClearChars,
+    preservedThinking: ctx.model.preservedThinking === true,
+  });
+  if (result.cleared === 0) return 0;
+  const rewritten = estimateTokens(result.messages.slice(result.firstChanged));
+  state.history = result.messages;
+  state.clearAnchor = result.anchor;
+  state.previousTail = undefined;
+  state.logged = state.history.length;
+  state.lastContext = Math.max(0, state.lastContext - Math.floor(result.savedChars / 4));
+  state.clearing.batches += 1;
+  state.clearing.cleared += result.cleared;
+  state.clearing.savedTokens += Math.floor(result.savedChars / 4);
+  state.clearing.rewrittenTokens += rewritten;
+  state.clearing.thinkingDropped += result.thinkingDropped;
+  state.clearing.thinkingTokensDropped += result.thinkingTokensDropped;
+  ctx.transcript.write({
+    type: 'clear',
+    turn: state.turns,
+    cleared: result.cleared,
+    savedChars: result.savedChars,
+    firstChanged: result.firstChanged,
+    thinkingDropped: result.thinkingDropped,
+    thinkingTokensDropped: result.thinkingTokensDropped,
+    messages: state.history,
+  });
+  ctx.emit({
+    type: 'compaction',
+    kind: 'clear',
+    cleared: result.cleared,
+    thinkingDropped: result.thinkingDropped,
+  });
+  if (reason === 'batch')
+    ctx.emit({ type: 'status', message: `Cleared ${result.cleared} stale tool outputs` });
+  ctx.log.info(
+    {
+      cleared: result.cleared,
+      savedTokens: Math.floor(result.savedChars / 4),
+      rewrittenTokens: rewritten,
+      thinkingDropped: result.thinkingDropped,
+    },
+    'Stale tool outputs cleared',
+  );
+  return result.savedChars;
+}
+
+/**
+ * Brings the context down in one batch: clears stale tool results, and if that is not
  * enough, asks the model for a summary (one more call that reads the cached prefix)
- * and rebuilds the history from it. These are the only edits of earlier history; on a
- * model with preserved thinking the thinking blocks after the first edit are removed
- * (never sent changed), so every request after a compaction is valid and the model's
- * next thinking is bound to the new history.
+ * and rebuilds the history from it, around the session memory, which is kept whole.
+ * These are the only edits of earlier history; on a model with preserved thinking the
+ * thinking blocks after the first edit are removed (never sent changed), so every
+ * request after a compaction is valid and the model's next thinking is bound to the
+ * new history.
  */
 export async function compactHistory(run: Run): Promise<void> {
   const { ctx, state } = run;
   const { model } = ctx;
-  const cleared = clearOldToolResults(state.history, ctx.compaction);
+  const savedChars = clearStale(run, 'compaction');
   let kind: 'clear' | 'summary' = 'clear';
-  if (cleared.cleared > 0) {
-    state.history = cleared.messages;
-    if (model.preservedThinking) state.history = dropThinkingFrom(state.history, cleared.firstChanged);
-  }
-  const estimate = upcomingContext(state) - Math.floor(cleared.savedChars / 4);
-  if (estimate > ctx.compaction.targetShare * model.contextWindow) {
+  const estimate = upcomingContext(state);
+  if (estimate > compactionTarget(ctx.compaction, model.contextWindow)) {
     // The request appends the question at the end: nothing already sent changes, so its thinking stays valid.
+    const memory = memoryNote(state.memory);
     const request = state.history.slice();
     const tail = request.at(-1) as Message;
     request[request.length - 1] = {
       role: tail.role,
-      content: [...tail.content, { type: 'text', text: SUMMARY_REQUEST }],
+      content: [
+        ...tail.content,
+        { type: 'text', text: memory ? SUMMARY_REQUEST_WITH_MEMORY : SUMMARY_REQUEST },
+      ],
     };
     const { response, cost } = await queryModel(run, request, { toolChoice: 'none', maxTokens: 4096 });
     ctx.transcript.write({
@@ -61,28 +119,29 @@ export async function compactHistory(run: Run): Promise<void> {
         summary,
         planNote(state.plan),
         ctx.compaction.keepTurns,
+        memory,
       );
       if (model.preservedThinking) state.history = dropThinkingFrom(state.history, 0);
+      // The rebuilt first message is the new fixed prefix: later clears change only what follows it.
+      state.clearAnchor = 0;
       kind = 'summary';
     }
   }
-  if (cleared.cleared === 0 && kind === 'clear') return;
+  if (savedChars === 0 && kind === 'clear') return;
   state.previousTail = undefined;
   state.logged = state.history.length;
-  ctx.transcript.write({ type: 'compaction', kind, cleared: cleared.cleared, messages: state.history });
+  if (kind === 'summary')
+    ctx.transcript.write({ type: 'compaction', kind, cleared: 0, messages: state.history });
   const note = planNote(state.plan);
   state.pendingNotes.push(
     `[harness] Older tool outputs were cleared to save context; run a command again if you need its output.${note ? `\n${note}` : ''}`,
   );
-  ctx.emit({ type: 'compaction', kind, cleared: cleared.cleared });
+  if (kind === 'summary') ctx.emit({ type: 'compaction', kind, cleared: 0 });
   ctx.emit({
     type: 'status',
     message: kind === 'summary' ? 'Summarized older turns' : 'Cleared old tool outputs',
   });
-  ctx.log.info(
-    { kind, cleared: cleared.cleared, contextTokens: upcomingContext(state) },
-    'Context compacted',
-  );
+  ctx.log.info({ kind, contextTokens: upcomingContext(state) }, 'Context compacted');
   // Until the next response reports real usage, the size is estimated from the text.
   state.lastContext = estimateTokens(state.history);
 }

@@ -1,23 +1,46 @@
-import { isThinkingBlock, type Message, type ToolResultBlock, type ToolUseBlock } from '../../model/model.js';
+import { isThinkingBlock, type Message } from '../../model/model.js';
 import { stableStringify } from './stable-json.js';
 
 export interface CompactionOptions {
-  /** Compact when the context reaches this share of the window. */
+  /** Compact when the context reaches this share of the window... */
   triggerShare: number;
-  /** After clearing tool results, summarize if the context is still above this share. */
+  /** ...or this many tokens, whichever is lower: a long context costs on every request, whatever the window. */
+  maxContextTokens: number;
+  /** After clearing tool results, summarize if the context is still above this share of the trigger's window share. */
   targetShare: number;
   /** The newest turns (assistant messages with their results) that are never touched. */
   keepTurns: number;
   /** Tool results shorter than this are left as they are (clearing them saves nothing). */
   minClearChars: number;
+  /** Clear stale tool results between compactions (clear-stale.ts). */
+  clearStale: boolean;
+  /**
+   * A clearing batch starts once this many tokens of stale output have piled up: each
+   * batch rewrites the cache from its first change on (and drops the thinking after it),
+   * so small batches would cost more than they save.
+   */
+  clearBatchTokens: number;
 }
 
 export const DEFAULT_COMPACTION: CompactionOptions = {
   triggerShare: 0.7,
+  maxContextTokens: 48_000,
   targetShare: 0.5,
   keepTurns: 3,
   minClearChars: 400,
+  clearStale: true,
+  clearBatchTokens: 10_000,
 };
+
+/** The context size (tokens) at which the history is compacted. */
+export function compactionTrigger(options: CompactionOptions, contextWindow: number): number {
+  return Math.min(options.triggerShare * contextWindow, options.maxContextTokens);
+}
+
+/** The size a compaction aims below (summarizes when clearing alone does not get there). */
+export function compactionTarget(options: CompactionOptions, contextWindow: number): number {
+  return compactionTrigger(options, contextWindow) * (options.targetShare / options.triggerShare);
+}
 
 /** Rough token count of a history, 4 characters a token, for decisions after a local edit. */
 export function estimateTokens(messages: Message[]): number {
@@ -45,55 +68,6 @@ export function keepBoundary(messages: Message[], keepTurns: number): number {
   return 1;
 }
 
-function argsSummary(input: unknown): string {
-  const s = stableStringify(input);
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
-}
-
-/**
- * Replaces the content of old tool results with a short placeholder, in one batch.
- * The first message (the task) and the newest turns are never touched. Returns the
- * new history (a copy), how many results were cleared, the characters saved and the
- * index of the first changed message (the cache is invalid from there on).
- */
-export function clearOldToolResults(
-  messages: Message[],
-  options: Pick<CompactionOptions, 'keepTurns' | 'minClearChars'>,
-): { messages: Message[]; cleared: number; savedChars: number; firstChanged: number } {
-  const boundary = keepBoundary(messages, options.keepTurns);
-  const uses = new Map<string, ToolUseBlock>();
-  let cleared = 0;
-  let savedChars = 0;
-  let firstChanged = -1;
-  const out = messages.map((m, i) => {
-    if (m.role === 'assistant') {
-      for (const b of m.content) if (b.type === 'tool_use') uses.set(b.id, b);
-      return m;
-    }
-    if (i === 0 || i >= boundary) return m;
-    let changed = false;
-    const content = m.content.map((b) => {
-      if (
-        b.type !== 'tool_result' ||
-        b.content.length < options.minClearChars ||
-        b.content.startsWith('[output cleared')
-      )
-        return b;
-      const use = uses.get(b.tool_use_id);
-      const placeholder = `[output cleared to save context: ${use ? `${use.name} ${argsSummary(use.input)}` : 'tool'}, ${Buffer.byteLength(b.content)} bytes]`;
-      changed = true;
-      cleared += 1;
-      savedChars += b.content.length - placeholder.length;
-      const next: ToolResultBlock = { ...b, content: placeholder };
-      return next;
-    });
-    if (!changed) return m;
-    if (firstChanged < 0) firstChanged = i;
-    return { role: m.role, content };
-  });
-  return { messages: out, cleared, savedChars, firstChanged };
-}
-
 /**
  * Removes the thinking blocks an edit of earlier history invalidated, the way the API
  * documents for preserved thinking ("remove the thinking in the kept turns"): every
@@ -112,6 +86,10 @@ export function dropThinkingFrom(messages: Message[], firstChanged: number): Mes
 export const SUMMARY_REQUEST =
   '[harness] The conversation is getting too long. Write a concise summary of the work so far for your own later use: what you learned about the repository (files, commands, test results), what you changed, what failed, and what is left to do. Do not call tools.';
 
+/** With a session memory, the summary is built around it: the memory is kept as it is, the summary adds the rest. */
+export const SUMMARY_REQUEST_WITH_MEMORY =
+  '[harness] The conversation is getting too long. Your session memory (the memory tool) is kept as it is and stays in your context. Write a concise summary of what the memory does not already hold: what you learned about the repository (files, commands, test results), what you changed, what failed and what you were in the middle of. Do not repeat the memory and do not call tools.';
+
 /**
  * Rebuilds the history after a summary: the original task message with the summary
  * (and the plan) appended, then the newest turns unchanged.
@@ -121,6 +99,8 @@ export function summarizedHistory(
   summary: string,
   planNote: string,
   keepTurns: number,
+  /** The session memory, fenced (memoryNote): the summary's backbone. */
+  memoryNote = '',
 ): Message[] {
   const boundary = keepBoundary(messages, keepTurns);
   const first = messages[0] as Message;
@@ -130,7 +110,7 @@ export function summarizedHistory(
       ...first.content.filter((b) => b.type === 'text'),
       {
         type: 'text',
-        text: `[harness] Earlier turns were summarized to save context.\n<summary>\n${summary}\n</summary>${planNote ? `\n${planNote}` : ''}`,
+        text: `[harness] Earlier turns were summarized to save context.${memoryNote ? `\n${memoryNote}` : ''}\n<summary>\n${summary}\n</summary>${planNote ? `\n${planNote}` : ''}`,
       },
     ],
   };

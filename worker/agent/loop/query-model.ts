@@ -26,6 +26,7 @@ export async function queryModel(
     system: ctx.system,
     messages,
     previousTailIndex: state.previousTail,
+    anchorIndex: state.clearAnchor,
   });
   const response = await ctx.model.complete({
     ...placed,

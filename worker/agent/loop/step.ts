@@ -1,6 +1,8 @@
 import type { AssistantBlock, TextBlock, ToolUseBlock } from '../../model/model.js';
 import { nearLimits, wrapUpNote } from './budgets.js';
-import { compactHistory, lastText } from './compact-history.js';
+import { measureStale } from './clear-stale.js';
+import { clearStale, compactHistory, lastText } from './compact-history.js';
+import { compactionTrigger } from './compaction.js';
 import { type Ending, endingOnBudget } from './ending.js';
 import { executeTools } from './execute-tools.js';
 import { queryModel } from './query-model.js';
@@ -20,9 +22,14 @@ async function prepare(run: Run): Promise<void> {
     state.pendingNotes.push(wrapUpNote(near));
     ctx.emit({ type: 'status', message: `Near the ${near.join(', ')} budget; asked the agent to wrap up` });
   }
+  // Stale tool output goes in batches big enough to pay for the cache rewrite each batch costs.
+  if (ctx.compaction.clearStale) {
+    const stale = measureStale(state.history, ctx.compaction);
+    if (stale.count > 0 && stale.chars / 4 >= ctx.compaction.clearBatchTokens) clearStale(run, 'batch');
+  }
   // Hysteresis: compacting invalidates the cache from the first changed message, so never two in a row.
   if (
-    upcomingContext(state) > ctx.compaction.triggerShare * ctx.model.contextWindow &&
+    upcomingContext(state) > compactionTrigger(ctx.compaction, ctx.model.contextWindow) &&
     state.turns - state.lastCompactionTurn >= ctx.compaction.keepTurns
   ) {
     state.lastCompactionTurn = state.turns;
