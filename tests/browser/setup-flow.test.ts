@@ -77,7 +77,7 @@ describe('registering the GitHub App from the setup page', () => {
       await Promise.all([page.waitForNavigation(), page.click('#create-app')]);
       expect(page.url()).toMatch(new RegExp(`^http://127.0.0.1:${port}/setup/callback\\?`));
       expect(await visibleText(page)).toContain('Pullwright is registered');
-      expect(await page.$eval('#install', (a) => (a as HTMLAnchorElement).href)).toBe(
+      expect(await page.evaluate('document.querySelector("#install").href')).toBe(
         `${twin.url}/apps/pullwright/installations/new`,
       );
       await saveScreenshot(page, 'setup-done');
