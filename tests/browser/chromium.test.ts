@@ -9,7 +9,7 @@ describe('browser test infrastructure', () => {
   let server: ReturnType<typeof createServer>;
   let url = '';
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = createServer((_req, res) => {
       res.setHeader('content-type', 'text/html; charset=utf-8');
       res.end(
         '<!doctype html><title>probe</title><p id="p">static</p><script>document.getElementById("p").textContent = "scripted " + navigator.userAgent.includes("HeadlessChrome");</script>',
