@@ -7,13 +7,13 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 /**
  * The one way browser tests start a browser: Debian's Chromium (installed by `scripts/services.sh`)
  * driven by puppeteer-core, which never downloads a browser of its own. Screenshots go to
- * `test-artifacts/` at the repository root (git-ignored; CI keeps the folder as an artifact).
+ * `tests/browser/artifacts/` (git-ignored; CI keeps the folder as an artifact).
  */
 
 export const CHROMIUM_PATH = process.env.PULLWRIGHT_CHROMIUM ?? '/usr/bin/chromium';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const ARTIFACTS_DIR = join(ROOT, 'test-artifacts');
+export const ARTIFACTS_DIR = join(ROOT, 'tests', 'browser', 'artifacts');
 
 export interface LaunchOptions {
   /** Viewport width in CSS pixels (default 1280). A phone-sized check uses ~390. */
@@ -60,7 +60,7 @@ export async function withPage<T>(
   }
 }
 
-/** Saves a full-page PNG under test-artifacts/<name>.png and returns its path. */
+/** Saves a full-page PNG under tests/browser/artifacts/<name>.png and returns its path. */
 export async function saveScreenshot(page: Page, name: string): Promise<string> {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-');
   const path = join(ARTIFACTS_DIR, `${safe}.png`);
