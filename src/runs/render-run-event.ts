@@ -44,7 +44,7 @@ export function diffLines(text: string): SafeHtml {
               : line.startsWith('diff ')
                 ? 'meta'
                 : '';
-    return html`<span class="${cls}">${line}</span>\n`;
+    return html`<span class="${cls}">${line}</span>`;
   })}`;
 }
 

@@ -35,7 +35,7 @@ button{font:inherit;font-weight:600;border-radius:6px;padding:5px 14px;cursor:po
 button.danger{color:var(--bad)}button.danger:hover{background:var(--bad);color:#fff}
 .instruction{white-space:pre-wrap;word-break:break-word;background:var(--bg);border-radius:6px;padding:8px 10px;margin:8px 0 0}
 ul.plan{list-style:none;margin:0;padding:0}ul.plan li{padding:3px 0;display:flex;gap:6px;align-items:baseline}
-ul.plan li.completed span{color:var(--muted);text-decoration:line-through}ul.plan em{color:var(--accent);font-size:12px}
+ul.plan li.completed span{color:var(--muted)}ul.plan em{color:var(--accent);font-size:12px}
 ol.steps{list-style:none;margin:0;padding:0}
 ol.steps>li{border-top:1px solid var(--border);padding:6px 0;min-width:0}ol.steps>li:first-child{border-top:0}
 ol.steps li.phase{color:var(--muted);font-size:13px}ol.steps li.phase::before{content:"•";margin-right:8px}

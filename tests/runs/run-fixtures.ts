@@ -20,7 +20,14 @@ export function implementTask(
   } as Task;
 }
 
-export function sessionResult(patch: string, costUsd = 0.42): AgentSessionResult {
+export function sessionResult(
+  patch: string,
+  costUsd = 0.42,
+  plan: { step: string; status: 'pending' | 'in_progress' | 'completed' }[] = [
+    { step: 'Read the code', status: 'completed' },
+    { step: 'Add greeting', status: 'completed' },
+  ],
+): AgentSessionResult {
   return {
     agent: {
       outcome: 'finished',
@@ -28,10 +35,7 @@ export function sessionResult(patch: string, costUsd = 0.42): AgentSessionResult
       usage: { input: 1000, output: 200, cacheRead: 50, cacheWrite: 10, costUsd },
       turns: 3,
       durationMs: 1000,
-      plan: [
-        { step: 'Read the code', status: 'completed' },
-        { step: 'Add greeting', status: 'completed' },
-      ],
+      plan,
       memory: {} as never,
       memoryBytes: 0,
     },
@@ -52,7 +56,7 @@ export function sessionResult(patch: string, costUsd = 0.42): AgentSessionResult
       paths: ['src/greet.ts'],
       stats: { files: 1, additions: 3, deletions: 0, bytes: patch.length },
     },
-  } as AgentSessionResult;
+  } as unknown as AgentSessionResult;
 }
 
 export const DEMO_PATCH = `diff --git a/src/greet.ts b/src/greet.ts

@@ -116,6 +116,7 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
   let sessionCostUsd = 0;
   let ledgerCostUsd = 0;
   let failed = false;
+  let lastPlan = '';
 
   const write = (work: () => Promise<void>) => {
     chain = chain.then(work).catch((err: unknown) => {
@@ -203,6 +204,7 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
             record({ t: 'setup-failed', exitCode: event.exitCode });
             break;
           case 'plan':
+            lastPlan = JSON.stringify(event.items);
             record({
               t: 'plan',
               items: event.items.slice(0, 100).map((i) => ({ step: clean(i.step, 500), status: i.status })),
@@ -286,7 +288,9 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
           meta.inputTokens = u.input + u.cacheRead + u.cacheWrite;
           meta.outputTokens = u.output;
         }
-        if (result.agent.plan.length > 0) this.onSession({ type: 'plan', items: result.agent.plan });
+        // The final plan, unless the last plan event already said exactly this.
+        if (result.agent.plan.length > 0 && JSON.stringify(result.agent.plan) !== lastPlan)
+          this.onSession({ type: 'plan', items: result.agent.plan });
         if (result.setup || result.verify.length > 0) {
           record({
             t: 'verify',
