@@ -10,10 +10,19 @@ import { PullwrightError } from '../errors.js';
 
 const KEY = /^[A-Z][A-Z0-9_]*$/;
 
-/** A value as one line: double-quoted with `\n` escapes, which Node's and Compose's parsers read back. */
+/**
+ * A value as one line that Node's `--env-file` / `process.loadEnvFile` and Docker Compose read back
+ * unchanged: bare when plain, single-quoted (literal) when it has no newline, else double-quoted
+ * with `\n` escapes. Those parsers know no other escape, so a value they cannot carry is refused.
+ */
 export function formatEnvValue(value: string): string {
   if (/^[A-Za-z0-9_./:@+-]*$/.test(value)) return value;
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+  if (!/[\r\n']/.test(value)) return `'${value}'`;
+  if (!/["\\]/.test(value)) return `"${value.replace(/\r?\n/g, '\\n')}"`;
+  throw new PullwrightError(
+    'input_invalid',
+    'A value with a newline and a quote or backslash cannot be written to .env',
+  );
 }
 
 /** The keys set (to a non-empty value) in an env file's text. */
