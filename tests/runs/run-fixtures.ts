@@ -16,7 +16,11 @@ export function implementTask(
     repo: { owner: overrides.owner ?? 'acme', name: overrides.name ?? 'widgets', id: 7 },
     number: overrides.number ?? 12,
     requestedAt: new Date().toISOString(),
-    trigger: { source: 'assignment', actor: overrides.actor ?? 'alice', instruction: 'add a greeting' },
+    trigger: {
+      source: 'assignment',
+      actor: overrides.actor ?? 'alice',
+      instruction: overrides.instruction ?? 'add a greeting',
+    },
   } as Task;
 }
 
