@@ -11,6 +11,14 @@ import { visibleText, withPage } from './chromium.js';
  * access learns a run exists, payloads in a run stay text, and a writer stops a
  * job that a real task worker is running.
  */
+// What the page functions below touch in the browser (serialized and run there, not in Node).
+declare const document: {
+  body: { innerText: string; textContent: string | null };
+  getElementById(id: string): { textContent: string | null } | null;
+};
+declare const window: Record<string, unknown>;
+type HTMLInputElement = { value: string };
+
 let h: PagesHarness;
 
 beforeAll(async () => {
@@ -133,7 +141,7 @@ describe('live run pages', () => {
       expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
       expect(response?.headers()['content-security-policy']).not.toContain('unsafe-inline');
       await new Promise((r) => setTimeout(r, 300));
-      expect(await page.evaluate(() => (window as unknown as { __pw?: string }).__pw)).toBeUndefined();
+      expect(await page.evaluate(() => window.__pw)).toBeUndefined();
       expect(await page.$$eval('img', (els) => els.length)).toBe(0);
       expect(await page.$$eval('b', (els) => els.length)).toBe(0);
       expect(await page.$$eval('script', (els) => els.map((e) => e.getAttribute('src')))).toEqual([

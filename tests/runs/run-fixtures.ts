@@ -8,6 +8,7 @@ export function implementTask(
     installationId: number;
     actor: string;
     number: number;
+    instruction: string;
   }> = {},
 ): Task {
   return {
