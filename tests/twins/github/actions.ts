@@ -139,6 +139,25 @@ export function createActions(core: TwinCore, seed: TwinSeed): TwinActions {
       );
       return { delivery };
     },
+    async editIssue(input) {
+      const { repo, issue } = issueIn(input);
+      const changes: Record<string, { from: string }> = {};
+      if (input.title !== undefined && input.title !== issue.title) {
+        changes.title = { from: issue.title };
+        issue.title = input.title;
+      }
+      if (input.body !== undefined && input.body !== (issue.body ?? '')) {
+        changes.body = { from: issue.body ?? '' };
+        issue.body = input.body;
+      }
+      issue.updatedAt = nowIso();
+      const delivery = await core.sendEvent(
+        'issues',
+        { action: 'edited', changes, issue: ser.issue(repo, issue) },
+        { repo, sender: input.sender },
+      );
+      return { delivery };
+    },
     async submitReview(input) {
       const { repo, issue } = core.mustPull(input.repo, input.number);
       const review = newReview(core, repo, issue, input.sender, input.state, input.body ?? '');
@@ -184,6 +203,7 @@ export function createActions(core: TwinCore, seed: TwinSeed): TwinActions {
       });
       recordPush(core, repo, input.branch, before, sha, { kind: 'user', login: input.sender });
       const delivery = await sendPushEvents(core, repo, input.branch, before, sha, input.sender);
+      core.pushed(repo, input.branch, before, sha, input.sender);
       return { sha, delivery };
     },
     async installApp(input) {

@@ -1,11 +1,14 @@
 import type { FaultInjector } from './faults.js';
 import { listBranches } from './git.js';
 import { type Ctx, invalidBody, notFound, str } from './http.js';
+import { jobLogDownload } from './routes-actions.js';
 import type { Json } from './serialize.js';
 import type { TwinCore } from './twin-core.js';
 import type { FaultRule, SeedFile, TwinActions, TwinInspect, TwinSeed } from './types.js';
+import type { CiOutcomeInput, CiRunInput, TwinCi } from './types-ci.js';
 
 export interface AdminApi {
+  ci: TwinCi;
   seed: TwinSeed;
   actions: TwinActions;
   inspect: TwinInspect;
@@ -17,7 +20,7 @@ export async function handleAdmin(
   core: TwinCore,
   api: AdminApi,
   ctx: Ctx,
-): Promise<{ status: number; json?: unknown }> {
+): Promise<{ status: number; json?: unknown; text?: string }> {
   const { state, deliverer } = core;
   const p = ctx.url.pathname;
   const method = ctx.req.method ?? 'GET';
@@ -80,6 +83,34 @@ export async function handleAdmin(
     if (!threadId) throw invalidBody('threadId is required');
     api.seed.resolveThread(threadId, body.resolved !== false);
     return { status: 200, json: { threadId, resolved: body.resolved !== false } };
+  }
+  const log = /^\/_twin\/job-logs\/([0-9a-f]+)$/.exec(p);
+  if (method === 'GET' && log) return jobLogDownload(core, log[1]!);
+  if (method === 'POST' && p === '/_twin/ci/enable') {
+    const body = await ctx.body();
+    if (body.enabled === false) api.ci.disable(str(body.repo));
+    else api.ci.enable(str(body.repo));
+    return { status: 200, json: { ok: true } };
+  }
+  if (method === 'POST' && p === '/_twin/ci/outcome') {
+    api.ci.outcome((await ctx.body()) as unknown as CiOutcomeInput);
+    return { status: 200, json: { ok: true } };
+  }
+  if (method === 'POST' && p === '/_twin/ci/run') {
+    return { status: 200, json: await api.ci.run((await ctx.body()) as unknown as CiRunInput) };
+  }
+  if (method === 'POST' && p === '/_twin/ci/status') {
+    return {
+      status: 200,
+      json: await api.ci.status((await ctx.body()) as unknown as Parameters<TwinCi['status']>[0]),
+    };
+  }
+  if (method === 'POST' && p === '/_twin/ci/idle') {
+    await api.ci.idle();
+    return { status: 200, json: { ok: true } };
+  }
+  if (method === 'GET' && p === '/_twin/ci/runs') {
+    return { status: 200, json: api.ci.workflowRuns(str(ctx.url.searchParams.get('repo')) ?? '') };
   }
   const action = /^\/_twin\/actions\/([A-Za-z]+)$/.exec(p);
   if (method === 'POST' && action) {

@@ -64,6 +64,12 @@ export function createDispatcher(core: TwinCore, auth: TwinAuth, router: Router,
         // The admin API has no auth, so only loopback callers may use it.
         if (!isLoopback(req.socket.remoteAddress)) throw notFound();
         const out = await handleAdmin(core, admin, ctx);
+        if (out.text !== undefined) {
+          res.statusCode = out.status;
+          res.setHeader('content-type', 'text/plain; charset=utf-8');
+          res.end(out.text);
+          return;
+        }
         return writeJson(res, out.status, out.json);
       }
       for (const outcome of admin.faults.match(method, u.pathname)) {

@@ -157,11 +157,16 @@ async function afterPush(
     }
     forkEvents.push(...(await moveForkPulls(core, repo, branch, b, a)));
   }
-  if (!core.config.pushWebhooks) return;
+  // CI starts after the push webhooks went out, as on GitHub (a workflow run follows its push event).
+  const startCi = () => {
+    for (const m of moved) if (m.a !== ZERO_SHA) core.pushed(repo, m.branch, m.b, m.a, pusher.login);
+  };
+  if (!core.config.pushWebhooks) return startCi();
   // Deliveries run in the background (GitHub sends them asynchronously); twin.settled() awaits them.
   core.sendLater(async () => {
     for (const m of moved) await sendPushEvents(core, repo, m.branch, m.b, m.a, pusher.login).catch(() => {});
     for (const send of forkEvents) await send(pusher.login).catch(() => {});
+    startCi();
   });
 }
 

@@ -20,7 +20,8 @@ export interface Page {
 
 export type GraphqlOperation =
   | { kind: 'reviewThreads'; owner: string; name: string; number: number; threads: Page; comments: Page }
-  | { kind: 'threadComments'; id: string; comments: Page };
+  | { kind: 'threadComments'; id: string; comments: Page }
+  | { kind: 'resolveThread'; field: 'resolveReviewThread' | 'unresolveReviewThread'; threadId: string };
 
 type Variables = Record<string, unknown>;
 export type GraphqlError = { message: string; type?: string; path?: string[] };
@@ -73,7 +74,28 @@ function page(query: string, field: string, variables: Variables): Page | Graphq
 const isError = (v: Page | GraphqlError): v is GraphqlError => 'message' in v;
 
 export function parseGraphqlOperation(query: string, variables: Variables): GraphqlOperation | GraphqlError {
-  if (/^\s*mutation\b/.test(query)) return { message: 'The GitHub twin only answers review-thread queries.' };
+  if (/^\s*mutation\b/.test(query)) {
+    const field = /\bunresolveReviewThread\b/.test(query)
+      ? 'unresolveReviewThread'
+      : /\bresolveReviewThread\b/.test(query)
+        ? 'resolveReviewThread'
+        : null;
+    if (!field)
+      return {
+        message: 'The GitHub twin only answers the resolveReviewThread and unresolveReviewThread mutations.',
+      };
+    // `input: { threadId: … }` inline, or `input: $input` with the object in the variables.
+    let threadId = argument(query, field, 'threadId', variables);
+    const input = argument(query, field, 'input', variables);
+    if (threadId === undefined && input && typeof input === 'object')
+      threadId = (input as Variables).threadId;
+    if (typeof threadId !== 'string') {
+      return {
+        message: `Argument 'threadId' on InputObject '${field[0]!.toUpperCase()}${field.slice(1)}Input' is required.`,
+      };
+    }
+    return { kind: 'resolveThread', field, threadId };
+  }
   if (/\bnode\s*\(/.test(query) && /\bPullRequestReviewThread\b/.test(query)) {
     const id = argument(query, 'node', 'id', variables);
     if (typeof id !== 'string') return { message: "Argument 'id' on Field 'node' has an invalid value." };
@@ -119,12 +141,14 @@ export function answerGraphql(
   op: GraphqlOperation,
   state: TwinState,
   visible: (repo: RepoRec) => boolean,
+  canWrite: (repo: RepoRec) => boolean = () => false,
 ): { data: unknown; errors?: GraphqlError[] } {
   const comments = (t: ThreadRec, at: Page) =>
     connection(t.commentIds, at, (id) => {
       const c = state.reviewComments.get(id)!;
       return { databaseId: c.id, body: c.body, author: { login: c.author.replace(/\[bot\]$/, '') } };
     });
+  if (op.kind === 'resolveThread') return resolveThread(op, state, visible, canWrite);
   if (op.kind === 'threadComments') {
     const thread = state.threads.get(op.id);
     const repo = thread ? state.repoById(thread.repoId) : undefined;
@@ -181,4 +205,35 @@ export function answerGraphql(
     comments: comments(t, op.comments),
   }));
   return { data: { repository: { pullRequest: { reviewThreads } } } };
+}
+
+/** `resolveReviewThread` / `unresolveReviewThread`: needs write access to pull requests, as on GitHub. */
+function resolveThread(
+  op: Extract<GraphqlOperation, { kind: 'resolveThread' }>,
+  state: TwinState,
+  visible: (repo: RepoRec) => boolean,
+  canWrite: (repo: RepoRec) => boolean,
+): { data: unknown; errors?: GraphqlError[] } {
+  const thread = state.threads.get(op.threadId);
+  const repo = thread ? state.repoById(thread.repoId) : undefined;
+  if (!thread || !repo || !visible(repo)) {
+    return {
+      data: { [op.field]: null },
+      errors: [
+        {
+          type: 'NOT_FOUND',
+          path: [op.field],
+          message: `Could not resolve to a node with the global id of '${op.threadId}'`,
+        },
+      ],
+    };
+  }
+  if (!canWrite(repo)) {
+    return {
+      data: { [op.field]: null },
+      errors: [{ type: 'FORBIDDEN', path: [op.field], message: 'Resource not accessible by integration' }],
+    };
+  }
+  thread.resolved = op.field === 'resolveReviewThread';
+  return { data: { [op.field]: { thread: { id: thread.id, isResolved: thread.resolved } } } };
 }

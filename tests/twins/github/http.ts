@@ -28,7 +28,7 @@ export class HttpError extends Error {
   }
 }
 
-const error = (status: number, message: string, extra: Json = {}) =>
+export const error = (status: number, message: string, extra: Json = {}) =>
   new HttpError(status, { message, ...extra, documentation_url: DOCS, status: String(status) });
 
 export const notFound = (message = 'Not Found') => error(404, message);

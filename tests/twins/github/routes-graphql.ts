@@ -1,5 +1,5 @@
 import { answerGraphql, parseGraphqlOperation } from './graphql.js';
-import { badCredentials, HttpError, str } from './http.js';
+import { badCredentials, HttpError, PERMISSION_RANK, str } from './http.js';
 import type { RouteKit } from './router.js';
 import type { Json } from './serialize.js';
 import type { RepoRec } from './state.js';
@@ -27,6 +27,10 @@ export function registerGraphqlRoutes({ core, auth, on }: RouteKit): void {
       ctx.record.login = caller.user.login;
       return core.state.permissionOf(repo, caller.user.login) !== 'none';
     };
-    return { status: 200, json: answerGraphql(parsed, core.state, visible) };
+    const canWrite = (repo: RepoRec) => {
+      if (caller.kind === 'installation') return caller.rec.permissions.pull_requests === 'write';
+      return PERMISSION_RANK[core.state.permissionOf(repo, caller.user.login)] >= PERMISSION_RANK.write;
+    };
+    return { status: 200, json: answerGraphql(parsed, core.state, visible, canWrite) };
   });
 }

@@ -26,10 +26,12 @@ export function registerIssueRoutes({ core, auth, on }: RouteKit): void {
       .filter(Boolean)
       .map((l) => l.toLowerCase());
     const assignee = q.get('assignee');
+    const creator = q.get('creator');
     const list = [...state.issuesOf(repo).values()]
       .filter((i) => wantState === 'all' || i.state === wantState)
       .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
       .filter((i) => !assignee || i.assignees.some((a) => a.toLowerCase() === assignee.toLowerCase()))
+      .filter((i) => !creator || i.author.toLowerCase() === creator.toLowerCase())
       .sort((a, b) => b.number - a.number);
     const page = paginate(ctx, core.config.url, list);
     return { status: 200, json: page.items.map((i) => ser.issue(repo, i)), headers: page.headers };

@@ -42,6 +42,8 @@ export function createSeed(core: TwinCore): TwinSeed {
           if (i.pull && i.state === 'open' && i.pull.headRepoId === null && i.pull.head === input.branch) {
             i.pull.headSha = sha;
           }
+          // The base moved: open pull requests into it are measured against the new tip, as after a git push.
+          if (i.pull && i.state === 'open' && i.pull.base === input.branch) i.pull.baseSha = sha;
         }
         return { sha };
       });

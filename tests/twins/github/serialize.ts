@@ -265,7 +265,14 @@ export class Serializer {
   pull(
     repo: RepoRec,
     i: IssueRec,
-    extra: { commits: number; additions: number; deletions: number; changedFiles: number } | null,
+    extra: {
+      commits: number;
+      additions: number;
+      deletions: number;
+      changedFiles: number;
+      mergeable: boolean | null;
+      mergeableState: string;
+    } | null,
   ): Json {
     const p = i.pull!;
     const a = (s: string) => this.api(`/repos/${repo.fullName}/pulls/${i.number}${s}`);
@@ -334,9 +341,9 @@ export class Serializer {
       ).length;
       Object.assign(out, {
         merged: p.mergedAt !== null,
-        mergeable: i.state === 'open' ? true : null,
-        rebaseable: i.state === 'open' ? true : null,
-        mergeable_state: i.state === 'open' ? 'clean' : 'unknown',
+        mergeable: extra.mergeable,
+        rebaseable: extra.mergeable,
+        mergeable_state: extra.mergeableState,
         merged_by: null,
         comments,
         review_comments: reviewComments,

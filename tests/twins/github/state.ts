@@ -1,3 +1,4 @@
+import { CiRecords } from './state-ci.js';
 import type { AccessLevel, Permission, UserType } from './types.js';
 
 /** In-memory records of the twin. Logins and full names are matched case-insensitively, as on GitHub. */
@@ -148,6 +149,8 @@ export const DEFAULT_PERMISSIONS: Record<string, AccessLevel> = {
   pull_requests: 'write',
   metadata: 'read',
   checks: 'write',
+  actions: 'read',
+  statuses: 'read',
 };
 
 export const DEFAULT_EVENTS = [
@@ -157,6 +160,11 @@ export const DEFAULT_EVENTS = [
   'pull_request_review',
   'pull_request_review_comment',
   'push',
+  'check_run',
+  'check_suite',
+  'workflow_run',
+  'workflow_job',
+  'status',
 ];
 
 export class TwinState {
@@ -171,6 +179,7 @@ export class TwinState {
   threads = new Map<string, ThreadRec>();
   installations = new Map<number, InstallationRec>();
   tokens = new Map<string, TokenRec>();
+  ci = new CiRecords();
   nextInstallationId = 1;
 
   id(): number {

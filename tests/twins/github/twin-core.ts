@@ -1,6 +1,7 @@
 import { PullwrightError } from '../../../src/errors.js';
 import { countAhead, diffHunkAt, diffStat } from './git.js';
 import { randomToken } from './http.js';
+import { Mergeability } from './mergeability.js';
 import { type Json, nodeId, type Serializer } from './serialize.js';
 import type { InstallationRec, IssueRec, RepoRec, ReviewCommentRec, TwinState, UserRec } from './state.js';
 import type { Delivery, PushRecord, RequestRecord, UserType } from './types.js';
@@ -36,6 +37,15 @@ export class TwinCore {
   readonly pushes: PushRecord[] = [];
   private readonly repoLocks = new Map<number, Promise<unknown>>();
   private readonly hunks = new Map<string, string | null>();
+  readonly mergeability = new Mergeability(this);
+  /** Called after every branch move (git push, `actions.pushFiles`): the scripted CI listens here. */
+  readonly pushListeners: ((
+    repo: RepoRec,
+    branch: string,
+    before: string,
+    after: string,
+    sender: string,
+  ) => void)[] = [];
 
   constructor(
     readonly state: TwinState,
@@ -126,6 +136,11 @@ export class TwinCore {
     this.sendLater(async () => this.sendEvent(event, await build(), { repo, sender }));
   }
 
+  /** Tells the push listeners a branch moved. */
+  pushed(repo: RepoRec, branch: string, before: string, after: string, sender: string): void {
+    for (const listen of this.pushListeners) listen(repo, branch, before, after, sender);
+  }
+
   /** A pull request's full JSON, with the commit and diff counts only the single-PR endpoints carry. */
   async fullPull(repo: RepoRec, i: IssueRec): Promise<Json> {
     const p = i.pull!;
@@ -137,7 +152,11 @@ export class TwinCore {
     } catch {
       // A deleted head keeps the recorded numbers at zero, as a closed PR whose branch is gone.
     }
-    return this.ser.pull(repo, i, { commits, ...stat });
+    return this.ser.pull(repo, i, {
+      commits,
+      ...stat,
+      ...this.mergeability.read(repo, p, i.state === 'open'),
+    });
   }
 
   /** The subject fields of an issue or pull request event: `issue`, or `number` and `pull_request`. */

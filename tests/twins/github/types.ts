@@ -1,3 +1,5 @@
+import type { TwinCi } from './types-ci.js';
+
 /**
  * Public contract of the GitHub twin. Other tests and the demo code against these types only;
  * everything else under tests/twins/github/ is an implementation detail.
@@ -29,6 +31,8 @@ export interface StartGitHubTwinOptions {
   dataDir?: string;
   /** Also send `pull_request.synchronize` / `push` webhooks on git pushes. Default true. */
   pushWebhooks?: boolean;
+  /** Run the scripted CI (`.twin-ci.json`, see scripted-ci.ts) on pushes to every repo. Default false (`twin.ci.enable`). */
+  ci?: boolean;
   /**
    * Also send the webhooks GitHub sends for REST changes (issue_comment created/edited, issues opened/closed,
    * pull_request opened/closed, pull_request_review_comment created), in the background. Default false.
@@ -182,6 +186,14 @@ export interface TwinActions {
     repo: string;
     commentId: number;
     body: string;
+    sender: string;
+  }): Promise<WithDelivery<object>>;
+  /** A person edits an issue's title or body: `issues.edited` with `changes.{title,body}.from`. */
+  editIssue(i: {
+    repo: string;
+    number: number;
+    title?: string;
+    body?: string;
     sender: string;
   }): Promise<WithDelivery<object>>;
   submitReview(i: {
@@ -402,6 +414,8 @@ export interface GitHubTwin {
   setWebhookUrl(url: string | null): void;
   seed: TwinSeed;
   actions: TwinActions;
+  /** The scripted CI and CI records: checks, Actions runs and jobs, statuses (types-ci.ts). */
+  ci: TwinCi;
   redeliver(deliveryId: string): Promise<Delivery>;
   readonly deliveries: Delivery[];
   /** Resolves when every webhook delivery started so far (including those fired by git pushes) has finished. */

@@ -24,7 +24,11 @@ function exampleKeys(event: string, action: string | null): { union: Set<string>
   const examples = exact.length > 0 ? exact : all;
   const union = new Set(examples.flatMap((x) => Object.keys(x)));
   const required = new Set(Object.keys(examples[0]!).filter((k) => examples.every((x) => k in x)));
-  for (const optional of ['installation', 'organization', 'enterprise']) union.add(optional);
+  for (const optional of ['installation', 'organization', 'enterprise']) {
+    union.add(optional);
+    // An organization only exists for an organization's repository (every workflow_run example has one).
+    required.delete(optional);
+  }
   return { union, required };
 }
 
