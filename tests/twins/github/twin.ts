@@ -7,13 +7,17 @@ import { join } from 'node:path';
 import { PullwrightError } from '../../../src/errors.js';
 import { createActions } from './actions.js';
 import { TwinAuth } from './auth.js';
+import { createCiApi } from './ci-api.js';
 import { createDispatcher } from './dispatch.js';
 import { FaultInjector } from './faults.js';
 import { nowIso } from './http.js';
 import { createInspect } from './inspect.js';
 import { Router } from './router.js';
+import { registerActionRoutes } from './routes-actions.js';
 import { registerAppRoutes } from './routes-app.js';
+import { registerCheckRoutes } from './routes-checks.js';
 import { registerCommentRoutes } from './routes-comments.js';
+import { registerCommitRoutes } from './routes-commits.js';
 import { registerForkRoutes } from './routes-forks.js';
 import { registerGraphqlRoutes } from './routes-graphql.js';
 import { registerIssueRoutes } from './routes-issues.js';
@@ -23,6 +27,8 @@ import { registerPullRoutes } from './routes-pulls.js';
 import { registerRefRoutes } from './routes-refs.js';
 import { registerRepoRoutes } from './routes-repos.js';
 import { registerReviewRoutes } from './routes-reviews.js';
+import { registerStatusRoutes } from './routes-statuses.js';
+import { ScriptedCi } from './scripted-ci.js';
 import { createSeed } from './seed-api.js';
 import { Serializer } from './serialize.js';
 import { TwinState, type UserRec } from './state.js';
@@ -119,14 +125,24 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     registerGraphqlRoutes,
     registerOAuthRoutes,
     registerManifestRoutes,
+    registerCheckRoutes,
+    registerStatusRoutes,
+    registerCommitRoutes,
   ]) {
     register(kit);
   }
+  const scriptedCi = new ScriptedCi(core);
+  registerActionRoutes(kit, scriptedCi);
+  core.pushListeners.push((repo, branch, before, after, sender) =>
+    scriptedCi.onPush(repo, branch, before, after, sender),
+  );
+  if (options.ci) state.ci.enabled = 'all';
+  const ci = createCiApi(core, scriptedCi);
   const faults = new FaultInjector();
   const seed = createSeed(core);
   const actions = createActions(core, seed);
   const inspect = createInspect(core);
-  handle = createDispatcher(core, auth, router, { seed, actions, inspect, faults });
+  handle = createDispatcher(core, auth, router, { seed, actions, inspect, faults, ci });
 
   return {
     url,
@@ -136,6 +152,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
     },
     seed,
     actions,
+    ci,
     redeliver: (id) => deliverer.redeliver(id),
     get deliveries(): Delivery[] {
       return deliverer.log;
@@ -159,6 +176,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
       return { token: m.token, expiresAt: m.expiresAt };
     },
     async close() {
+      await scriptedCi.idle();
       await deliverer.settled();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
