@@ -45,6 +45,15 @@ export interface LocalStackOptions {
   workers?: number;
   env?: Record<string, string>;
   lockDurationMs?: number;
+  /**
+   * Extra or replaced files of the sample repository (e.g. `.twin-ci.json`, a different
+   * `.github/pullwright.yml`), committed in its first commit.
+   */
+  repoFiles?: Record<string, string>;
+  /** Runs the twin's scripted CI on every push to the sample repository (`.twin-ci.json`). */
+  ci?: boolean;
+  /** Intake timings (how long a red result settles before a repair; default 0 here: tests wait on CI themselves). */
+  intake?: { ciSettleMs?: number; mergeabilityTimeoutMs?: number };
 }
 
 export const DEMO_ISSUE = {
@@ -85,8 +94,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   files['.github/pullwright.yml'] = ['verify:', '  - npm test', 'pr:', '  labels: [pullwright]', ''].join(
     '\n',
   );
+  Object.assign(files, options.repoFiles ?? {});
   github.seed.user({ login: 'alice' });
   await github.seed.repo({ owner: 'alice', name: 'mathlib', files });
+  if (options.ci) github.ci.enable('alice/mathlib');
   const { id: installationId } = github.seed.installation({ account: 'alice', repos: ['alice/mathlib'] });
 
   const config = parseConfig('worker', {
@@ -121,7 +132,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       botLogin: config.botLogin,
       triggerPhrase: config.TRIGGER_PHRASE,
       reviewQuietMs: 300,
-      caps: { MAX_NETWORK: config.MAX_NETWORK, ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS },
+      ciSettleMs: options.intake?.ciSettleMs ?? 0,
+      mergeabilityTimeoutMs: options.intake?.mergeabilityTimeoutMs,
+      caps: {
+        MAX_NETWORK: config.MAX_NETWORK,
+        ALLOW_WORKFLOW_EDITS: config.ALLOW_WORKFLOW_EDITS,
+        MAX_CI_REPAIRS: config.MAX_CI_REPAIRS,
+      },
     },
     log: log.child({ component: 'app' }),
   });

@@ -57,11 +57,9 @@ function fixBugs(request: MessagesRequest, summary: string): ScriptedReply {
 }
 
 function noFix(request: MessagesRequest): ScriptedReply {
-  const done = toolExchanges(request).some((e) => e.name === EDIT_TOOL);
-  if (!done)
-    return reply(
-      tool(EDIT_TOOL, { command: 'create', path: 'NOTES.md', file_text: 'Looked at CI; unsure.\n' }),
-    );
+  const done = toolExchanges(request).some((e) => e.name === 'bash');
+  // Appends a new line each attempt, so every repair pushes a commit that changes nothing that matters.
+  if (!done) return reply(tool('bash', { command: 'date +%s%N >> NOTES.md' }));
   return finish('Wrote notes; the failure is not understood yet.');
 }
 
