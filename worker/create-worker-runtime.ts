@@ -9,7 +9,10 @@ import { startAcknowledger } from '../src/queue/acknowledgements.js';
 import { createFollowUpMarks } from '../src/queue/follow-up-marks.js';
 import { createMaintenanceCaps } from '../src/queue/maintenance-caps.js';
 import { createRedis, redisTargetFromConfig } from '../src/queue/redis-connection.js';
+import { createSessionMemoryStore } from '../src/queue/session-memory-store.js';
 import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
+import { createCostLedger } from '../src/runs/cost-ledger.js';
+import { createRunStore } from '../src/runs/run-store.js';
 import { startTranscriptRetention } from './agent/loop/transcript-retention.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
@@ -156,6 +159,18 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     runDir: transcriptsDir,
     // What Pullwright pushed to each PR: the app's CI-repair and branch-update follow-ups read it.
     followUps: createFollowUpMarks(redis, config.QUEUE_PREFIX),
+    memoryStore: createSessionMemoryStore(redis, config.QUEUE_PREFIX, {
+      retentionDays: config.MEMORY_RETENTION_DAYS,
+    }),
+    runStore: createRunStore({
+      redis,
+      prefix: config.QUEUE_PREFIX,
+      maxRunBytes: config.RUN_RECORD_MAX_BYTES,
+      retentionDays: config.RUN_RETENTION_DAYS,
+      maxTotalBytes: config.RUN_STORE_MAX_BYTES,
+    }),
+    costLedger: createCostLedger(redis, config.QUEUE_PREFIX),
+    runPages: { publicUrl: config.PUBLIC_URL, maxMonthlyCostUsd: config.MAX_MONTHLY_COST_USD },
   };
 
   const worker: TaskWorker = await startTaskWorker({

@@ -3,7 +3,11 @@ import type { RepoRef, Task } from '../../src/domain/task.js';
 import type { GitHubForWorker, RepoGitHub } from '../../src/github/github-for-worker.js';
 import type { Logger } from '../../src/logger.js';
 import type { FollowUpMarks } from '../../src/queue/follow-up-marks.js';
+import type { SessionMemoryStore } from '../../src/queue/session-memory-store.js';
+import type { CostLedger } from '../../src/runs/cost-ledger.js';
+import type { RunStore } from '../../src/runs/run-store.js';
 import type { AgentResult } from '../agent/loop/run-agent.js';
+import type { RunRecorder } from '../run-record/run-recorder.js';
 import type { PhaseTimings } from '../session/phase-timings.js';
 import type { AgentSessionDeps, AgentSessionResult } from '../session/run-agent-session.js';
 import type { CheckRunReporter } from './check-run.js';
@@ -32,6 +36,14 @@ export interface FlowDeps {
    * unit tests without Redis: nothing is recorded and repairs count from 1.
    */
   followUps?: Pick<FollowUpMarks, 'recordPush' | 'getPull' | 'getRepair' | 'claimRepair'>;
+  /** Session memory per issue/PR (issue 18), loaded before the agent and stored after it. */
+  memoryStore?: Pick<SessionMemoryStore, 'load' | 'save'>;
+  /** The run record (issue 16): what the run pages show. Absent: nothing is recorded. */
+  runStore?: RunStore;
+  /** Month-to-date cost per installation and repository, for the monthly budget. */
+  costLedger?: CostLedger;
+  /** PUBLIC_URL (run page links) and MAX_MONTHLY_COST_USD (the installation's monthly budget). */
+  runPages?: { publicUrl?: string; maxMonthlyCostUsd?: number };
 }
 
 export type FlowStatus = RunOutcome;
@@ -57,6 +69,8 @@ export interface FlowContext<T extends Task = Task> {
   defaultBranch: string;
   config: FlowRepoConfig;
   tracking: TrackingComment | null;
+  /** The run record (a no-op without a store); its `url` is the run page. */
+  recorder: RunRecorder;
   /** The run's `Pullwright` check run once the plan named a head (null when off or not started). */
   checkRun: CheckRunReporter | null;
   started: number;

@@ -140,6 +140,7 @@ export async function proposeChange(
       draftReason,
       requestedBy: ctx.task.trigger.actor,
       patchHash: input.patchHash,
+      trackingUrl: ctx.recorder.url ?? undefined,
     }),
     draft: draftReason !== undefined,
     labels: ctx.config.pr.labels,

@@ -1,11 +1,13 @@
 import type { Task } from '../../src/domain/task.js';
 import type { Logger } from '../../src/logger.js';
+import { createRunRecorder } from '../run-record/run-recorder.js';
 import { PhaseTimings } from '../session/phase-timings.js';
 import { refusalOf } from './authorize-task.js';
 import type { FlowContext, FlowDeps, FlowOutcome } from './flow-context.js';
 import { inertInline } from './inert-markdown.js';
 import { planMode, trackingTitleOf } from './modes/index.js';
 import { isPlan, type ModeOutcome } from './modes/mode.js';
+import { checkBudgetBeforeRun } from './monthly-budget-gate.js';
 import { openTracking } from './open-tracking.js';
 import type { QuestionState } from './questions.js';
 import { recordPush } from './record-push.js';
@@ -35,14 +37,26 @@ export interface RunFlowOptions {
 export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
   const { task, deps, log } = options;
   const timings = new PhaseTimings();
+  const secrets: string[] = [];
+  // The run record (issue 16): everything the run pages show, redacted with the same secrets.
+  const recorder = createRunRecorder({
+    store: deps.runStore,
+    ledger: deps.costLedger,
+    task,
+    jobId: options.jobId,
+    secrets,
+    publicUrl: deps.runPages?.publicUrl,
+    log,
+  });
   const report: ReportTarget = {
     tracking: null,
     checkRun: null,
     started: timings.startedAt,
-    secrets: [],
+    secrets,
     log,
     jobId: options.jobId,
   };
+  let finished: FlowOutcome | null = null;
   try {
     const github = await deps.github.forRepo(task.installationId, task.repo);
     report.secrets.push(github.token);
@@ -57,14 +71,31 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       maintenanceTaskIds: () => config.maintenance.map((m) => m.id),
       log,
     });
-    if (refusal) return { status: 'refused', reason: refusal };
+    if (refusal) return (finished = { status: 'refused', reason: refusal });
     const title = trackingTitleOf(task);
+    recorder.started({ title, instruction: task.trigger.instruction ?? null });
+    const overBudget = await checkBudgetBeforeRun({
+      ledger: deps.costLedger,
+      installationId: task.installationId,
+      repo: `${task.repo.owner}/${task.repo.name}`,
+      installationLimitUsd: deps.runPages?.maxMonthlyCostUsd ?? null,
+      config,
+    });
     let openQuestion: QuestionState | null = null;
     if (task.kind !== 'maintenance' && title !== null) {
       const opened = await openTracking({ task, title, github, botLogin: deps.bot.login, log });
       report.tracking = opened.tracking;
       openQuestion = opened.openQuestion;
+      if (recorder.url) report.tracking.update({ runUrl: recorder.url });
       if (config.problems.length > 0) report.tracking.update({ detail: configProblemsText(config.problems) });
+    }
+    if (overBudget) {
+      await report.tracking?.finish({
+        status: 'refused',
+        durationMs: Date.now() - report.started,
+        detail: overBudget,
+      });
+      return (finished = { status: 'refused', reason: 'monthly budget' });
     }
     timings.end('prepare');
 
@@ -74,6 +105,7 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       defaultBranch,
       config,
       tracking: report.tracking,
+      recorder,
       checkRun: null,
       started: report.started,
       secrets: report.secrets,
@@ -92,17 +124,27 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
     timings.end('deliver');
     await recordPush(ctx, outcome, task.kind === 'implement' || task.kind === 'maintenance');
     const flow = await reportOutcome(report, outcome);
+    finished = flow;
     log.info(
       { status: flow.status, pr: flow.prNumber, durationMs: Date.now() - report.started },
       'Flow finished',
     );
     return flow;
   } catch (raw) {
-    return await reportFailure(
+    finished = { status: 'failed', reason: 'error' };
+    finished = await reportFailure(
       { ...report, signal: options.signal, finalAttempt: options.finalAttempt },
       raw,
     );
+    return finished;
   } finally {
+    recorder.finish({
+      status: finished?.status ?? 'failed',
+      reason: finished?.reason,
+      prNumber: finished?.prNumber,
+      prUrl: finished?.prUrl,
+      agent: finished?.agent,
+    });
     // One line per run with each phase's duration (renovate's timing splits); bench/e2e reads it.
     timings.end('finish');
     log.info({ jobId: options.jobId, ...timings.summary() }, 'Run timings');

@@ -60,8 +60,10 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
         const update = trackingUpdateOf(event);
         if (update) tracking?.update(update);
         ctx.checkRun?.onEvent(event);
+        ctx.recorder.onSession(event);
       },
     });
+    ctx.recorder.session(session);
     if (session.agent.outcome === 'cancelled') {
       checkCancelled(signal);
       throw new PullwrightError('cancelled', 'The agent run was cancelled.');

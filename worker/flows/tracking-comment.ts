@@ -42,6 +42,8 @@ export interface TrackingState {
    * marker that lets the next run resume (questions.ts; base64url only, written as is).
    */
   question?: { text: string; marker: string };
+  /** The run page (PUBLIC_URL/runs/<random id>), built by the host. */
+  runUrl?: string;
 }
 
 const STATUS_LINE: Record<RunStatus, string> = {
@@ -135,6 +137,8 @@ export function renderTrackingComment(key: string, state: TrackingState): string
     );
   }
   if (state.prUrl) lines.push('', `**Pull request:** ${state.prUrl}`);
+  if (state.runUrl && /^https?:\/\/[^\s()<>]+$/.test(state.runUrl))
+    lines.push('', `[Run log](${state.runUrl})`);
   for (const note of state.notes ?? []) lines.push('', note);
   if (state.detail) lines.push('', backstop(state.detail));
   if (state.blockedHosts && state.blockedHosts.length > 0) {
