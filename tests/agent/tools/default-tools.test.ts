@@ -50,13 +50,14 @@ describe('default tools in a real Docker sandbox', () => {
     await removeDir(workspace);
   });
 
-  it('exposes six tools in a fixed order with object JSON schemas', () => {
+  it('exposes seven tools in a fixed order with object JSON schemas', () => {
     expect(tools.map((t) => t.name)).toEqual([
       'bash',
       'str_replace_based_edit_tool',
       'search',
       'list_files',
       'update_plan',
+      'memory',
       'finish',
     ]);
     for (const t of tools) {
@@ -335,5 +336,20 @@ describe('default tools in a real Docker sandbox', () => {
     });
     const badThread = await call('finish', { summary: 'Done.', threads: [{ thread: 0, reply: 'x' }] });
     expect(badThread.isError).toBe(true);
+    const declined = await call('finish', {
+      summary: 'Done.',
+      threads: [{ thread: 2, reply: 'I disagree: the name is used by the public API.', status: 'declined' }],
+    });
+    expect(declined.effect).toMatchObject({ threads: [{ thread: 2, status: 'declined' }] });
+    const asked = await call('finish', {
+      summary: 'Stopped.',
+      needs_input: { question: 'Keep the v1 API?' },
+    });
+    expect(asked.effect).toEqual({
+      kind: 'finish',
+      summary: 'Stopped.',
+      needsInput: { question: 'Keep the v1 API?' },
+    });
+    expect((await call('finish', { summary: 'x', needs_input: { question: '' } })).isError).toBe(true);
   });
 });

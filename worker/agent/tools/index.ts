@@ -1,3 +1,4 @@
+import { createMemoryTool } from '../memory/memory-tool.js';
 import type { Tool } from '../tool.js';
 import { createBashTool } from './bash-tool.js';
 import type { OutputCaps } from './cap-output.js';
@@ -45,6 +46,7 @@ export function createDefaultTools(options: DefaultToolsOptions = {}): Tool[] {
     createSearchTool({ maxMatches: 200, maxPerFile: 30, caps }),
     createListFilesTool({ maxEntries: 500, maxChars: 14_000 }),
     createUpdatePlanTool(),
+    createMemoryTool(),
     createFinishTool(),
   ];
 }

@@ -40,6 +40,20 @@ export const FinishInput = z.strictObject({
     .describe(
       'Review work only: one short reply per review thread, by its number: what you changed for it, or why you changed nothing. Each is posted in its thread.',
     ),
+  needs_input: z
+    .strictObject({
+      question: z
+        .string()
+        .min(1)
+        .max(4_000)
+        .describe(
+          'The question, answerable by the person who asked for the task; say what you found and what choices you see.',
+        ),
+    })
+    .optional()
+    .describe(
+      'Only when you cannot go on without an answer from a person (an ambiguous requirement, a product decision): the run stops and the question is posted; the answer starts a new run with your memory. Do not use it for things you can find out yourself.',
+    ),
 });
 export type FinishInput = z.infer<typeof FinishInput>;
 
@@ -74,7 +88,12 @@ export function createFinishTool(): Tool<FinishInput> {
       return {
         content: 'Finished.',
         isError: false,
-        effect: { kind: 'finish', summary: input.summary, threads: input.threads },
+        effect: {
+          kind: 'finish',
+          summary: input.summary,
+          threads: input.threads,
+          ...(input.needs_input ? { needsInput: { question: input.needs_input.question } } : {}),
+        },
       };
     },
   });
