@@ -14,13 +14,16 @@ describe('toCliOutcome', () => {
       limit: 'limit',
       failed: 'error',
       cancelled: 'cancelled',
+      needs_input: 'needs-input',
     });
   });
 
   it('keeps the exit codes of the documented outcomes', () => {
     const codeOf = (outcome: CliOutcome) => exitCodeFor({ outcome } as LocalRunResult);
     expect(
-      ['completed', 'no-changes', 'limit', 'error', 'cancelled'].map((o) => codeOf(o as CliOutcome)),
-    ).toEqual([0, 0, 1, 1, 130]);
+      ['completed', 'no-changes', 'limit', 'error', 'cancelled', 'needs-input'].map((o) =>
+        codeOf(o as CliOutcome),
+      ),
+    ).toEqual([0, 0, 1, 1, 130, 1]);
   });
 });

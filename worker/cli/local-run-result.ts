@@ -6,7 +6,7 @@ import type { PlanItem } from '../agent/tool.js';
  * (`succeeded`, `failed`, …); the `--json` contract kept its original names, so
  * scripts written against it keep working. `toCliOutcome` is the only translation.
  */
-export type CliOutcome = 'completed' | 'no-changes' | 'limit' | 'error' | 'cancelled';
+export type CliOutcome = 'completed' | 'no-changes' | 'limit' | 'error' | 'cancelled' | 'needs-input';
 
 const CLI_OUTCOME: Record<AgentOutcome, CliOutcome> = {
   succeeded: 'completed',
@@ -14,6 +14,9 @@ const CLI_OUTCOME: Record<AgentOutcome, CliOutcome> = {
   'no-changes': 'no-changes',
   limit: 'limit',
   cancelled: 'cancelled',
+  // The agent stopped to ask a question; on the command line nobody can answer it mid-run, so the
+  // question is the summary and the user runs again with a more precise task.
+  needs_input: 'needs-input',
 };
 
 export function toCliOutcome(outcome: AgentOutcome): CliOutcome {

@@ -46,7 +46,7 @@ export interface RunLocalOptions {
   now?: () => Date;
 }
 
-function timestampId(d: Date): string {
+export function timestampId(d: Date): string {
   return d
     .toISOString()
     .replace(/\.\d+Z$/, '')
@@ -73,7 +73,7 @@ function cancelledBeforeAgent(): AgentSessionResult {
 }
 
 /** A private bare copy of the repository, so the run's helpers never write to the user's. */
-async function cloneToCache(repo: LocalRepo, scratch: string): Promise<RepoCache> {
+export async function cloneToCache(repo: LocalRepo, scratch: string): Promise<RepoCache> {
   const cache: RepoCache = { dir: join(scratch, 'cache.git'), remoteUrl: `file://${repo.top}` };
   await runGit(['clone', '--bare', '--quiet', '--', repo.top, cache.dir]);
   await runGit(['--git-dir', cache.dir, 'fetch', '--quiet', repo.top, repo.head]).catch(() => undefined);
@@ -176,6 +176,10 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
     if (session.setup && !session.setup.ok)
       notes.push(
         `The setup command exited with ${session.setup.exitCode ?? 'a kill'}; the agent ran anyway.`,
+      );
+    if (agent.needsInput)
+      notes.push(
+        `The agent stopped to ask: ${redactText(agent.needsInput.question, secrets)} Run again with the answer in the task.`,
       );
     const failed = session.verify.filter((v) => !v.ok).map((v) => v.command);
     if (failed.length > 0) notes.push(`Verification failed: ${failed.join(', ')}.`);
