@@ -117,6 +117,12 @@ export function renderEvent(event: RunEvent): SafeHtml {
       return html`<li class="phase" data-seq="${event.seq}">${event.message}</li>`;
     case 'compaction':
       return html`<li class="phase" data-seq="${event.seq}">Context compacted (${event.kind}, ${event.cleared} cleared)</li>`;
+    case 'note':
+      return html`<li class="note-line ${event.kind}${event.isError ? ' error' : ''}" data-seq="${event.seq}">${
+        event.detail
+          ? html`<details><summary><span class="icon" aria-hidden="true"></span><span class="what">${event.title}</span></summary><pre class="output">${event.detail}</pre></details>`
+          : html`<span class="icon" aria-hidden="true"></span> ${event.title}`
+      }</li>`;
     case 'setup-failed':
       return html`<li class="phase error" data-seq="${event.seq}">The setup command exited with ${event.exitCode ?? 'a kill'}; continuing</li>`;
     case 'plan':

@@ -58,6 +58,8 @@ export type RunEventBody =
       durationMs?: number;
     }
   | { t: 'compaction'; kind: string; cleared: number }
+  /** Harness events (environment, refused calls, subagents, review, MCP servers): a titled line with details. */
+  | { t: 'note'; kind: string; title: string; detail: string | null; isError: boolean }
   | { t: 'status'; message: string }
   | { t: 'setup-failed'; exitCode: number | null }
   | { t: 'verify'; results: VerifyEntry[] }

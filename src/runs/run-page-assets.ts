@@ -48,6 +48,7 @@ details[open]>summary .what{white-space:normal;word-break:break-word}
 details>summary .dur{color:var(--muted);font-size:12px;white-space:nowrap}
 .icon{width:16px;flex:none;text-align:center;color:var(--muted)}
 li.command .icon::before{content:"$"}li.edit .icon::before{content:"✎"}li.view .icon::before{content:"◧"}li.tool .icon::before{content:"⚙"}li.turn .icon::before{content:"◆";color:#8250df}
+li.note-line .icon::before{content:"ℹ"}li.note-line.error .icon::before{content:"⊘"}li.note-line.review .icon::before{content:"✓"}
 li.error .icon::before{color:var(--bad)}
 pre{margin:6px 0 0;padding:8px 10px;background:var(--bg);border-radius:6px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-word}
 pre.diff{white-space:pre;word-break:normal;padding:0}pre.diff span{display:block;padding:0 10px}

@@ -6,6 +6,7 @@ import type { CostLedger } from '../../src/runs/cost-ledger.js';
 import type { RunEvent, RunEventBody, RunMeta } from '../../src/runs/run-event.js';
 import type { RunStore } from '../../src/runs/run-store.js';
 import type { AgentSessionResult, SessionEvent } from '../session/run-agent-session.js';
+import { noteOf } from './note-of.js';
 import { type BufferedEntry, RecordBuffer } from './record-buffer.js';
 
 /**
@@ -214,7 +215,17 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
             record({ t: 'status', message: clean(event.message, TEXT_CHARS) });
             break;
           case 'tool': {
-            const rich = event as typeof event & { turn?: number; input?: unknown; output?: string };
+            const rich = event as typeof event & {
+              turn?: number;
+              input?: unknown;
+              output?: string;
+              costUsd?: number;
+            };
+            // A subagent's model use is paid through its tool call.
+            if (rich.costUsd) {
+              meta.costUsd += rich.costUsd;
+              addCost(rich.costUsd);
+            }
             record({
               t: 'tool',
               name: clean(event.name, 100),
@@ -253,13 +264,19 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
             break;
           }
           default: {
-            const other = event as { type: string; kind?: string; cleared?: number };
-            if (other.type === 'compaction')
+            const note = noteOf(event as unknown as Record<string, unknown>);
+            if (note)
               record({
-                t: 'compaction',
-                kind: String(other.kind ?? 'clear'),
-                cleared: Number(other.cleared ?? 0),
+                t: 'note',
+                kind: note.kind,
+                title: clean(note.title, 500),
+                detail: note.detail ? clean(note.detail, TOOL_OUTPUT_CHARS) : null,
+                isError: note.isError ?? false,
               });
+            else if ((event as { type: string }).type === 'compaction') {
+              const c = event as unknown as { kind?: string; cleared?: number };
+              record({ t: 'compaction', kind: String(c.kind ?? 'clear'), cleared: Number(c.cleared ?? 0) });
+            }
           }
         }
       } catch (err) {
