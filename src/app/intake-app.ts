@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { ParkedDelivery } from '../queue/parked-deliveries.js';
 import { createDeliveryDispatch } from './delivery-dispatch.js';
 import { createCiResultHandlers } from './handlers/ci-result-handlers.js';
+import { createDashboardHandler } from './handlers/dashboard-handler.js';
 import { createInstallationHandlers } from './handlers/installation-handlers.js';
 import { createIssuesHandler } from './handlers/issues-handler.js';
 import { createMentionHandlers } from './handlers/mention-handlers.js';
@@ -35,6 +36,7 @@ export function createIntakeApp(deps: IntakeDeps): IntakeApp {
   const dispatch = createDeliveryDispatch({
     specs: [
       createIssuesHandler(ctx),
+      createDashboardHandler(ctx),
       ...createMentionHandlers(ctx),
       createPullRequestClosedHandler(ctx),
       createPushHandler(ctx, sync),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { NetworkMode } from '../config/env.js';
+import type { RepoRef } from '../domain/task.js';
 import type { GitHubPort } from '../github/github-port.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -9,6 +10,11 @@ import type { ParkedDelivery } from '../queue/parked-deliveries.js';
 import { createRepoConfigMarks, type RepoConfigMarks } from '../queue/repo-config-marks.js';
 import type { TaskQueue } from '../queue/task-queue.js';
 import { createPermissionChecker, type PermissionChecker } from './authorization.js';
+import {
+  createDashboardRefresher,
+  type DashboardAction,
+  type DashboardIssues,
+} from './maintenance-dashboard.js';
 import { createRepoConfigSource, type RepoConfigSource } from './repo-config-source.js';
 
 export interface IntakeSettings {
@@ -60,17 +66,44 @@ export interface IntakeContext extends IntakeDeps {
   configMarks: RepoConfigMarks;
   /** Heads Pullwright pushed per PR, their origin, and repair/update claims (follow-ups). */
   followUps: FollowUpMarks;
+  /** Brings the repository's maintenance dashboard issue up to date (config from the cache). */
+  refreshDashboard(installationId: number, repo: RepoRef): Promise<DashboardAction>;
   /** Runs work after the delivery is answered; a failure is logged, never thrown. */
   background(log: Logger, what: string, work: () => Promise<unknown>): void;
 }
 
+/** The app's GitHub port bound to one repository, in the shape the dashboard uses. */
+function dashboardIssuesOf(github: GitHubPort, installationId: number, repo: RepoRef): DashboardIssues {
+  return {
+    findIssueByMarker: (marker, options) => github.findIssueByMarker(installationId, repo, marker, options),
+    createIssue: (input) => github.createIssue(installationId, repo, input),
+    updateIssue: (number, change) => github.updateIssue(installationId, repo, number, change),
+  };
+}
+
 export function createIntakeContext(deps: IntakeDeps): IntakeContext {
   const prefix = deps.taskQueue.prefix;
+  const repoConfigs = createRepoConfigSource(deps.github, deps.redis, prefix);
+  const dashboards = createDashboardRefresher({
+    redis: deps.redis,
+    prefix,
+    botLogin: deps.settings.botLogin,
+  });
   return {
     ...deps,
     prefix,
     permissions: createPermissionChecker(deps.github, deps.redis, prefix),
-    repoConfigs: createRepoConfigSource(deps.github, deps.redis, prefix),
+    repoConfigs,
+    async refreshDashboard(installationId, repo) {
+      const loaded = await repoConfigs.load(installationId, repo);
+      const result = await dashboards.refresh({
+        issues: dashboardIssuesOf(deps.github, installationId, repo),
+        installationId,
+        repo,
+        config: loaded.config,
+      });
+      return result.action;
+    },
     configMarks: createRepoConfigMarks(deps.redis, prefix),
     followUps: createFollowUpMarks(deps.redis, prefix),
     background(log, what, work) {

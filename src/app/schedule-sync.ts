@@ -49,6 +49,8 @@ export function createScheduleSync(ctx: IntakeContext): ScheduleSync {
       tasks: config.config.maintenance,
     });
     await ctx.configMarks.recordSyncedSha(installationId, repo, sha);
+    // The dashboard lists the tasks: a changed file adds, removes or closes it (after the answer).
+    ctx.background(log, 'maintenance dashboard', () => ctx.refreshDashboard(installationId, repo));
     log.info(
       {
         repo: `${repo.owner}/${repo.name}`,

@@ -19,8 +19,10 @@ export interface MaintenanceCapsStore {
   ): Promise<{ ok: boolean; reason?: string }>;
   /** Call after opening a PR; pass its number so a later close frees the slot. */
   recordOpened(repo: RepoRef, taskId: string, prNumber?: number): Promise<void>;
-  /** The app calls this when a PR is closed or merged. */
-  recordClosed(repo: RepoRef, prNumber: number): Promise<void>;
+  /** The app calls this when a PR is closed or merged; the task id whose PR it was, or null. */
+  recordClosed(repo: RepoRef, prNumber: number): Promise<string | null>;
+  /** The task's open PRs (numbers Pullwright recorded when it opened them), ascending. */
+  listOpen(repo: RepoRef, taskId: string): Promise<number[]>;
 }
 
 export function createMaintenanceCaps(
@@ -65,11 +67,19 @@ export function createMaintenanceCaps(
       await tx.exec();
     },
 
+    async listOpen(repo, taskId) {
+      return (await redis.smembers(openKey(repo, taskId)))
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0)
+        .sort((a, b) => a - b);
+    },
+
     async recordClosed(repo, prNumber) {
       const member = String(prNumber);
       const taskId = await redis.hget(prKey(repo), member);
-      if (taskId === null) return;
+      if (taskId === null) return null;
       await redis.multi().srem(openKey(repo, taskId), member).hdel(prKey(repo), member).exec();
+      return taskId;
     },
   };
 }

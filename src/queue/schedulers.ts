@@ -1,7 +1,8 @@
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RepoRef, Task } from '../domain/task.js';
 import type { MaintenanceTaskConfig } from '../repo-config/repo-config.js';
-import { keyPrefix, repoSlug, schedulerId } from './queue-names.js';
+import { keyPrefix, repoSlug, schedulerId, TASK_QUEUE } from './queue-names.js';
 import type { TaskQueue } from './task-queue.js';
 
 /**
@@ -112,4 +113,47 @@ export async function listRepoSchedulers(
   repo: RepoRef,
 ): Promise<string[]> {
   return (await redis.smembers(repoKey(prefix, installationId, repo))).sort();
+}
+
+/** What BullMQ knows of a task's schedule: its cron, zone and next firing (null when not scheduled). */
+export interface ScheduledTask {
+  cron: string | null;
+  timezone: string | null;
+  next: Date | null;
+}
+
+export async function getScheduledTasks(
+  taskQueue: Pick<TaskQueue, 'queue'>,
+  installationId: number,
+  repo: RepoRef,
+  taskIds: readonly string[],
+): Promise<Map<string, ScheduledTask>> {
+  const found = new Map<string, ScheduledTask>();
+  for (const taskId of taskIds) {
+    const scheduler = await taskQueue.queue.getJobScheduler(schedulerId(installationId, repo, taskId));
+    found.set(taskId, {
+      cron: scheduler?.pattern ?? null,
+      timezone: scheduler?.tz ?? null,
+      next: scheduler?.next !== undefined ? new Date(scheduler.next) : null,
+    });
+  }
+  return found;
+}
+
+export interface ScheduleReader {
+  get(installationId: number, repo: RepoRef, taskIds: readonly string[]): Promise<Map<string, ScheduledTask>>;
+}
+
+/** Reads schedules without a TaskQueue (the worker's dashboard refresh); the connection stays the caller's. */
+export function createScheduleReader(redis: Redis, prefix: string): ScheduleReader {
+  let queue: Queue | null = null;
+  return {
+    get(installationId, repo, taskIds) {
+      if (queue === null) {
+        queue = new Queue(TASK_QUEUE, { prefix, connection: redis });
+        queue.on('error', () => {});
+      }
+      return getScheduledTasks({ queue }, installationId, repo, taskIds);
+    },
+  };
 }

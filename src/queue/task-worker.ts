@@ -1,12 +1,15 @@
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { AbortReason, abortReasonOf } from '../domain/abort-reason.js';
-import type { Task } from '../domain/task.js';
-import { PullwrightError } from '../errors.js';
+import { RunOutcome } from '../domain/run-outcome.js';
+import type { MaintenanceTask, Task } from '../domain/task.js';
+import { PullwrightError, toPullwrightError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { clearCancelIntent, findCancelIntent, subscribeToCancels } from './cancel-intents.js';
 import { parseJobData } from './job-data.js';
 import { toJobFailure } from './job-outcome.js';
+import { createMaintenanceRuns, type MaintenanceRun } from './maintenance-runs.js';
 import { TASK_QUEUE } from './queue-names.js';
 import { bullConnection, type RedisTarget, targetOf } from './redis-connection.js';
 import { acquireSlot, releaseSlot, renewSlot, type SlotLimits } from './slots.js';
@@ -51,7 +54,20 @@ export interface TaskWorkerOptions {
   slotTtlMs?: number;
   log: Logger;
   process(task: Task, ctx: TaskContext): Promise<unknown>;
+  /**
+   * After a maintenance job's run is recorded (src/queue/maintenance-runs.ts): the worker
+   * runtime refreshes the repository's dashboard issue here. Errors are logged, never thrown.
+   */
+  afterMaintenanceRun?(task: MaintenanceTask, run: MaintenanceRun): Promise<void>;
 }
+
+/** What a processor's result says about the run, when it says it (the flows' `FlowOutcome`). */
+const ProcessedRun = z.object({
+  status: RunOutcome,
+  prNumber: z.number().int().positive().optional(),
+  prUrl: z.string().url().max(2_000).optional().catch(undefined),
+  reason: z.string().optional(),
+});
 
 export interface TaskWorker {
   /** Stops taking jobs; running ones get `graceMs` to finish, then are aborted and left for a retry. */
@@ -64,7 +80,19 @@ const SLOT_RETRY_MS = 5_000;
 
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
   const slotTtlMs = options.slotTtlMs ?? SLOT_TTL_MS;
+  const maintenanceRuns = createMaintenanceRuns(options.redis, options.prefix);
   let running = 0;
+
+  /** The dashboard's "last run": recorded here so every maintenance job reports it, whatever its flow. */
+  async function recordMaintenance(task: Task, run: MaintenanceRun, log: Logger): Promise<void> {
+    if (task.kind !== 'maintenance') return;
+    try {
+      await maintenanceRuns.record(task.installationId, task.repo, task.maintenanceTaskId, run);
+      if (run.outcome !== 'running') await options.afterMaintenanceRun?.(task, run);
+    } catch (err) {
+      log.warn({ err, taskId: task.maintenanceTaskId }, 'Maintenance run not recorded');
+    }
+  }
   // BullMQ aborts the signal it handed the job's processor (the worker is made below).
   const abortJob = (jobId: string, reason: AbortReason) => worker.cancelJob(jobId, reason);
 
@@ -102,18 +130,58 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
         .then((intent) => intent && abortJob(jobId, AbortReason.cancel))
         .catch(() => {});
     }, slotTtlMs / 4);
+    const startedAt = new Date().toISOString();
+    const requestedBy =
+      task.kind === 'maintenance' && task.trigger.source === 'follow-up'
+        ? { requestedBy: task.trigger.actor }
+        : {};
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
     try {
+      await recordMaintenance(task, { outcome: 'running', startedAt, jobId, ...requestedBy }, log);
       if (await findCancelIntent(options.redis, options.prefix, jobId)) abortJob(jobId, AbortReason.cancel);
-      const attempt = job.attemptsMade + 1;
-      const maxAttempts = job.opts.attempts ?? 1;
-      return await options.process(task, {
+      const result = await options.process(task, {
         jobId,
         attempt,
         finalAttempt: attempt >= maxAttempts,
         signal,
         log,
       });
+      const processed = ProcessedRun.safeParse(result);
+      await recordMaintenance(
+        task,
+        {
+          outcome: processed.success ? processed.data.status : 'succeeded',
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          jobId,
+          ...requestedBy,
+          ...(processed.success && processed.data.prNumber ? { prNumber: processed.data.prNumber } : {}),
+          ...(processed.success && processed.data.prUrl ? { prUrl: processed.data.prUrl } : {}),
+          ...(processed.success && processed.data.reason
+            ? { reason: processed.data.reason.slice(0, 500) }
+            : {}),
+        },
+        log,
+      );
+      return result;
     } catch (err) {
+      const failure = toPullwrightError(err);
+      await recordMaintenance(
+        task,
+        {
+          outcome: failure.code === 'cancelled' ? 'cancelled' : 'failed',
+          startedAt,
+          finishedAt: new Date().toISOString(),
+          jobId,
+          ...requestedBy,
+          reason: (failure.retryable && attempt < maxAttempts
+            ? `${failure.code}, will retry`
+            : failure.code
+          ).slice(0, 500),
+        },
+        log,
+      );
       const reason = abortReasonOf(signal);
       if (reason === AbortReason.shutdown || reason === AbortReason.lockLost) {
         // Not the job's fault: let another worker (or this one, restarted) run it again.

@@ -12,7 +12,11 @@ export function createPullRequestClosedHandler(ctx: IntakeContext) {
     schema: PullRequestClosedEvent,
     async handle(p, _delivery, log) {
       const repo = refOf(p.repository);
-      await ctx.maintenanceCaps.recordClosed(repo, p.pull_request.number);
+      const taskId = await ctx.maintenanceCaps.recordClosed(repo, p.pull_request.number);
+      // A maintenance PR closed: its task's "open PR" on the dashboard is gone.
+      if (taskId !== null) {
+        ctx.background(log, 'maintenance dashboard', () => ctx.refreshDashboard(p.installation.id, repo));
+      }
       // No follow-ups on a closed or merged PR (its CI and its base may still move).
       await ctx.followUps.forgetPull({
         installationId: p.installation.id,
