@@ -15,6 +15,7 @@ import {
 import type { Json } from './serialize.js';
 import type { InstallationRec, RepoRec, TokenRec } from './state.js';
 import type { TwinCore } from './twin-core.js';
+import { twinWebOf } from './twin-web.js';
 import type { AccessLevel, Permission } from './types.js';
 
 /** What a REST call needs on its repository: an app permission, or for a person a role. */
@@ -95,6 +96,11 @@ export class TwinAuth {
       return { kind: 'installation', token: cred, rec };
     }
     if (cred.startsWith('eyJ')) return this.verifyJwt(cred) ? { kind: 'jwt' } : { kind: 'invalid' };
+    if (cred.startsWith('ghu_')) {
+      // A user access token from the OAuth web flow (routes-oauth.ts): acts as that person, with their permissions.
+      const user = twinWebOf(this.core).findUserToken(cred);
+      return user ? { kind: 'user', user } : { kind: 'invalid' };
+    }
     for (const u of state.users.values()) if (u.token && u.token === cred) return { kind: 'user', user: u };
     return { kind: 'invalid' };
   }

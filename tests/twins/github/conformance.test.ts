@@ -150,6 +150,20 @@ describe('repository and contents', () => {
     await check('GET', t, '/repos/alice/secret', 404, {});
     await check('GET', t, '/repos/dave/elsewhere', 404, { auth: tok(token) });
     await check('GET', t, '/repos/alice/demo', 401, { auth: tok('ghs_bad') });
+    // A person's token sees that person's own permissions.
+    const asBob = await check('GET', t, '/repos/alice/demo', 200, { auth: tok(bobToken) });
+    expect((asBob.json as { permissions: object }).permissions).toEqual({
+      admin: false,
+      maintain: false,
+      push: true,
+      triage: true,
+      pull: true,
+    });
+    const asCarol = await call('GET', '/repos/alice/demo', { auth: tok(carolToken) });
+    expect((asCarol.json as { permissions: { push: boolean; pull: boolean } }).permissions).toMatchObject({
+      push: false,
+      pull: true,
+    });
   });
 
   it('GET /repos/{owner}/{repo}/contents/{path}', async () => {

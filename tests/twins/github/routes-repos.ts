@@ -1,6 +1,7 @@
 import { readPath, resolveRef } from './git.js';
 import { type Handler, notFound, PERMISSION_RANK } from './http.js';
 import { R, type RouteKit } from './router.js';
+import type { Permission } from './types.js';
 
 /** A repository, its contents and a person's permission on it. */
 export function registerRepoRoutes({ core, auth, on }: RouteKit): void {
@@ -9,7 +10,11 @@ export function registerRepoRoutes({ core, auth, on }: RouteKit): void {
 
   on('GET', `/repos/${R}/${R}`, async (ctx) => {
     const repo = auth.repoAccess(ctx, { perm: 'metadata', level: 'read' });
-    return { status: 200, json: ser.fullRepo(repo) };
+    const json = ser.fullRepo(repo);
+    // A person's token sees that person's own permissions on the repository, as on GitHub.
+    if (ctx.auth.kind === 'user')
+      json.permissions = viewerPermissions(state.permissionOf(repo, ctx.auth.user.login));
+    return { status: 200, json };
   });
 
   const contents: Handler = async (ctx) => {
@@ -91,4 +96,16 @@ export function registerRepoRoutes({ core, auth, on }: RouteKit): void {
       },
     };
   });
+}
+
+/** GitHub's `permissions` object of a repository for a person with role `perm` (each role implies those below it). */
+export function viewerPermissions(perm: Permission | 'none'): Record<string, boolean> {
+  const rank = PERMISSION_RANK[perm];
+  return {
+    admin: rank >= PERMISSION_RANK.admin,
+    maintain: rank >= PERMISSION_RANK.maintain,
+    push: rank >= PERMISSION_RANK.write,
+    triage: rank >= PERMISSION_RANK.triage,
+    pull: rank >= PERMISSION_RANK.read,
+  };
 }
