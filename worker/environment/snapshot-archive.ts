@@ -158,4 +158,6 @@ export async function restoreEnvironment(
     restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal),
     restoreOne(box, files.homeTar, SANDBOX_HOME, signal),
   ]);
+  // What was unpacked is the environment, not the agent's growth of the workspace.
+  await box.resetDiskBaseline?.();
 }

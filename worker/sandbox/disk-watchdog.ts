@@ -73,7 +73,7 @@ export interface DiskWatchdogOptions {
  * command is killed, since a failed `du` is the signature of the workspace this stops.
  */
 export class DiskWatchdog {
-  private readonly baseline: Promise<number>;
+  private baseline: Promise<number>;
   private readonly watched = new Set<WatchedCommand>();
   private readonly measure: (path: string) => Promise<number | null>;
   private timer: NodeJS.Timeout | undefined;
@@ -86,6 +86,15 @@ export class DiskWatchdog {
     // An unmeasurable starting size counts as 0: all of the workspace then counts as
     // growth, the strictest reading, rather than an unknown that would disable the bound.
     this.baseline = this.measure(options.workspaceHostPath).then((bytes) => bytes ?? 0);
+  }
+
+  /**
+   * Measures the starting size again: what the host put into the workspace on purpose
+   * (an environment snapshot unpacked before the agent starts) is not the agent's growth.
+   */
+  async rebaseline(): Promise<void> {
+    const bytes = await this.measure(this.options.workspaceHostPath);
+    this.baseline = Promise.resolve(bytes ?? 0);
   }
 
   /**

@@ -11,6 +11,7 @@ import { execEnv, type RawExecOutput, rawExec } from './docker-exec.js';
 import { assertSpawnable, dockerSpawn } from './docker-spawn.js';
 import type { EgressProxy } from './egress-proxy.js';
 import { proxyEnv, startEgressRelay } from './egress-relay.js';
+import { ExecServerClient } from './exec-server.js';
 import {
   type BlockedConnection,
   type ExecOptions,
@@ -65,6 +66,7 @@ export class DockerSandbox implements Sandbox {
   private readonly watchdog: DiskWatchdog;
   private readonly active = new Set<ActiveExec>();
   private readonly spawned = new Set<SandboxProcess>();
+  private execServer: ExecServerClient | null = null;
   private network: NetworkPolicy;
   private disposed = false;
   private oomCount = 0;
@@ -142,17 +144,24 @@ export class DockerSandbox implements Sandbox {
     this.watchdog.add(active);
     let out: RawExecOutput;
     try {
-      out = await rawExec(
-        this.container,
-        {
-          cmd: wrapped,
-          env,
-          cwd: this.resolvePath(options.cwd ?? '.'),
-          stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
-          maxOutputBytes,
-        },
-        stop.signal,
-      );
+      const input = {
+        cmd: wrapped,
+        env,
+        cwd: this.resolvePath(options.cwd ?? '.'),
+        stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
+        maxOutputBytes,
+      };
+      const server = this.execServer;
+      const viaServer =
+        server?.usable && server.accepts(input) ? await server.run(input, stop.signal) : 'unavailable';
+      if (viaServer !== 'unavailable') {
+        out = viaServer;
+      } else {
+        // A request the server took but did not acknowledge might still start: kill by the
+        // marker first, so the command never runs twice.
+        if (server) await killProcessTree(this.container, marker);
+        out = await rawExec(this.container, input, stop.signal);
+      }
     } catch (err) {
       throw new PullwrightError('sandbox_failed', 'The sandbox could not run the command.', { cause: err });
     } finally {
@@ -205,6 +214,34 @@ export class DockerSandbox implements Sandbox {
       options.signal?.removeEventListener('abort', onAbort);
     });
     return proc;
+  }
+
+  /**
+   * Routes this sandbox's later `exec` calls through an in-container exec server
+   * (exec-server.ts). Only for the agent's own container: the server is the agent's
+   * process, so setup and verify, whose results the host relies on, keep Docker exec.
+   * Needs the image's pw-exec (which makes a command's end independent of background
+   * children). Returns whether the server answered; when not, Docker exec stays.
+   */
+  async useExecServer(): Promise<boolean> {
+    this.assertLive();
+    if (this.execServer?.usable) return true;
+    if (!this.hasPwExec) return false;
+    try {
+      this.execServer = await ExecServerClient.start((cmd) => this.spawn({ cmd, cwd: '/' }), {
+        maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES * 8,
+        log: this.log,
+      });
+    } catch (err) {
+      this.log.warn({ err, sandboxId: this.id }, 'Exec server did not start; using Docker exec');
+      this.execServer = null;
+    }
+    return this.execServer !== null;
+  }
+
+  /** Takes the workspace's current size as the watchdog's baseline (after a snapshot was unpacked). */
+  async resetDiskBaseline(): Promise<void> {
+    await this.watchdog.rebaseline();
   }
 
   /** A SIGKILL (137) counts as out-of-memory only when the container's cgroup recorded a new OOM kill. */
@@ -306,6 +343,7 @@ export class DockerSandbox implements Sandbox {
     this.disposed = true;
     this.watchdog.stop();
     for (const a of this.active) a.kill();
+    this.execServer?.stop();
     for (const p of this.spawned) p.stdin.destroy();
     try {
       await this.container.remove({ force: true, v: true });

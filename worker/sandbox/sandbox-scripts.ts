@@ -84,3 +84,58 @@ net.createServer((client) => {
   upstream.on('error', close);
 }).listen(3128, '127.0.0.1');
 `;
+
+/**
+ * The in-container exec server (agent containers only, see exec-server.ts): reads one
+ * JSON request per line on stdin, runs each command in its own session with exactly
+ * the environment the request names (plus HOME, LANG and PATH of the container, and
+ * the startup-file variables emptied), acknowledges the start at once, and answers
+ * with the exit code and output capped at `cap + 1` bytes per stream (pw-exec caps it
+ * first). Its stdin/stdout are a Docker exec's attached streams: no socket, port or
+ * mount exists for it. It is the agent's own process: the host treats what it says as
+ * the agent's word, and kills through Docker, never through it.
+ */
+export const EXEC_SERVER_SOURCE = `
+const { spawn } = require('node:child_process');
+const readline = require('node:readline');
+const base = { HOME: process.env.HOME || '/home/agent', LANG: process.env.LANG || 'C.UTF-8', PATH: process.env.PATH, BASH_ENV: '', ENV: '' };
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+readline.createInterface({ input: process.stdin, crlfDelay: Infinity }).on('line', (line) => {
+  let req;
+  try { req = JSON.parse(line); } catch { return; }
+  if (req.ping) return send({ id: req.id, pong: true });
+  const env = Object.assign({}, base);
+  for (const kv of req.env) { const i = kv.indexOf('='); env[kv.slice(0, i)] = kv.slice(i + 1); }
+  let child;
+  try {
+    child = spawn(req.cmd[0], req.cmd.slice(1), { cwd: req.cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (e) {
+    return send({ id: req.id, started: true, exitCode: 127, stdout: '', stderr: Buffer.from(String(e)).toString('base64') });
+  }
+  send({ id: req.id, started: true });
+  const cap = req.cap + 1;
+  const bufs = { stdout: [], stderr: [] };
+  const sizes = { stdout: 0, stderr: 0 };
+  for (const name of ['stdout', 'stderr']) {
+    child[name].on('data', (c) => {
+      if (sizes[name] >= cap) return;
+      const take = c.subarray(0, cap - sizes[name]);
+      bufs[name].push(take);
+      sizes[name] += take.length;
+    });
+  }
+  let spawnError = null;
+  child.on('error', (e) => { spawnError = e; });
+  child.stdin.on('error', () => {});
+  child.stdin.end(req.stdin ? Buffer.from(req.stdin, 'base64') : undefined);
+  child.on('close', (code, signal) => {
+    const sig = signal ? require('node:os').constants.signals[signal] || 9 : 0;
+    send({
+      id: req.id,
+      exitCode: spawnError ? (spawnError.code === 'ENOENT' ? 127 : 126) : code === null ? 128 + sig : code,
+      stdout: Buffer.concat(bufs.stdout).toString('base64'),
+      stderr: Buffer.concat(bufs.stderr).toString('base64'),
+    });
+  });
+});
+`;

@@ -121,6 +121,13 @@ export interface Sandbox {
    * need not implement it; the Docker provider does. Disposing the sandbox kills it.
    */
   spawn?(options: SpawnOptions): Promise<SandboxProcess>;
+  /**
+   * Routes later `exec` calls through an in-container exec server (faster; the agent's
+   * container only: never for setup or verify). Resolves false when it is not available.
+   */
+  useExecServer?(): Promise<boolean>;
+  /** Takes the workspace's current size as the growth bound's baseline (after a snapshot restore). */
+  resetDiskBaseline?(): Promise<void>;
   /** Paths are relative to the workspace, or absolute inside the sandbox. */
   readFile(path: string): Promise<Buffer>;
   writeFile(path: string, data: string | Buffer): Promise<void>;

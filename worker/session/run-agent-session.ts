@@ -79,6 +79,11 @@ export interface AgentSessionDeps {
    * working copy every time, without secrets.
    */
   environment?: EnvironmentService;
+  /**
+   * The agent's tool calls go through the in-container exec server when it answers
+   * (env SANDBOX_EXEC_SERVER, default on); false keeps Docker exec for every call.
+   */
+  execServer?: boolean;
 }
 
 export interface AgentSessionInput {
@@ -187,6 +192,12 @@ export async function runAgentSession(
     checkCancelled(signal);
     emit({ type: 'phase', phase: 'sandbox' });
     let sandbox: Sandbox = await create(repoConfig.network.agent);
+    // Started beside the restore; only the agent's container ever gets one (never setup or verify).
+    const startServer = (box: Sandbox) =>
+      deps.execServer === false
+        ? Promise.resolve(false)
+        : (box.useExecServer?.().catch(() => false) ?? Promise.resolve(false));
+    let serverStarted = startServer(sandbox);
     if (prepared?.restore) {
       const started = Date.now();
       try {
@@ -201,8 +212,11 @@ export async function runAgentSession(
         environment = { source: 'setup', snapshot: 'not-saved', reason: 'restore-failed' };
         prepared = { ...prepared, restore: null };
         sandbox = await create(repoConfig.network.agent);
+        serverStarted = startServer(sandbox);
       }
     }
+    if (!(await serverStarted) && deps.execServer !== false && sandbox.useExecServer)
+      input.log.info('Tool calls use Docker exec (the exec server did not start)');
     if (setupCommand && deps.environment) emit({ type: 'environment', report: environment });
     timings?.end('sandbox');
     return await runAgentAndVerify(sandbox);
