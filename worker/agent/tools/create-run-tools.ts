@@ -14,7 +14,7 @@ import {
   resolveToolPolicy,
   type ToolPolicy,
 } from '../permissions/tool-policy.js';
-import { createDelegateTool } from '../subagents/delegate-tool.js';
+import { createDelegateTool, DEFAULT_SUBAGENT_BUDGETS } from '../subagents/delegate-tool.js';
 import type { Tool } from '../tool.js';
 import type { HarnessEventSink } from './harness-events.js';
 import { createDefaultTools, type DefaultToolsOptions } from './index.js';
@@ -61,6 +61,19 @@ export interface RunToolsInput {
   onEvent?: HarnessEventSink;
   prices?: PriceTable;
   defaults?: DefaultToolsOptions;
+  /** The run's budgets: one subagent may spend at most a quarter of the run's cost and wall time. */
+  limits?: Budgets;
+}
+
+/** A subagent's budget, never more than a quarter of the run's (several may run in one turn). */
+function subagentBudgets(harness: AgentHarness, limits: Budgets | undefined): Partial<Budgets> {
+  const own = { ...DEFAULT_SUBAGENT_BUDGETS, ...harness.subagentBudgets };
+  if (!limits) return own;
+  return {
+    ...own,
+    maxCostUsd: Math.min(own.maxCostUsd, limits.maxCostUsd / 4),
+    maxWallMs: Math.min(own.maxWallMs, Math.max(10_000, limits.maxWallMs / 4)),
+  };
 }
 
 export interface RunTools {
@@ -98,7 +111,7 @@ export async function createRunTools(input: RunToolsInput): Promise<RunTools> {
         transcriptPath: input.transcriptPath,
         secrets: input.secrets,
         log,
-        budgets: harness.subagentBudgets,
+        budgets: subagentBudgets(harness, input.limits),
         prices: input.prices,
         onEvent: emit,
       }) as Tool,
