@@ -83,7 +83,8 @@ function lastRunCell(run: MaintenanceRun | null): string {
   const by = run.requestedBy ? ` (run now by ${codeSpan(run.requestedBy, 40)})` : '';
   const at = when(run.finishedAt ?? run.startedAt);
   const reason = run.reason && run.outcome !== 'succeeded' ? `: ${codeSpan(run.reason, 80)}` : '';
-  return `${icon} ${run.outcome.replace('_', ' ')}, ${at}${by}${reason}`;
+  const pr = run.prNumber !== undefined ? `, #${run.prNumber}` : '';
+  return `${icon} ${run.outcome.replace('_', ' ')}, ${at}${pr}${by}${reason}`;
 }
 
 export function renderDashboard(tasks: readonly DashboardTask[]): string {

@@ -68,7 +68,7 @@ describe('maintenance dashboard: rendering and ticks', () => {
     ]);
     expect(body.startsWith(DASHBOARD_MARKER)).toBe(true);
     expect(body).toContain(
-      '`0 6 * * 1` (Europe/Paris) | 2026-12-07 05:00 UTC | ✅ succeeded, 2026-12-06 03:05 UTC | #12 |',
+      '`0 6 * * 1` (Europe/Paris) | 2026-12-07 05:00 UTC | ✅ succeeded, 2026-12-06 03:05 UTC, #12 | #12 |',
     );
     expect(body).toContain('| not scheduled | — | never | — |');
     expect(body).toContain('- [ ] <!-- pullwright:run-now:deps --> run now');
