@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAnnotations, parseCiFile } from './ci-commands.js';
 import { startGitHubTwin } from './index.js';
-import { parseAnnotations, parseCiFile } from './scripted-ci.js';
 import type { GitHubTwin } from './types.js';
 
 /** The twin's scripted CI: what runs, with what, for how long, and what GitHub-like records and webhooks follow. */
