@@ -6,6 +6,7 @@ import type { SessionEvent } from '../session/run-agent-session.js';
 import type { LocalRunResult } from './local-run-result.js';
 
 const USAGE = `Usage: pullwright run --repo <path> --task "<text>" [options]
+       pullwright eval --repo <path> [--limit N] [--json] [options]   (pullwright eval --help)
 
 Runs the Pullwright agent on a local git repository inside a Docker sandbox and
 leaves its change on a new branch pullwright/run-<timestamp> of that repository.
@@ -33,7 +34,11 @@ export function exitCodeFor(result: LocalRunResult): number {
   return 1;
 }
 
-function positiveNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
+export function positiveNumber(
+  name: string,
+  value: string | undefined,
+  integer: boolean,
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
@@ -41,7 +46,7 @@ function positiveNumber(name: string, value: string | undefined, integer: boolea
   return n;
 }
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 const PHASE_LINES = {
   setup: 'Running the setup command',
@@ -50,7 +55,7 @@ const PHASE_LINES = {
   verify: 'Running the verify commands',
 } as const;
 
-function describeEvent(event: SessionEvent): string | null {
+export function describeEvent(event: SessionEvent): string | null {
   switch (event.type) {
     case 'phase':
       return PHASE_LINES[event.phase];
@@ -97,6 +102,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'eval') {
+    // Loaded lazily, like the run: help and usage errors answer without Docker or model clients.
+    const { mainEval } = await import('./eval-command.js');
+    return mainEval(rest);
   }
   if (command !== 'run') {
     process.stderr.write(`Unknown command: ${command}\n\n${USAGE}\n`);
@@ -174,22 +184,26 @@ export async function main(argv: string[]): Promise<number> {
       process.off('SIGTERM', onSigint);
     }
   } catch (err) {
-    // Clear messages, not stack traces: every expected failure is a typed error.
-    const message =
-      err instanceof UsageError || err instanceof ConfigError || isPullwrightError(err)
-        ? err.message
-        : err instanceof Error
-          ? `Unexpected error: ${err.message}`
-          : String(err);
-    const code = isPullwrightError(err) ? err.code : err instanceof UsageError ? 'usage' : 'internal';
-    if (json)
-      process.stdout.write(
-        `${JSON.stringify({ outcome: 'error', error: { code, message: redactText(message) } })}\n`,
-      );
-    process.stderr.write(`pullwright: ${redactText(message)}\n`);
-    if (err instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
-    return err instanceof UsageError || isPullwrightError(err) ? 2 : 1;
+    return reportFailure(err, json, USAGE);
   }
+}
+
+/** Clear messages, not stack traces: every expected failure is a typed error. Returns the exit code. */
+export function reportFailure(err: unknown, json: boolean, usage: string): number {
+  const message =
+    err instanceof UsageError || err instanceof ConfigError || isPullwrightError(err)
+      ? err.message
+      : err instanceof Error
+        ? `Unexpected error: ${err.message}`
+        : String(err);
+  const code = isPullwrightError(err) ? err.code : err instanceof UsageError ? 'usage' : 'internal';
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ outcome: 'error', error: { code, message: redactText(message) } })}\n`,
+    );
+  process.stderr.write(`pullwright: ${redactText(message)}\n`);
+  if (err instanceof UsageError) process.stderr.write(`\n${usage}\n`);
+  return err instanceof UsageError || isPullwrightError(err) ? 2 : 1;
 }
 
 const isEntry =
