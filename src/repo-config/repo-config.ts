@@ -142,14 +142,33 @@ const SECTIONS = {
   checkRun: z.boolean().default(true),
   dashboard: z.boolean().default(true),
   // Files whose content decides what `setup` produces; [] = the common lockfiles (worker/environment).
-  setupCacheKey: z.array(z.string().min(1).max(500)).max(50).default([]),
+  setupCacheKey: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(500)
+        .refine(
+          (glob) => !glob.split('/').includes('..') && !glob.startsWith('/'),
+          'must be a path inside the repository',
+        ),
+    )
+    .max(50)
+    .default([]),
   permissions: z
-    .object({ shell: ruleList(pattern), write: ruleList(pattern), network: ruleList(pattern) })
+    .object({
+      shell: ruleList(pattern),
+      write: ruleList(pattern),
+      network: ruleList(pattern),
+      // Tool-name globs (`mcp__tracker__delete_*`, `delegate`).
+      tools: ruleList(pattern),
+    })
     .strict()
     .default({
       shell: { allow: [], deny: [] },
       write: { allow: [], deny: [] },
       network: { allow: [], deny: [] },
+      tools: { allow: [], deny: [] },
     }),
   mcp: z
     .object({ servers: z.array(McpServerConfig).max(10).default([]) })
