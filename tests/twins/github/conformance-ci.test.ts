@@ -28,17 +28,11 @@ beforeAll(async () => {
   twin = await startGitHubTwin({ webhookUrl: null });
   twin.seed.user({ login: 'alice' });
   bobToken = twin.seed.user({ login: 'bob' }).token;
-  const ciFile = JSON.stringify({
-    jobs: [
-      { name: 'lint', command: 'echo lint ok' },
-      { name: 'test', command: 'echo "::error file=src/a.ts,line=2::expected 2, got 3"; exit 1' },
-    ],
-  });
   baseSha = (
     await twin.seed.repo({
       owner: 'alice',
       name: 'ci',
-      files: { 'src/a.ts': 'a\nb\n', '.twin-ci.json': ciFile },
+      files: { 'src/a.ts': 'a\nb\n' },
     })
   ).headSha;
   const inst = twin.seed.installation({
@@ -59,6 +53,22 @@ beforeAll(async () => {
   await twin.seed.branch({ repo: 'alice/ci', branch: 'feature', files: { 'src/b.ts': 'b\n' } });
   pr = (await twin.seed.pullRequest({ repo: 'alice/ci', head: 'feature', title: 'B', author: 'bob' })).number;
   twin.ci.enable('alice/ci');
+  // Scripted outcomes: no command runs here (scripted-ci.test.ts covers running them), so this stays a fast unit test.
+  twin.ci.outcome({
+    repo: 'alice/ci',
+    branch: 'feature',
+    job: 'lint',
+    outcomes: ['success'],
+    log: 'lint ok',
+  });
+  twin.ci.outcome({
+    repo: 'alice/ci',
+    branch: 'feature',
+    job: 'test',
+    outcomes: ['failure'],
+    log: 'FAIL src/a.test.ts\nexpected 2, got 3',
+    annotations: [{ path: 'src/a.ts', line: 2, message: 'expected 2, got 3' }],
+  });
   headSha = (
     await twin.actions.pushFiles({
       repo: 'alice/ci',
@@ -178,9 +188,8 @@ describe('actions', () => {
     // The link is its own credential: no token needed, and it expires.
     const log = await fetch(location);
     expect(log.status).toBe(200);
-    expect(await log.text()).toMatch(
-      /::error file=src\/a\.ts,line=2::expected 2, got 3[\s\S]*Process completed with exit code 1/,
-    );
+    // GitHub's log format: every line prefixed with its time.
+    expect(await log.text()).toMatch(/Z FAIL src\/a\.test\.ts\n\S+Z expected 2, got 3/);
     await check('GET', logT, `${R}/actions/jobs/1/logs`, 404, { auth: tok(token), redirect: 'manual' });
     const rerun = '/repos/{owner}/{repo}/actions/runs/{run_id}/rerun-failed-jobs';
     await check('POST', rerun, `${R}/actions/runs/${run.id}/rerun-failed-jobs`, 403, {
