@@ -34,6 +34,7 @@ export const INTEGRATION_TESTS = [
   'tests/app/integration/**/*.test.ts',
   'tests/agent/subagents/**/*.test.ts',
   'tests/agent/mcp/**/*.test.ts',
+  'tests/agent/review/*-twin.test.ts',
 ];
 
 export const ALL_TESTS = 'tests/**/*.test.ts';
