@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Queue } from 'bullmq';
 import type { TaskQueue } from '../queue/task-queue.js';
+import type { MonthSummary } from '../runs/cost-ledger.js';
 
 /**
  * A small read-only queue page for operators, instead of Bull Board: job data
@@ -63,12 +64,36 @@ async function parkedSection(parked: Queue): Promise<string> {
   return `<h2>Parked deliveries (${total})</h2><table><tr><th>state</th><th>delivery</th><th>event</th><th>parked</th><th>attempts</th><th>reason</th></tr>${rows.join('\n')}</table>`;
 }
 
+/** Month-to-date model spend per installation and repository (src/runs/cost-ledger.ts). */
+async function costsSection(costs: { monthSummary(): Promise<MonthSummary> }): Promise<string> {
+  const summary = await costs.monthSummary();
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  const totals = (t: MonthSummary['installations'][number]) => [
+    String(t.runs),
+    String(t.inputTokens),
+    String(t.outputTokens),
+    usd(t.costUsd),
+  ];
+  const head = '<th>runs</th><th>input tokens</th><th>output tokens</th><th>cost</th>';
+  const installations = summary.installations
+    .map((i) => tableRow([String(i.installationId), ...totals(i)]))
+    .join('\n');
+  const repos = summary.repos
+    .map((r) => tableRow([r.repo, String(r.installationId), ...totals(r)]))
+    .join('\n');
+  const total = summary.installations.reduce((sum, i) => sum + i.costUsd, 0);
+  return `<h2>Costs this month (${escapeHtml(summary.month)}, ${escapeHtml(usd(total))})</h2>
+<table><tr><th>installation</th>${head}</tr>${installations}</table>
+<h3>By repository</h3><table><tr><th>repository</th><th>installation</th>${head}</tr>${repos}</table>`;
+}
+
 export async function serveDashboard(
   req: IncomingMessage,
   res: ServerResponse,
   taskQueue: TaskQueue,
   token: string | undefined,
   parked?: Queue,
+  costs?: { monthSummary(): Promise<MonthSummary> },
 ): Promise<void> {
   if (!token) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -111,6 +136,7 @@ export async function serveDashboard(
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Pullwright queue</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}</style>
 </head><body><h1>Pullwright queue <small>(${escapeHtml(taskQueue.prefix)})</small></h1>
+${costs ? await costsSection(costs) : ''}
 ${sections.join('\n')}
 <h2>Maintenance schedulers (${schedulers.length})</h2><table><tr><th>id</th><th>cron</th><th>tz</th><th>next</th></tr>${schedRows}</table>
 ${parked ? await parkedSection(parked) : ''}
