@@ -17,17 +17,19 @@ export async function waitForReruns(
   signal: AbortSignal,
   timeoutMs = RERUN_TIMEOUT_MS,
 ): Promise<boolean> {
+  // The attempt each run was at before the re-run: finished means a later attempt completed.
+  const waiting = new Map(runs.map((r) => [r.id, r.runAttempt]));
   try {
     for (const run of runs) await github.rerunFailedJobs(run.id);
   } catch {
     return false;
   }
   const deadline = Date.now() + timeoutMs;
-  const waiting = new Map(runs.map((r) => [r.id, r.runAttempt]));
-  while (waiting.size > 0) {
+  // Polled quickly at first (a short job), then every POLL_MS.
+  for (let n = 0; waiting.size > 0; n++) {
     checkCancelled(signal);
     if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, 100 * 2 ** n)));
     for (const [id, attempt] of [...waiting]) {
       const now = await github.getWorkflowRun(id);
       if (now.runAttempt > attempt && now.status === 'completed') waiting.delete(id);
