@@ -54,7 +54,8 @@ export class TwinAuth {
     const ok = verifySignature(
       'sha256',
       Buffer.from(`${h}.${p}`),
-      this.publicKey,
+      // An app registered through the manifest flow replaces the twin's own (TwinCore.adoptApp).
+      this.core.appPublicKey ?? this.publicKey,
       Buffer.from(s, 'base64url'),
     );
     if (!ok) return false;

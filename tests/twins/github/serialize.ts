@@ -42,6 +42,11 @@ export class Serializer {
     private readonly app: AppInfo,
   ) {}
 
+  /** Names another app from now on (TwinCore.adoptApp). */
+  adoptApp(info: Omit<AppInfo, 'createdAt'>): void {
+    Object.assign(this.app, info);
+  }
+
   private api(path: string): string {
     return `${this.base}${path}`;
   }

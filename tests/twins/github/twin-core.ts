@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { PullwrightError } from '../../../src/errors.js';
 import { countAhead, diffHunkAt, diffStat } from './git.js';
 import { randomToken } from './http.js';
@@ -134,6 +135,42 @@ export class TwinCore {
   restEvent(event: string, repo: RepoRec, sender: string, build: () => Promise<Json> | Json): void {
     if (!this.config.restWebhooks) return;
     this.sendLater(async () => this.sendEvent(event, await build(), { repo, sender }));
+  }
+
+  /** The public key of an app adopted through the manifest flow; null = the key the twin started with. */
+  appPublicKey: KeyObject | null = null;
+
+  /**
+   * Makes the twin act as this app from now on (the manifest flow registered it): its JWTs verify, its
+   * bot user exists, GET /app and installations name it, and webhooks are signed with its secret and sent
+   * to its hook URL.
+   */
+  adoptApp(app: {
+    id: number;
+    slug: string;
+    name: string;
+    owner: string;
+    publicKey: KeyObject;
+    webhookSecret: string;
+    webhookUrl: string | null;
+  }): void {
+    const botLogin = `${app.slug}[bot]`;
+    const bot = this.ensureUser(botLogin);
+    // The bot acts only through installation tokens: an empty personal token never authenticates.
+    this.state.users.set(botLogin.toLowerCase(), { ...bot, type: 'Bot', token: '' });
+    this.config.appId = app.id;
+    this.config.slug = app.slug;
+    this.config.botLogin = botLogin;
+    this.appPublicKey = app.publicKey;
+    this.deliverer.adopt({ secret: app.webhookSecret, appId: app.id, url: app.webhookUrl });
+    this.ser.adoptApp({
+      id: app.id,
+      slug: app.slug,
+      name: app.name,
+      owner: app.owner,
+      botLogin,
+      botId: bot.id,
+    });
   }
 
   /** Tells the push listeners a branch moved. */

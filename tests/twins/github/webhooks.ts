@@ -15,11 +15,18 @@ export class Deliverer {
   url: string | null;
 
   constructor(
-    private readonly secret: string,
+    private secret: string,
     url: string | null,
-    private readonly appId: number,
+    private appId: number,
   ) {
     this.url = url;
+  }
+
+  /** Signs and addresses later deliveries as another app (TwinCore.adoptApp). */
+  adopt(app: { secret: string; appId: number; url: string | null }): void {
+    this.secret = app.secret;
+    this.appId = app.appId;
+    this.url = app.url;
   }
 
   async deliver(
