@@ -117,8 +117,8 @@ describe('delegate: subagents against the model twin', { timeout: 120_000 }, () 
         subject: DENIED_COMMAND,
       }),
     ]);
-    expect(result.summary).toMatch(
-      /denied: Error: Permission denied by the operator's tool policy: command "git push origin HEAD:main" matches the deny rule "git push"/,
+    expect(result.summary).toContain(
+      'denied: Permission denied by the operator\'s tool policy: command "git push origin HEAD:main"',
     );
 
     // Each subagent has its own transcript beside the main one.
@@ -173,5 +173,20 @@ describe('delegate: subagents against the model twin', { timeout: 120_000 }, () 
     expect(starts).toHaveLength(2);
     // The second started before the first ended.
     expect(Math.max(...starts)).toBeLessThan(Math.min(...ends));
+  });
+});
+
+describe('the subagent prefix', () => {
+  it('is long enough to be cached: tools + system above the 1,024-token minimum (estimated at 4 chars per token)', async () => {
+    const { createReadOnlyTools } = await import('../../../worker/agent/subagents/read-only-tools.js');
+    const est = (s: string) => Math.ceil(s.length / 4);
+    for (const shell of [false, true]) {
+      const tools = createReadOnlyTools({ caps: { maxBytes: 1, maxLines: 1 }, shell, policy: OPEN_POLICY });
+      const toolTokens = tools.reduce(
+        (n, t) => n + 8 + est(t.name) + est(t.description) + est(JSON.stringify(t.inputJsonSchema)),
+        0,
+      );
+      expect(toolTokens + est(SUBAGENT_SYSTEM_PROMPT)).toBeGreaterThan(1_100);
+    }
   });
 });
