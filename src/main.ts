@@ -3,6 +3,7 @@ import { loadConfigOrExit } from './config/env.js';
 import { createLogger } from './logger.js';
 import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from './queue/redis-auth.js';
 import { redisTargetFromConfig } from './queue/redis-connection.js';
+import { runPagesSettingsFromConfig } from './runs/run-pages-settings.js';
 import { envFilePath, loadEnvFile, runSetupMode } from './setup/run-setup.js';
 import { startWebhookProxy, type WebhookProxy } from './setup/webhook-proxy.js';
 
@@ -37,6 +38,8 @@ if (!process.env.APP_ID) {
     port: config.PORT,
     host: config.HOST,
     operatorToken: config.OPERATOR_TOKEN,
+    // Run pages and sign-in (src/runs); without GITHUB_CLIENT_ID they answer 404.
+    runPages: runPagesSettingsFromConfig(config),
     settings: {
       appSlug: config.APP_SLUG,
       botLogin: config.botLogin,
