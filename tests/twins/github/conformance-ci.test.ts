@@ -317,6 +317,20 @@ describe('CI webhooks and coverage', () => {
     )) {
       expectShapedLikeExample(d);
       events.add(`${d.event}.${d.action}`);
+      // The objects inside the payload are the REST objects: validate them against their OpenAPI schemas.
+      const payload = JSON.parse(d.body) as Record<string, unknown>;
+      const inner = {
+        check_run: 'check-run',
+        check_suite: 'check-suite',
+        workflow_run: 'workflow-run',
+        workflow_job: 'job',
+      }[d.event as 'check_run'];
+      if (inner) {
+        const v = api.validateComponent(inner, payload[d.event]);
+        expect(v.ok, `${d.event}.${d.action} ${inner}: ${v.errors}`).toBe(true);
+      }
+      if (d.event === 'workflow_run')
+        expect(api.validateComponent('workflow', payload.workflow).ok).toBe(true);
     }
     expect([...events].sort()).toEqual(
       expect.arrayContaining([
