@@ -153,9 +153,10 @@ export async function restoreEnvironment(
   box: Sandbox,
   files: { workspaceTar: string; homeTar: string },
   signal?: AbortSignal,
+  parts: { workspace: boolean } = { workspace: true },
 ): Promise<void> {
   await Promise.all([
-    restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal),
+    parts.workspace ? restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal) : undefined,
     restoreOne(box, files.homeTar, SANDBOX_HOME, signal),
   ]);
   // What was unpacked is the environment, not the agent's growth of the workspace.

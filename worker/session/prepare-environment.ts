@@ -38,6 +38,11 @@ export interface PreparedEnvironment {
   report: EnvironmentReport;
   /** Unpacks setup's result into a new container (the agent's, verify's); null: nothing to restore. */
   restore: ((box: Sandbox, signal: AbortSignal) => Promise<void>) | null;
+  /**
+   * Unpacks only setup's HOME (a later agent container on the same working copy, which
+   * already holds the workspace part and the agent's work on it); null with `restore`.
+   */
+  restoreHome?: ((box: Sandbox, signal: AbortSignal) => Promise<void>) | null;
   /** Drops a draft that was not kept. */
   dispose(): Promise<void>;
 }
@@ -95,6 +100,7 @@ export async function prepareEnvironment(input: PrepareEnvironmentInput): Promis
         setup: null,
         report: { source: 'snapshot', ageMs, bytes: found.bytes },
         restore: (box, s) => restoreEnvironment(box, files, s),
+        restoreHome: (box, s) => restoreEnvironment(box, files, s, { workspace: false }),
         dispose: async () => undefined,
       };
     }
@@ -169,6 +175,7 @@ export async function prepareEnvironment(input: PrepareEnvironmentInput): Promis
         ...(setup.ok ? {} : { reason: 'setup-failed' }),
       },
       restore: (box, s) => restoreEnvironment(box, files, s),
+      restoreHome: (box, s) => restoreEnvironment(box, files, s, { workspace: false }),
       dispose: discard,
     };
   }
@@ -181,6 +188,7 @@ export async function prepareEnvironment(input: PrepareEnvironmentInput): Promis
       setup,
       report: { source: 'setup', snapshot: 'not-saved', reason: 'over-repo-cap' },
       restore: (box, s) => restoreEnvironment(box, files, s),
+      restoreHome: (box, s) => restoreEnvironment(box, files, s, { workspace: false }),
       dispose: discard,
     };
   }
@@ -200,6 +208,7 @@ export async function prepareEnvironment(input: PrepareEnvironmentInput): Promis
     setup,
     report: { source: 'setup', snapshot: 'saved' },
     restore: (box, s) => restoreEnvironment(box, keptFiles, s),
+    restoreHome: (box, s) => restoreEnvironment(box, keptFiles, s, { workspace: false }),
     dispose: async () => undefined,
   };
 }

@@ -1,6 +1,13 @@
 import type { Logger } from '../../src/logger.js';
 import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import type { AgentResult, Budgets } from '../agent/loop/run-agent.js';
+import { narrowNetworkPolicy } from '../agent/permissions/narrow-network-policy.js';
+import { EMPTY_RULES, type PermissionRules, resolveToolPolicy } from '../agent/permissions/tool-policy.js';
+import {
+  type ReviewBeforeDeliveryInput,
+  reviewBeforeDelivery,
+} from '../agent/review/review-before-delivery.js';
+import type { SelfReview } from '../agent/review/run-self-review.js';
 import type { AgentEvent, AgentTask } from '../agent/tool.js';
 import type { EnvironmentService } from '../environment/environment-service.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
@@ -15,8 +22,8 @@ import {
   prepareEnvironment,
   type SessionScope,
 } from './prepare-environment.js';
+import { type RoundContext, runAgentRound } from './run-agent-round.js';
 import { type CommandResult, runCommand } from './run-command.js';
-import { verifyInFreshCopy } from './verify-in-fresh-copy.js';
 
 export type { FreshCopy } from './fresh-copy.js';
 export type { EnvironmentReport, SessionScope } from './prepare-environment.js';
@@ -59,7 +66,9 @@ export interface PatchResult {
 export type SessionRepoConfig = Pick<
   EffectiveRepoConfig,
   'setupCommand' | 'verifyCommands' | 'network' | 'limits'
->;
+> &
+  /** Optional so callers without them (the CLI, tests) keep working: no narrowing, no review. */
+  Partial<Pick<EffectiveRepoConfig, 'permissions' | 'mcp' | 'review'>>;
 
 /** What the session reports besides the loop's own events, for progress displays. */
 export type SessionEvent =
@@ -84,6 +93,8 @@ export interface AgentSessionDeps {
    * (env SANDBOX_EXEC_SERVER, default on); false keeps Docker exec for every call.
    */
   execServer?: boolean;
+  /** The operator's tool policy (TOOL_POLICY_FILE, the harness's `policy`); a repo only narrows it. */
+  operatorPolicy?: PermissionRules;
 }
 
 export interface AgentSessionInput {
@@ -123,13 +134,9 @@ export interface AgentSessionResult {
    * was kept). Always set by runAgentSession; optional for results other code builds.
    */
   environment?: EnvironmentReport;
+  /** The reviewer's verdict before delivery (repo `review.selfReview`); null or absent when none ran. */
+  review?: SelfReview | null;
 }
-
-const NO_PATCH: PatchResult = {
-  patch: '',
-  paths: [],
-  stats: { files: 0, additions: 0, deletions: 0, bytes: 0 },
-};
 
 export async function runAgentSession(
   deps: AgentSessionDeps,
@@ -141,6 +148,14 @@ export async function runAgentSession(
   const create = (network: SessionRepoConfig['network']['agent']) =>
     deps.sandboxes.create({ image: deps.image, network, labels: input.labels }, workspace.workDir);
 
+  // The tool policy's network rules narrow the agent container's network (they never widen it).
+  const toolPolicy = resolveToolPolicy(deps.operatorPolicy ?? EMPTY_RULES, repoConfig.permissions);
+  const agentNetwork = narrowNetworkPolicy(repoConfig.network.agent, toolPolicy);
+  // Only the agent's container ever gets the exec server (never setup or verify).
+  const startServer = (box: Sandbox) =>
+    deps.execServer === false
+      ? Promise.resolve(false)
+      : (box.useExecServer?.().catch(() => false) ?? Promise.resolve(false));
   let setup: CommandResult | null = null;
   let environment: EnvironmentReport = { source: 'none' };
   let prepared: PreparedEnvironment | null = null;
@@ -191,12 +206,7 @@ export async function runAgentSession(
 
     checkCancelled(signal);
     emit({ type: 'phase', phase: 'sandbox' });
-    let sandbox: Sandbox = await create(repoConfig.network.agent);
-    // Started beside the restore; only the agent's container ever gets one (never setup or verify).
-    const startServer = (box: Sandbox) =>
-      deps.execServer === false
-        ? Promise.resolve(false)
-        : (box.useExecServer?.().catch(() => false) ?? Promise.resolve(false));
+    let sandbox: Sandbox = await create(agentNetwork);
     let serverStarted = startServer(sandbox);
     if (prepared?.restore) {
       const started = Date.now();
@@ -210,8 +220,8 @@ export async function runAgentSession(
         await sandbox.dispose();
         await legacySetup(setupCommand as string);
         environment = { source: 'setup', snapshot: 'not-saved', reason: 'restore-failed' };
-        prepared = { ...prepared, restore: null };
-        sandbox = await create(repoConfig.network.agent);
+        prepared = { ...prepared, restore: null, restoreHome: null };
+        sandbox = await create(agentNetwork);
         serverStarted = startServer(sandbox);
       }
     }
@@ -219,74 +229,66 @@ export async function runAgentSession(
       input.log.info('Tool calls use Docker exec (the exec server did not start)');
     if (setupCommand && deps.environment) emit({ type: 'environment', report: environment });
     timings?.end('sandbox');
-    return await runAgentAndVerify(sandbox);
+
+    const limits = input.limits ?? repoConfig.limits;
+    const ctx: RoundContext = {
+      sandboxes: deps.sandboxes,
+      image: deps.image,
+      agent: deps.agent,
+      labels: input.labels,
+      workspace,
+      freshCopy,
+      setupCommand: repoConfig.setupCommand,
+      verifyCommands: repoConfig.verifyCommands,
+      network: { setup: repoConfig.network.setup, agent: agentNetwork },
+      runnerExtras: {
+        ...(repoConfig.permissions !== undefined ? { permissions: repoConfig.permissions } : {}),
+        ...(repoConfig.mcp !== undefined ? { mcp: repoConfig.mcp } : {}),
+      },
+      signal,
+      log: input.log,
+      secrets,
+      emit,
+      onEvent: input.onEvent,
+      timings,
+      restoreEnvironment: prepared?.restore ?? undefined,
+    };
+    const first = await runAgentRound(ctx, sandbox, {
+      task: input.task,
+      limits,
+      transcriptPath: input.transcriptPath,
+    });
+    if (first.agent.outcome === 'cancelled') return { ...first, setup, environment };
+    const review = (
+      deps.agent as { review?: ReviewBeforeDeliveryInput<PatchResult, CommandResult>['review'] }
+    ).review;
+    const restoreHome = prepared?.restoreHome ?? null;
+    const reviewed = await reviewBeforeDelivery<PatchResult, CommandResult>({
+      enabled: repoConfig.review?.selfReview ?? false,
+      review: review?.bind(deps.agent),
+      task: input.task,
+      change: first,
+      limits,
+      signal,
+      log: input.log,
+      transcriptPath: input.transcriptPath,
+      onEvent: input.onEvent,
+      // One more round on the same working copy: a new agent container (same network), whose
+      // HOME gets setup's again (the workspace keeps what the first round left).
+      address: async (task, roundLimits, transcriptPath) => {
+        checkCancelled(signal);
+        const box = await create(agentNetwork);
+        try {
+          await Promise.all([startServer(box), restoreHome?.(box, signal)]);
+        } catch (err) {
+          await box.dispose();
+          throw err;
+        }
+        return runAgentRound(ctx, box, { task, limits: roundLimits, transcriptPath });
+      },
+    });
+    return { ...reviewed, setup, environment };
   } finally {
     await prepared?.dispose();
-  }
-
-  async function runAgentAndVerify(sandbox: Sandbox): Promise<AgentSessionResult> {
-    let agent: AgentResult;
-    const verify: CommandResult[] = [];
-    let blockedHosts: string[] = [];
-    try {
-      emit({ type: 'phase', phase: 'agent' });
-      agent = await deps.agent.run({
-        sandbox,
-        task: input.task,
-        repoConfig: { verifyCommands: repoConfig.verifyCommands, setupCommand: repoConfig.setupCommand },
-        limits: input.limits ?? repoConfig.limits,
-        signal,
-        log: input.log,
-        transcriptPath: input.transcriptPath,
-        onEvent: input.onEvent,
-        hasChanges: async () => (await workspace.extractPatch()).patch.trim() !== '',
-        timings,
-      });
-      timings?.end('agent');
-      input.log.info(
-        { outcome: agent.outcome, turns: agent.turns, costUsd: agent.usage.costUsd },
-        'Agent finished',
-      );
-      if (agent.outcome === 'cancelled')
-        return { agent, setup, verify, blockedHosts, patch: NO_PATCH, environment };
-      if (!workspace.freshCopy) {
-        if (repoConfig.verifyCommands.length > 0)
-          input.log.warn('Verify runs in the agent container (the workspace cannot make a fresh copy)');
-        emit({ type: 'phase', phase: 'verify' });
-        for (const command of repoConfig.verifyCommands) {
-          checkCancelled(signal);
-          verify.push(await runCommand(sandbox, command, signal, secrets));
-        }
-        timings?.end('verify');
-      }
-      blockedHosts = (await sandbox.blockedConnections()).map((b) => b.host);
-    } finally {
-      await sandbox.dispose();
-    }
-    // Read only after the container is gone, so nothing can change the tree while it is read.
-    const patch = await workspace.extractPatch();
-    timings?.end('extract');
-    if (freshCopy && repoConfig.verifyCommands.length > 0) {
-      emit({ type: 'phase', phase: 'verify' });
-      const fresh = await verifyInFreshCopy({
-        sandboxes: deps.sandboxes,
-        image: deps.image,
-        labels: input.labels,
-        freshCopy,
-        patch: patch.patch,
-        setupCommand: repoConfig.setupCommand,
-        verifyCommands: repoConfig.verifyCommands,
-        network: repoConfig.network,
-        signal,
-        secrets,
-        log: input.log,
-        // Setup's result as the agent got it (never anything the agent touched): verify skips setup.
-        restoreEnvironment: prepared?.restore ?? undefined,
-      });
-      verify.push(...fresh.verify);
-      blockedHosts.push(...fresh.blockedHosts);
-      timings?.end('verify');
-    }
-    return { agent, setup, verify, blockedHosts: [...new Set(blockedHosts)], patch, environment };
   }
 }
