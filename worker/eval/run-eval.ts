@@ -206,12 +206,14 @@ async function evaluateTask(ctx: TaskContext): Promise<EvalTaskReport> {
         `No test command: pass --test-command or declare verify in ${REPO_CONFIG_PATH}.`,
       );
     const labels = { 'dev.pullwright.cli-run': `${ctx.runId}-${ctx.index}` };
+    // One copier per task: each copy gets its own numbered folder, also when checks run at once.
+    const freshCopy = createFreshCopier({ cache, baseSha: task.parentSha, parentDir: dir });
     const judge = (patch: string) =>
       verifyInFreshCopy({
         sandboxes: ctx.sandboxes,
         image: ctx.config.SANDBOX_IMAGE,
         labels,
-        freshCopy: createFreshCopier({ cache, baseSha: task.parentSha, parentDir: dir }),
+        freshCopy,
         patch,
         setupCommand: repoConfig.setupCommand,
         verifyCommands: testCommands,
@@ -221,10 +223,13 @@ async function evaluateTask(ctx: TaskContext): Promise<EvalTaskReport> {
         log,
       });
     // A usable task: its tests fail without the fix and pass with it (else it measures nothing).
-    const baseline = await judge(await diffCommits(cache.dir, task.parentSha, task.sha, task.testPaths));
+    // Both checks at once: each is its own fresh copy and container.
+    const [baseline, gold] = await Promise.all([
+      diffCommits(cache.dir, task.parentSha, task.sha, task.testPaths).then(judge),
+      diffCommits(cache.dir, task.parentSha, task.sha).then(judge),
+    ]);
     if (baseline.verify.every((v) => v.ok))
       return finish('invalid', "The fix's tests already pass without the fix.");
-    const gold = await judge(await diffCommits(cache.dir, task.parentSha, task.sha));
     if (!gold.verify.every((v) => v.ok)) {
       report.tests = testRuns(gold.verify);
       return finish(
@@ -245,9 +250,11 @@ async function evaluateTask(ctx: TaskContext): Promise<EvalTaskReport> {
           workDir: work.dir,
           baseSha: work.baseSha,
           extractPatch: () => extractPatch({ workDir: work.dir, baseSha: work.baseSha, cache }),
-          freshCopy: createFreshCopier({ cache, baseSha: work.baseSha, parentDir: dir }),
+          freshCopy,
         },
         task: { kind: 'local', text: task.text },
+        // The whole repo config, verify included: the agent is told the checks and a reviewer sees
+        // their results, exactly as in a real run (the verdict is the judging run below).
         repoConfig,
         limits: {
           maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
