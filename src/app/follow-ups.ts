@@ -26,6 +26,18 @@ export function isFailingConclusion(conclusion: string | null | undefined): bool
 }
 
 const DEFAULT_CI_SETTLE_MS = 15_000;
+const MERGEABILITY_CONCURRENCY = 4;
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
 
 function followUpTask(
   target: Target,
@@ -192,7 +204,8 @@ export async function queueBranchUpdates(
     return 0;
   }
   let queued = 0;
-  for (const { number, mark } of pulls) {
+  // GitHub computes mergeability in the background: poll a few PRs at once, not one after another.
+  await forEachLimited(pulls, MERGEABILITY_CONCURRENCY, async ({ number, mark }) => {
     const target: Target = { installationId, repo, number };
     try {
       const pull = await ctx.github.getPullMergeability(installationId, repo, number, {
@@ -200,10 +213,10 @@ export async function queueBranchUpdates(
       });
       if (pull.state !== 'open') {
         await ctx.followUps.forgetPull(target);
-        continue;
+        return;
       }
       // The PR was retargeted since Pullwright last pushed: its base is not this branch now.
-      if (pull.baseRef !== baseRef) continue;
+      if (pull.baseRef !== baseRef) return;
       let reason: 'conflict' | 'behind' | null = null;
       if (pull.mergeable === false) reason = 'conflict';
       else if (config.updateBranch === 'always-behind') {
@@ -212,9 +225,9 @@ export async function queueBranchUpdates(
       }
       if (reason === null) {
         log.debug({ number, mergeable: pull.mergeable }, 'Pull request still current enough');
-        continue;
+        return;
       }
-      if (!(await ctx.followUps.claimUpdate(target, baseSha))) continue;
+      if (!(await ctx.followUps.claimUpdate(target, baseSha))) return;
       const task = followUpTask(target, mark, 'update-branch', reason);
       try {
         const status = await enqueueFollowUp(ctx, task, `update-${baseSha}`, 0, log);
@@ -228,6 +241,6 @@ export async function queueBranchUpdates(
       // One PR failing (GitHub blip) does not stop the others.
       log.warn({ err, number }, 'Branch update check failed');
     }
-  }
+  });
   return queued;
 }
