@@ -1,16 +1,21 @@
 /**
- * Token efficiency of the agent loop: the model twin's `long-trajectory` scenario
- * (about 40 turns on a realistic sample repository, with outputs of hundreds of KB:
- * `find /`, a 216 KB JSON file, a 120 KB report) run twice against the twin's honest
- * prompt-cache accounting:
+ * Token efficiency of the agent loop on a heavy trajectory: the model twin's
+ * `heavy-trajectory` scenario (46 turns on a realistic repository whose outputs are
+ * hundreds of KB to MB: full test logs of ~620 KB, a 820 KB log and a 440 KB generated
+ * module read whole, wide greps of 450–760 KB, `cat` of 1.4 MB of vendored files, `find /`)
+ * run against the twin's honest prompt-cache accounting, in one process:
  *
  * - baseline: a plain loop (rolling 5 min breakpoint on the newest message plus one on
  *   the system prompt, tool output cut at 30,000 characters as Claude Code does by
- *   default, no compaction), with the twin's simple tool runner;
- * - harness: the real `runAgent` (1 h breakpoints on tools and system, rolling and
- *   bridging breakpoints, final result cap, compaction) with the real tools.
+ *   default, no clearing, no compaction), with the twin's simple tool runner;
+ * - harness without clearing: the real `runAgent` and tools as they were before stale
+ *   results were cleared (caps, cache breakpoints, compaction only near the window);
+ * - harness: the real `runAgent` with its defaults (stale tool results cleared in batches
+ *   anchored on a cache breakpoint, compaction at the context cap, session memory);
+ * - harness, thinking: the same on the scenario's thinking variant on a model with
+ *   preserved thinking, to measure what clearing costs in invalidated thinking.
  *
- * Tool execution is local for both: real processes on a temp copy of the sample repo
+ * Tool execution is local for all: real processes on a temp copy of the repository
  * (host, no container), so the figures are about the harness, not Docker. The harness
  * time per turn excludes model latency and time inside the Sandbox port.
  *
@@ -22,11 +27,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createSilentLogger } from '../src/logger.js';
 import { createLocalSandbox } from '../tests/agent/loop/local-sandbox.js';
-import { SCENARIO_HEADER, startModelTwin, writeLongTrajectoryRepo } from '../tests/twins/model/index.js';
+import { SCENARIO_HEADER, startModelTwin, writeHeavyTrajectoryRepo } from '../tests/twins/model/index.js';
 import { SYSTEM_PROMPT } from '../tests/twins/model/testing/agent-loop.js';
 import { TOOL_DEFINITIONS, ToolRunner } from '../tests/twins/model/testing/tool-runner.js';
 import type { RecordedRequest } from '../tests/twins/model/types.js';
-import { runAgent } from '../worker/agent/loop/run-agent.js';
+import type { CompactionOptions } from '../worker/agent/loop/compaction.js';
+import { type AgentResult, runAgent } from '../worker/agent/loop/run-agent.js';
+import { withMemoryTool } from '../worker/agent/memory/memory-tool.js';
 import { createDefaultTools } from '../worker/agent/tools/index.js';
 import { createAnthropicModel } from '../worker/model/anthropic-model.js';
 import type { ContentBlock, Message, Model, ModelRequest, ModelResponse } from '../worker/model/model.js';
@@ -36,9 +43,10 @@ const MODEL = 'claude-sonnet-5-5';
 const WINDOW = 200_000;
 const TASK = 'Fix the failing tests of this repository, then write short notes on what you changed.';
 
-const twin = await startModelTwin({ scenario: 'long-trajectory' });
+const SCENARIO = 'heavy-trajectory';
+const twin = await startModelTwin({ scenario: SCENARIO });
 
-function twinModel(): Model {
+function twinModel(scenario = SCENARIO, preservedThinking?: boolean): Model {
   return createAnthropicModel({
     apiKey: twin.apiKey,
     baseURL: twin.url,
@@ -46,7 +54,8 @@ function twinModel(): Model {
     maxOutputTokens: 8192,
     timeoutMs: 60_000,
     contextWindow: WINDOW,
-    defaultHeaders: { [SCENARIO_HEADER]: 'long-trajectory' },
+    ...(preservedThinking === undefined ? {} : { preservedThinking }),
+    defaultHeaders: { [SCENARIO_HEADER]: scenario },
   });
 }
 
@@ -55,6 +64,7 @@ function timed(model: Model, spans: { start: number; end: number }[]): Model {
   return {
     name: model.name,
     contextWindow: model.contextWindow,
+    preservedThinking: model.preservedThinking,
     async complete(request: ModelRequest): Promise<ModelResponse> {
       const start = performance.now();
       try {
@@ -181,19 +191,31 @@ async function runBaseline(dir: string): Promise<boolean> {
   return runner.finished !== null;
 }
 
-async function runHarness(dir: string): Promise<{ finished: boolean; overheadMs: number[]; turns: number }> {
+interface HarnessRun {
+  finished: boolean;
+  overheadMs: number[];
+  turns: number;
+  result: AgentResult;
+}
+
+async function runHarness(
+  dir: string,
+  compaction: Partial<CompactionOptions>,
+  model: Model = twinModel(),
+): Promise<HarnessRun> {
   const modelSpans: { start: number; end: number }[] = [];
   const sandboxSpans: { start: number; end: number }[] = [];
   const result = await runAgent({
-    model: timed(twinModel(), modelSpans),
+    model: timed(model, modelSpans),
     sandbox: timedSandbox(createLocalSandbox(dir), sandboxSpans),
-    tools: createDefaultTools(),
+    tools: withMemoryTool(createDefaultTools()),
     system: SYSTEM_PROMPT,
     firstUserMessage: TASK,
-    budgets: { maxTurns: 80, maxCostUsd: 50, maxWallMs: 600_000 },
+    budgets: { maxTurns: 80, maxCostUsd: 50, maxWallMs: 900_000 },
     signal: new AbortController().signal,
     log: createSilentLogger(),
     transcriptPath: join(dir, '..', `transcript-${Date.now()}.jsonl`),
+    compaction,
   });
   // Harness time of a turn: from the end of one model call to the start of the next, minus time in the sandbox.
   const overheadMs: number[] = [];
@@ -205,7 +227,7 @@ async function runHarness(dir: string): Promise<{ finished: boolean; overheadMs:
       .reduce((a, s) => a + (s.end - s.start), 0);
     overheadMs.push(Math.max(0, to - from - inSandbox));
   }
-  return { finished: result.outcome === 'succeeded', overheadMs, turns: result.turns };
+  return { finished: result.outcome === 'succeeded', overheadMs, turns: result.turns, result };
 }
 
 function pct(values: number[], p: number): number {
@@ -213,26 +235,46 @@ function pct(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/** The loop as it was before stale results were cleared: compaction only near the window (0.7 of 200k). */
+const NO_CLEARING: Partial<CompactionOptions> = {
+  clearStale: false,
+  maxContextTokens: Number.POSITIVE_INFINITY,
+};
+
 const root = await mkdtemp(join(tmpdir(), 'pw-bench-tokens-'));
 try {
-  const baseDir = join(root, 'baseline');
-  const harnessDir = join(root, 'harness');
-  await writeLongTrajectoryRepo(baseDir);
-  await writeLongTrajectoryRepo(harnessDir);
+  const dirs = ['baseline', 'plain-harness', 'harness', 'thinking'].map((d) => join(root, d));
+  for (const d of dirs) await writeHeavyTrajectoryRepo(d);
+  const [baseDir, plainDir, harnessDir, thinkingDir] = dirs as [string, string, string, string];
 
   twin.reset();
   const baseFinished = await runBaseline(baseDir);
   const base = figures(twin.requests, baseFinished);
 
   twin.reset();
-  const h = await runHarness(harnessDir);
+  const p = await runHarness(plainDir, NO_CLEARING);
+  const plain = figures(twin.requests, p.finished);
+
+  twin.reset();
+  const h = await runHarness(harnessDir, {});
   const harness = figures(twin.requests, h.finished);
 
+  twin.reset();
+  const t = await runHarness(thinkingDir, {}, twinModel(`${SCENARIO}-thinking`, true));
+  const thinking = figures(twin.requests, t.finished);
+  const rejected = twin.requests.filter((r) => r.path === '/v1/messages' && r.status === 400).length;
+
+  const cols: [string, Figures][] = [
+    ['baseline', base],
+    ['no clearing', plain],
+    ['harness', harness],
+    ['harness+think', thinking],
+  ];
   const row = (label: string, f: (x: Figures) => string) =>
-    `${label.padEnd(34)}${f(base).padStart(14)}${f(harness).padStart(14)}`;
+    `${label.padEnd(34)}${cols.map(([, x]) => f(x).padStart(15)).join('')}`;
   const n = (v: number) => Math.round(v).toLocaleString('en-US');
   const lines = [
-    `${''.padEnd(34)}${'baseline'.padStart(14)}${'harness'.padStart(14)}`,
+    `${''.padEnd(34)}${cols.map(([l]) => l.padStart(15)).join('')}`,
     row('requests', (x) => String(x.requests)),
     row('finished the task', (x) => String(x.finished)),
     row('billed input tokens', (x) => n(x.billedInput)),
@@ -244,15 +286,22 @@ try {
     row('cache-weighted input per request', (x) => n(x.weightedPerRequest)),
     row('peak context (tokens)', (x) => n(x.peakContext)),
   ];
-  const ratio = harness.weightedPerRequest / base.weightedPerRequest;
+  const ctx = (r: HarnessRun) => r.result.context;
+  const describeRun = (label: string, r: HarnessRun) => {
+    const c = ctx(r);
+    return `${label}: ${c?.batches ?? 0} clearing batches (${c?.cleared ?? 0} results, ${n(c?.savedTokens ?? 0)} tokens removed, ${n(c?.rewrittenTokens ?? 0)} tokens re-written to the cache), ${c?.summaries ?? 0} summaries, thinking blocks removed ${c?.thinkingDropped ?? 0} (~${n(c?.thinkingTokensDropped ?? 0)} tokens), memory ${r.result.memoryBytes ?? 0} bytes`;
+  };
+  const ratio = (x: Figures) => x.weightedPerRequest / base.weightedPerRequest;
   const p50 = pct(h.overheadMs, 50);
   const p95 = pct(h.overheadMs, 95);
   lines.push(
     '',
-    `cost per request, harness / baseline: ${ratio.toFixed(3)}x (target <= 0.6x)`,
-    `total cache-weighted input, harness / baseline: ${((harness.weightedPerRequest * harness.requests) / (base.weightedPerRequest * base.requests)).toFixed(3)}x`,
-    `harness cache share: ${(harness.cacheShare * 100).toFixed(1)} % (target >= 92 %)`,
-    `harness peak context: ${n(harness.peakContext)} of ${n(WINDOW)} (${((harness.peakContext / WINDOW) * 100).toFixed(1)} %)`,
+    `cost per request vs baseline: no clearing ${ratio(plain).toFixed(3)}x, harness ${ratio(harness).toFixed(3)}x (target <= 0.45x), harness+thinking ${ratio(thinking).toFixed(3)}x`,
+    `total cache-weighted input vs baseline: no clearing ${((plain.weightedPerRequest * plain.requests) / (base.weightedPerRequest * base.requests)).toFixed(3)}x, harness ${((harness.weightedPerRequest * harness.requests) / (base.weightedPerRequest * base.requests)).toFixed(3)}x`,
+    `harness cache share: ${(harness.cacheShare * 100).toFixed(1)} % (target >= 92 %); peak context ${n(harness.peakContext)} (target <= 40,000)`,
+    describeRun('harness', h),
+    describeRun('harness+thinking', t),
+    `thinking run: ${rejected} requests rejected by the twin's thinking rules (must be 0)`,
     `harness time per turn, excluding model and sandbox: p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms over ${h.overheadMs.length} turns (target p50 < 50 ms)`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);

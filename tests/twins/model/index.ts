@@ -2,6 +2,7 @@
  * The model twin's public API: a local Anthropic Messages API for tests, the demo
  * and the token-efficiency benchmark. See README.md in this folder.
  */
+export { writeHeavyTrajectoryRepo } from './fixtures/heavy-repo.js';
 export { SAMPLE_BUGS, writeFixFailingTestRepo, writeLongTrajectoryRepo } from './fixtures/sample-repo.js';
 export {
   CACHE_LOOKBACK_BLOCKS,

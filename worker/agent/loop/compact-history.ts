@@ -27,13 +27,19 @@ function lastText(content: Message['content']): string {
 export function clearStale(run: Run, reason: 'batch' | 'compaction'): number {
   const { ctx, state } = run;
   const result = clearStaleResults(state.history, {
-    keepTurns: ctx.compaction.keepTurns,
+    // A batch keeps the newest clearKeepTurns; compaction, which may summarize, keeps keepTurns.
+    keepTurns: reason === 'batch' ? ctx.compaction.clearKeepTurns : ctx.compaction.keepTurns,
     minClearChars: ctx.compaction.minClearChars,
     preservedThinking: ctx.model.preservedThinking === true,
   });
   if (result.cleared === 0) return 0;
   const rewritten = estimateTokens(result.messages.slice(result.firstChanged));
   state.history = result.messages;
+  // The earlier anchor ends the stretch this clear left unchanged only if nothing before it changed.
+  state.anchorBefore =
+    state.clearAnchor !== undefined && state.clearAnchor < result.firstChanged
+      ? state.clearAnchor
+      : undefined;
   state.clearAnchor = result.anchor;
   state.previousTail = undefined;
   state.logged = state.history.length;
@@ -124,6 +130,8 @@ export async function compactHistory(run: Run): Promise<void> {
       if (model.preservedThinking) state.history = dropThinkingFrom(state.history, 0);
       // The rebuilt first message is the new fixed prefix: later clears change only what follows it.
       state.clearAnchor = 0;
+      state.anchorBefore = undefined;
+      state.summaries += 1;
       kind = 'summary';
     }
   }

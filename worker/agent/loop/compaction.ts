@@ -15,21 +15,32 @@ export interface CompactionOptions {
   /** Clear stale tool results between compactions (clear-stale.ts). */
   clearStale: boolean;
   /**
-   * A clearing batch starts once this many tokens of stale output have piled up: each
-   * batch rewrites the cache from its first change on (and drops the thinking after it),
-   * so small batches would cost more than they save.
+   * Stale results are cleared when the context reaches this size. Waiting until then
+   * makes each batch as large as it can be: every batch rewrites the cache from its first
+   * change on (and drops the thinking after it), while stale output only costs a cache
+   * read (a tenth of the price) on each request it stays.
    */
+  clearAtTokens: number;
+  /** ...and only when at least this many tokens would go (a smaller batch saves less than its rewrite costs). */
   clearBatchTokens: number;
+  /**
+   * Tool results of the newest this-many turns are never cleared. Fewer than `keepTurns`:
+   * everything after a clear's first change is written to the cache again, so the kept
+   * tail is what each batch pays for.
+   */
+  clearKeepTurns: number;
 }
 
 export const DEFAULT_COMPACTION: CompactionOptions = {
   triggerShare: 0.7,
-  maxContextTokens: 48_000,
+  maxContextTokens: 40_000,
   targetShare: 0.5,
   keepTurns: 3,
   minClearChars: 400,
   clearStale: true,
-  clearBatchTokens: 10_000,
+  clearAtTokens: 36_000,
+  clearBatchTokens: 8_000,
+  clearKeepTurns: 2,
 };
 
 /** The context size (tokens) at which the history is compacted. */

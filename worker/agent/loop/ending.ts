@@ -4,7 +4,7 @@ import { redactText } from '../../../src/logger.js';
 import { memoryBytes, type SessionMemory } from '../memory/session-memory.js';
 import type { PlanItem, ThreadReply } from '../tool.js';
 import { exceededLimit, type LimitKind } from './budgets.js';
-import { budgetState, type Run } from './run-state.js';
+import { budgetState, type ClearingTotals, type Run } from './run-state.js';
 
 /**
  * How an agent run ends: `AgentOutcome` plus `needs_input` (the agent stopped to ask a
@@ -30,6 +30,8 @@ export interface AgentResult {
   memory?: SessionMemory;
   /** Bytes of `memory` as stored. */
   memoryBytes?: number;
+  /** What clearing stale tool results did and cost (batches, tokens saved and rewritten, thinking dropped), and summaries made. */
+  context?: ClearingTotals & { summaries: number };
 }
 
 /**
@@ -108,6 +110,7 @@ export async function endRun(run: Run, ending: Ending): Promise<AgentResult> {
     plan: state.plan,
     memory: scrubMemory(state.memory, ctx.secrets),
     memoryBytes: memoryBytes(state.memory),
+    context: { ...state.clearing, summaries: state.summaries },
   };
   if (state.history.length > state.logged)
     ctx.transcript.write({

@@ -25,7 +25,8 @@ export async function queryModel(
     tools: ctx.toolDefs,
     system: ctx.system,
     messages,
-    previousTailIndex: state.previousTail,
+    // Right after a clear there is no previous tail in the new history: the earlier anchor bridges instead.
+    previousTailIndex: state.previousTail ?? state.anchorBefore,
     anchorIndex: state.clearAnchor,
   });
   const response = await ctx.model.complete({

@@ -101,8 +101,16 @@ export interface RunState {
    * cache breakpoint on every later request, so the next clear reads that prefix from the cache.
    */
   clearAnchor?: number;
+  /**
+   * The anchor before the latest clear, for the one request right after it: its cache
+   * entry is the part of the prefix that clear left unchanged, so that request reads it
+   * (through the bridge breakpoint) and writes only from there on.
+   */
+  anchorBefore?: number;
   /** What clearing stale tool results did and cost over the run (clear-stale.ts). */
   clearing: ClearingTotals;
+  /** Summaries made by compaction. */
+  summaries: number;
 }
 
 export interface ClearingTotals {
@@ -181,6 +189,7 @@ export function freshState(history: Message[], memory: SessionMemory = emptyMemo
       thinkingDropped: 0,
       thinkingTokensDropped: 0,
     },
+    summaries: 0,
   };
 }
 

@@ -22,9 +22,12 @@ async function prepare(run: Run): Promise<void> {
     state.pendingNotes.push(wrapUpNote(near));
     ctx.emit({ type: 'status', message: `Near the ${near.join(', ')} budget; asked the agent to wrap up` });
   }
-  // Stale tool output goes in batches big enough to pay for the cache rewrite each batch costs.
-  if (ctx.compaction.clearStale) {
-    const stale = measureStale(state.history, ctx.compaction);
+  // Stale tool output goes in batches, when the context is large and the batch pays for its cache rewrite.
+  if (ctx.compaction.clearStale && upcomingContext(state) >= ctx.compaction.clearAtTokens) {
+    const stale = measureStale(state.history, {
+      keepTurns: ctx.compaction.clearKeepTurns,
+      minClearChars: ctx.compaction.minClearChars,
+    });
     if (stale.count > 0 && stale.chars / 4 >= ctx.compaction.clearBatchTokens) clearStale(run, 'batch');
   }
   // Hysteresis: compacting invalidates the cache from the first changed message, so never two in a row.
@@ -53,6 +56,7 @@ async function query(run: Run) {
   logNewMessages(run, state.turns + 1);
   const { response, cost, durationMs } = await queryModel(run, state.history);
   state.previousTail = state.history.length - 1;
+  state.anchorBefore = undefined;
   state.turns += 1;
   const u = response.usage;
   state.lastContext = u.input + u.cacheRead + u.cacheWrite + u.output;

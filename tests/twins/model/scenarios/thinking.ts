@@ -1,5 +1,6 @@
 import type { Scenario, ScriptedBlock } from '../types.js';
 import { fixFailingTestScenario } from './fix-failing-test.js';
+import { heavyTrajectoryScenario } from './heavy-trajectory.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
 
 /**
@@ -36,3 +37,4 @@ export function withThinking(base: Scenario, name = `${base.name}-thinking`): Sc
 
 export const fixFailingTestThinkingScenario = withThinking(fixFailingTestScenario);
 export const longTrajectoryThinkingScenario = withThinking(longTrajectoryScenario);
+export const heavyTrajectoryThinkingScenario = withThinking(heavyTrajectoryScenario);
