@@ -3,12 +3,17 @@ import { echoScenario } from './echo.js';
 import { fixFailingTestScenario } from './fix-failing-test.js';
 import { followThroughScenario } from './follow-through.js';
 import { harnessToolsScenario } from './harness-tools.js';
+import { heavyTrajectoryScenario } from './heavy-trajectory.js';
 import { implementIssueScenario } from './implement-issue.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
 import { malformedToolInputScenario } from './malformed-tool-input.js';
 import { multiFileScenario } from './multi-file.js';
 import { neverStopsScenario } from './never-stops.js';
-import { fixFailingTestThinkingScenario, longTrajectoryThinkingScenario } from './thinking.js';
+import {
+  fixFailingTestThinkingScenario,
+  heavyTrajectoryThinkingScenario,
+  longTrajectoryThinkingScenario,
+} from './thinking.js';
 
 /** The shipped scenarios by name. */
 export const scenarios: Record<string, Scenario> = Object.fromEntries(
@@ -20,8 +25,10 @@ export const scenarios: Record<string, Scenario> = Object.fromEntries(
     neverStopsScenario,
     implementIssueScenario,
     longTrajectoryScenario,
+    heavyTrajectoryScenario,
     fixFailingTestThinkingScenario,
     longTrajectoryThinkingScenario,
+    heavyTrajectoryThinkingScenario,
     harnessToolsScenario,
     followThroughScenario,
   ].map((s) => [s.name, s]),
