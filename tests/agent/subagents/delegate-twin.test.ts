@@ -190,3 +190,41 @@ describe('the subagent prefix', () => {
     }
   });
 });
+
+describe('the read-only shell (SUBAGENT_SHELL) in a real sandbox', { timeout: 120_000 }, () => {
+  it('reads, and refuses to write, on the parsed command', async () => {
+    const repo = await startDockerRepo();
+    try {
+      const { createReadOnlyTools } = await import('../../../worker/agent/subagents/read-only-tools.js');
+      const { createSilentLogger } = await import('../../../src/logger.js');
+      const tools = createReadOnlyTools({
+        caps: { maxBytes: 4000, maxLines: 100 },
+        shell: true,
+        policy: OPEN_POLICY,
+      });
+      const bash = tools.find((t) => t.name === 'bash') as Tool;
+      const ctx = { sandbox: repo.sandbox, signal: new AbortController().signal, log: createSilentLogger() };
+      const read = await bash.run(
+        { command: 'grep -n "function" src/math.js | head -n 2 && git log --oneline' },
+        ctx,
+      );
+      expect(read.isError).toBe(false);
+      expect(read.content).toContain('4:function add(a, b) {');
+      for (const command of [
+        'touch x',
+        'echo hi > README.md',
+        "sed -i 's/a/b/' src/math.js",
+        'git checkout -- .',
+        'find . -name "*.js" -delete',
+      ]) {
+        const r = await bash.run({ command }, ctx);
+        expect(r.isError).toBe(true);
+        expect(r.content).toMatch(/^Permission denied/);
+      }
+      const status = await repo.sandbox.exec({ cmd: 'git -c safe.directory=* status --porcelain' });
+      expect(status.stdout.trim()).toBe('');
+    } finally {
+      await repo.dispose();
+    }
+  });
+});
