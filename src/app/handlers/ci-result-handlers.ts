@@ -1,7 +1,12 @@
+import type { Logger } from '../../logger.js';
 import { defineHandler, type HandlerSpec } from '../delivery-dispatch.js';
+import type { HandledDeliveryOutcome } from '../delivery-outcome.js';
 import { isFailingConclusion, queueRepairForFailedHead } from '../follow-ups.js';
 import type { IntakeContext } from '../intake-context.js';
 import { CheckSuiteEvent, refOf, StatusEvent, WorkflowRunEvent } from '../webhook-payloads.js';
+
+type PullList = { number: number; head?: { sha?: string } }[];
+type Base = { installation: { id: number }; repository: Parameters<typeof refOf>[0] };
 
 /**
  * The three ways GitHub reports CI on a commit: a check suite completed (any app's,
@@ -11,8 +16,25 @@ import { CheckSuiteEvent, refOf, StatusEvent, WorkflowRunEvent } from '../webhoo
  * per-head claim makes the three reports of one push a single repair.
  */
 export function createCiResultHandlers(ctx: IntakeContext): HandlerSpec[] {
-  const pullsOf = (list: { number: number; head?: { sha?: string } }[]) =>
-    list.map((p) => ({ number: p.number, ...(p.head?.sha ? { headSha: p.head.sha } : {}) }));
+  const red = (
+    p: Base,
+    result: { conclusion: string | null | undefined; headSha: string; pulls: PullList },
+    via: string,
+    log: Logger,
+  ): Promise<HandledDeliveryOutcome> | HandledDeliveryOutcome => {
+    if (!isFailingConclusion(result.conclusion)) return 'ignored';
+    return queueRepairForFailedHead(ctx, {
+      installationId: p.installation.id,
+      repo: refOf(p.repository),
+      headSha: result.headSha,
+      via,
+      pulls: result.pulls.map((pr) => ({
+        number: pr.number,
+        ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
+      })),
+      log,
+    });
+  };
   return [
     defineHandler({
       events: ['check_suite.completed'],
@@ -21,15 +43,8 @@ export function createCiResultHandlers(ctx: IntakeContext): HandlerSpec[] {
         const suite = p.check_suite;
         // Pullwright's own check run lives in its own suite: its outcome is the run's, not CI's.
         if (suite.app?.slug !== undefined && suite.app.slug === ctx.settings.appSlug) return 'ignored';
-        if (!isFailingConclusion(suite.conclusion)) return 'ignored';
-        return queueRepairForFailedHead(ctx, {
-          installationId: p.installation.id,
-          repo: refOf(p.repository),
-          headSha: suite.head_sha,
-          via: 'check_suite',
-          pulls: pullsOf(suite.pull_requests),
-          log,
-        });
+        const result = { conclusion: suite.conclusion, headSha: suite.head_sha, pulls: suite.pull_requests };
+        return red(p, result, 'check_suite', log);
       },
     }),
     defineHandler({
@@ -37,30 +52,19 @@ export function createCiResultHandlers(ctx: IntakeContext): HandlerSpec[] {
       schema: WorkflowRunEvent,
       async handle(p, _delivery, log) {
         const run = p.workflow_run;
-        if (!isFailingConclusion(run.conclusion)) return 'ignored';
-        return queueRepairForFailedHead(ctx, {
-          installationId: p.installation.id,
-          repo: refOf(p.repository),
-          headSha: run.head_sha,
-          via: 'workflow_run',
-          pulls: pullsOf(run.pull_requests),
+        return red(
+          p,
+          { conclusion: run.conclusion, headSha: run.head_sha, pulls: run.pull_requests },
+          'workflow_run',
           log,
-        });
+        );
       },
     }),
     defineHandler({
       events: ['status'],
       schema: StatusEvent,
       async handle(p, _delivery, log) {
-        if (!isFailingConclusion(p.state)) return 'ignored';
-        return queueRepairForFailedHead(ctx, {
-          installationId: p.installation.id,
-          repo: refOf(p.repository),
-          headSha: p.sha,
-          via: 'status',
-          pulls: [],
-          log,
-        });
+        return red(p, { conclusion: p.state, headSha: p.sha, pulls: [] }, 'status', log);
       },
     }),
   ];

@@ -352,6 +352,43 @@ describe('follow-ups through the GitHub twin (real Redis)', () => {
     });
   });
 
+  it("a legacy commit status alone is enough; Pullwright's own failing check suite is not CI", async () => {
+    const { number, sha } = await pullwrightPr('status', 'pullwright/issue-11', { 'k.txt': 'k\n' });
+    await recordPush(number, sha);
+    // Pullwright's own check run (a failed run of its own) completes its suite red: not a CI failure.
+    const body = JSON.stringify({
+      action: 'completed',
+      installation: { id: installationId },
+      repository: { id: 1, name: 'demo', owner: { login: owner } },
+      sender: { login: twin.app.botLogin, id: twin.app.botId, type: 'Bot' },
+      check_suite: {
+        id: 99,
+        head_sha: sha,
+        head_branch: 'pullwright/issue-11',
+        status: 'completed',
+        conclusion: 'failure',
+        app: { id: Number(twin.app.id), slug: twin.app.slug },
+        pull_requests: [{ number, head: { sha, ref: 'pullwright/issue-11' }, base: { ref: 'main' } }],
+      },
+    });
+    const own = await fetch(`${app.url}${WEBHOOK_PATH}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'check_suite',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': signBody(twin.app.webhookSecret, body),
+      },
+      body,
+    });
+    expect(own.status).toBe(200);
+    expect(await jobsFor(number)).toHaveLength(0);
+    // An external CI reporting through commit statuses only.
+    const { delivery } = await twin.ci.status({ repo, sha, state: 'failure', context: 'ci/external' });
+    expect(delivery.status).toBe(200);
+    expect((await jobsFor(number))[0]?.data).toMatchObject({ kind: 'repair-ci', trigger: { headSha: sha } });
+  });
+
   it('closing the PR forgets it: later CI results queue nothing', async () => {
     const { number, sha } = await pullwrightPr('closed', 'pullwright/issue-10', { 'j.txt': 'j\n' });
     await recordPush(number, sha);
