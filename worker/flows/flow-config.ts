@@ -32,6 +32,7 @@ export const DEFAULT_FLOW_CONFIG: FlowRepoConfig = {
     shell: { allow: [], deny: [] },
     write: { allow: [], deny: [] },
     network: { allow: [], deny: [] },
+    tools: { allow: [], deny: [] },
   },
   mcp: { servers: [] },
   problems: [],

@@ -15,6 +15,7 @@ import type { FlowContext, SessionRun } from './flow-context.js';
 import { codeSpan, inertMarkdown } from './inert-markdown.js';
 import type { ModeOutcome } from './modes/mode.js';
 import { renderPrBody } from './pr-body.js';
+import { recordPush } from './record-push.js';
 
 /** What the modes share: who may speak in a request, patch checks, push, and the usual reports. */
 
@@ -91,15 +92,25 @@ export async function deliveryTargetOf(ctx: FlowContext, choice?: DeliveryChoice
   return target;
 }
 
-/** Commits the run's change as the app, crediting the requester, and pushes `branch` (to the target's repository). */
-export function pushRun(
+/**
+ * Commits the run's change as the app, crediting the requester, and pushes `branch` (to the
+ * target's repository). With the PR's number known, the pushed head is recorded for the app's
+ * follow-ups at once, before CI on it can report (runFlow records again once a new PR exists).
+ */
+export async function pushRun(
   ctx: FlowContext,
   run: SessionRun,
-  input: { branch: string; message: string; replaceSha?: string; target?: DeliveryTarget },
+  input: {
+    branch: string;
+    message: string;
+    replaceSha?: string;
+    target?: DeliveryTarget;
+    pull?: { number: number; baseRef: string };
+  },
 ): Promise<string> {
   ctx.tracking?.update({ phase: 'deliver', step: `Pushing ${input.branch}` });
   const fork = input.target?.mode === 'fork' ? input.target : undefined;
-  return pushChange(ctx.deps.workspaces, {
+  const commitSha = await pushChange(ctx.deps.workspaces, {
     pushTo: fork ? { repo: fork.pushRepo, token: fork.pushToken } : undefined,
     repo: ctx.task.repo,
     token: ctx.github.token,
@@ -111,6 +122,13 @@ export function pushRun(
     requester: ctx.task.trigger,
     replaceSha: input.replaceSha,
   });
+  if (input.pull)
+    await recordPush(
+      ctx,
+      { commitSha, prNumber: input.pull.number, branch: input.branch, baseRef: input.pull.baseRef },
+      false,
+    );
+  return commitSha;
 }
 
 /** Opens (or updates) the branch's pull request, as a draft when the run gives a reason. */

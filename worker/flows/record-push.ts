@@ -8,7 +8,11 @@ import type { ModeOutcome } from './modes/mode.js';
  * automatic repair: a person's push is never recorded, so it is never repaired.
  * A failure to record is logged, never fails a run whose push already happened.
  */
-export async function recordPush(ctx: FlowContext, outcome: ModeOutcome, opened: boolean): Promise<void> {
+export async function recordPush(
+  ctx: FlowContext,
+  outcome: Pick<ModeOutcome, 'commitSha' | 'prNumber' | 'branch' | 'baseRef'>,
+  opened: boolean,
+): Promise<void> {
   const marks = ctx.deps.followUps;
   const { task } = ctx;
   if (!marks || !outcome.commitSha || outcome.prNumber === undefined || !outcome.branch) return;

@@ -122,7 +122,8 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       }
     }
     timings.end('deliver');
-    await recordPush(ctx, outcome, task.kind === 'implement' || task.kind === 'maintenance');
+    // A PR a run opened is known only now; pushes to an existing PR were recorded at once (pushRun).
+    if (task.kind === 'implement' || task.kind === 'maintenance') await recordPush(ctx, outcome, true);
     const flow = await reportOutcome(report, outcome);
     finished = flow;
     log.info(

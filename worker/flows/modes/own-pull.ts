@@ -42,3 +42,10 @@ export function agentPullOf(pull: PullData, text: { title: string; body: string 
     headRef: pull.headRef,
   };
 }
+
+/** Whose request a follow-up serves, for its tracking comment's title. */
+export function onBehalfOf(task: TargetTask): string {
+  return task.maintenanceTaskId !== undefined
+    ? `maintenance task ${task.maintenanceTaskId.replace(/[^\w.-]/g, '_')}`
+    : `@${task.trigger.actor}`;
+}

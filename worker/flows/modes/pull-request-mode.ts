@@ -133,6 +133,7 @@ export function pullRequestMode(options: PullRequestModeOptions): Mode<TargetTas
           assertRunPatchSafe(ctx, run);
           const commitSha = await pushRun(ctx, run, {
             branch: pull.headRef,
+            pull: { number: pull.number, baseRef: pull.baseRef },
             message: `${options.subject} (#${number})`,
             target,
           });

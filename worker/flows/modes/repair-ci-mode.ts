@@ -5,7 +5,7 @@ import type { FlowContext } from '../flow-context.js';
 import { codeSpan, inertInline, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange, pushRun } from '../mode-helpers.js';
 import type { Mode, ModeOutcome } from './mode.js';
-import { agentPullOf, isPull, ownOpenPull } from './own-pull.js';
+import { agentPullOf, isPull, onBehalfOf, ownOpenPull } from './own-pull.js';
 
 /**
  * `repair-ci` (issue 15 item 1): the checks on a head Pullwright pushed failed (or a
@@ -62,7 +62,7 @@ async function failingOnBase(
 }
 
 export const repairCiMode: Mode<TargetTask> = {
-  trackingTitle: (task) => `repairing CI for @${task.trigger.actor}`,
+  trackingTitle: (task) => `repairing CI for ${onBehalfOf(task)}`,
 
   async plan(ctx) {
     const { task, github } = ctx;
@@ -181,6 +181,7 @@ export const repairCiMode: Mode<TargetTask> = {
         const subject = `Fix CI: ${failures.map((f) => inertInline(f.name, 40)).join(', ')}`.slice(0, 72);
         const commitSha = await pushRun(ctx, run, {
           branch: pull.headRef,
+          pull: { number: pull.number, baseRef: pull.baseRef },
           message: `${subject} (#${pull.number})`,
         });
         const files = run.patch.paths

@@ -5,8 +5,9 @@ import { coAuthorTrailer } from '../../delivery/push-change.js';
 import type { FlowContext } from '../flow-context.js';
 import { codeSpan, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange } from '../mode-helpers.js';
+import { recordPush } from '../record-push.js';
 import type { Mode, ModeOutcome } from './mode.js';
-import { agentPullOf, isPull, ownOpenPull } from './own-pull.js';
+import { agentPullOf, isPull, onBehalfOf, ownOpenPull } from './own-pull.js';
 
 /**
  * `update-branch` (issue 15 item 2): brings a PR's branch up to date with its base. The
@@ -44,7 +45,7 @@ function pushedByPerson(raw: unknown): never {
 }
 
 export const updateBranchMode: Mode<TargetTask> = {
-  trackingTitle: (task) => `updating the branch for @${task.trigger.actor}`,
+  trackingTitle: (task) => `updating the branch for ${onBehalfOf(task)}`,
 
   async plan(ctx) {
     const { task, deps } = ctx;
@@ -88,6 +89,12 @@ export const updateBranchMode: Mode<TargetTask> = {
         reason: 'up to date',
         detail: `${head} already contains the latest ${base}.`,
       };
+    const record = (commitSha: string) =>
+      recordPush(
+        ctx,
+        { commitSha, prNumber: pull.number, branch: pull.headRef, baseRef: pull.baseRef },
+        false,
+      );
     const done = (commitSha: string, detail: string): ModeOutcome => ({
       status: 'succeeded',
       prNumber: pull.number,
@@ -97,6 +104,7 @@ export const updateBranchMode: Mode<TargetTask> = {
       commitSha,
       detail,
     });
+    if (update.kind === 'pushed') await record(update.sha);
     if (update.kind === 'pushed')
       return done(
         update.sha,
@@ -152,6 +160,7 @@ export const updateBranchMode: Mode<TargetTask> = {
             author: deps.bot.identity,
           })
           .catch(pushedByPerson);
+        await record(commitSha);
         return {
           ...done(
             commitSha,
