@@ -8,7 +8,7 @@ import { EXEC_SERVER_SOURCE } from './sandbox-scripts.js';
 /** How long a started server has to answer its first ping. */
 const READY_TIMEOUT_MS = 5_000;
 /** How long a request may wait for "started" before the call falls back to Docker exec. */
-const ACK_TIMEOUT_MS = 1_000;
+const ACK_TIMEOUT_MS = 2_000;
 /** After a stop (timeout, abort, disk), how long to wait for the server's answer. */
 const STOP_GRACE_MS = 5_000;
 
