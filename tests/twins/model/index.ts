@@ -28,6 +28,7 @@ export {
 } from './scenarios/helpers.js';
 export { extractTaskTitle } from './scenarios/implement-issue.js';
 export { scenarios } from './scenarios/index.js';
+export { memoryClearingRepo } from './scenarios/memory-clearing.js';
 export { withThinking } from './scenarios/thinking.js';
 export { DEFAULT_TWIN_API_KEY, SCENARIO_HEADER, startModelTwin } from './server.js';
 export { ADAPTIVE_ONLY, PRESERVED_THINKING } from './thinking.js';

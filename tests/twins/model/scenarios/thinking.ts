@@ -2,6 +2,7 @@ import type { Scenario, ScriptedBlock } from '../types.js';
 import { fixFailingTestScenario } from './fix-failing-test.js';
 import { heavyTrajectoryScenario } from './heavy-trajectory.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
+import { memoryClearingScenario } from './memory-clearing.js';
 
 /**
  * A scenario that thinks the way current models do: every reply starts with a
@@ -38,3 +39,4 @@ export function withThinking(base: Scenario, name = `${base.name}-thinking`): Sc
 export const fixFailingTestThinkingScenario = withThinking(fixFailingTestScenario);
 export const longTrajectoryThinkingScenario = withThinking(longTrajectoryScenario);
 export const heavyTrajectoryThinkingScenario = withThinking(heavyTrajectoryScenario);
+export const memoryClearingThinkingScenario = withThinking(memoryClearingScenario);
