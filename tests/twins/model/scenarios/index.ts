@@ -7,12 +7,14 @@ import { heavyTrajectoryScenario } from './heavy-trajectory.js';
 import { implementIssueScenario } from './implement-issue.js';
 import { longTrajectoryScenario } from './long-trajectory.js';
 import { malformedToolInputScenario } from './malformed-tool-input.js';
+import { memoryClearingScenario } from './memory-clearing.js';
 import { multiFileScenario } from './multi-file.js';
 import { neverStopsScenario } from './never-stops.js';
 import {
   fixFailingTestThinkingScenario,
   heavyTrajectoryThinkingScenario,
   longTrajectoryThinkingScenario,
+  memoryClearingThinkingScenario,
 } from './thinking.js';
 
 /** The shipped scenarios by name. */
@@ -29,6 +31,8 @@ export const scenarios: Record<string, Scenario> = Object.fromEntries(
     fixFailingTestThinkingScenario,
     longTrajectoryThinkingScenario,
     heavyTrajectoryThinkingScenario,
+    memoryClearingScenario,
+    memoryClearingThinkingScenario,
     harnessToolsScenario,
     followThroughScenario,
   ].map((s) => [s.name, s]),
