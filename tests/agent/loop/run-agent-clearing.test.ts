@@ -27,6 +27,12 @@ interface SentMessage {
   content: SentBlock[];
 }
 
+interface SentBody {
+  messages: SentMessage[];
+  tool_choice?: { type: string };
+}
+const bodyOf = (r: { body: unknown } | undefined) => (r?.body ?? { messages: [] }) as SentBody;
+
 /** Small thresholds so 14 turns of a 200 KB file trigger clearing batches and a summary. */
 const COMPACTION = {
   clearAtTokens: 7_000,
@@ -106,7 +112,7 @@ describe('stale tool results cleared and session memory kept, through the real l
     expect(events.filter((e) => e.type === 'compaction' && e.kind === 'clear').length).toBe(context?.batches);
 
     // A stub says what ran, its exit code and that it can be run again; edits and memory results stay whole.
-    const sent = calls.map((r) => r.body.messages as SentMessage[]);
+    const sent = calls.map((r) => bodyOf(r).messages as SentMessage[]);
     const all = sent.flatMap((ms) => ms.flatMap((m) => m.content));
     expect(
       all.some((b) =>
@@ -138,22 +144,24 @@ describe('stale tool results cleared and session memory kept, through the real l
     const systemPrefix = calls[1]?.usage?.cache_read_input_tokens ?? 0;
     const strip = (r: (typeof calls)[number]) =>
       JSON.stringify(
-        (r.body.messages as SentMessage[]).slice(0, 3).map((m) => m.content.map((b) => b.content ?? b.text)),
+        (bodyOf(r).messages as SentMessage[])
+          .slice(0, 3)
+          .map((m) => m.content.map((b) => b.content ?? b.text)),
       );
     const afterEdit = calls.filter(
       (r, i) =>
         i > 1 &&
-        r.body.tool_choice?.type !== 'none' &&
+        bodyOf(r).tool_choice?.type !== 'none' &&
         strip(r) !== strip(calls[i - 1]!) &&
-        /\[cleared:/.test(JSON.stringify(r.body.messages)),
+        /\[cleared:/.test(JSON.stringify(bodyOf(r).messages)),
     );
     expect(afterEdit.length).toBeGreaterThan(0);
     expect(afterEdit.some((r) => (r.usage?.cache_read_input_tokens ?? 0) > systemPrefix)).toBe(true);
 
     // The summary is built around the memory: the first message after it carries the memory, fenced.
-    const summaryAt = calls.findLastIndex((r) => r.body.tool_choice?.type === 'none');
+    const summaryAt = calls.findLastIndex((r) => bodyOf(r).tool_choice?.type === 'none');
     expect(summaryAt).toBeGreaterThan(0);
-    const head = JSON.stringify(calls[summaryAt + 1]?.body.messages[0]);
+    const head = JSON.stringify(bodyOf(calls[summaryAt + 1]).messages[0]);
     expect(head).toContain('<untrusted-data source=\\"session memory\\">');
     expect(head).toContain('greet() must say');
     expect(head).toContain('Change the template literal only');
@@ -186,7 +194,7 @@ describe('stale tool results cleared and session memory kept, through the real l
         },
       ),
     );
-    const firstRequest = JSON.stringify(twin.requests[0]?.body.messages[0]);
+    const firstRequest = JSON.stringify(bodyOf(twin.requests[0]).messages[0]);
     expect(firstRequest).toContain('Session memory from earlier runs on this issue or pull request');
     expect(firstRequest).toContain('greet() must say');
     expect(followUp.memory?.understanding).toContain('greet() must say');
