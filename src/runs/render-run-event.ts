@@ -64,7 +64,17 @@ function editBody(input: Record<string, unknown>): SafeHtml | null {
   return null;
 }
 
-function toolLine(event: Extract<RunEvent, { t: 'tool' }>): SafeHtml {
+/** Output shown inline; longer output shows its start and end, the whole of it one click away. */
+export const INLINE_OUTPUT_CHARS = 2_000;
+
+function outputBlock(output: string, seq: number, runId: string | null): SafeHtml {
+  if (runId === null || output.length <= INLINE_OUTPUT_CHARS)
+    return html`<pre class="output">${output || '(no output)'}</pre>`;
+  const half = INLINE_OUTPUT_CHARS / 2;
+  return html`<pre class="output">${output.slice(0, half)}</pre><p class="more"><a href="/runs/${runId}/entries/${seq}">Show all ${output.length.toLocaleString('en')} characters</a></p><pre class="output">${output.slice(-half)}</pre>`;
+}
+
+function toolLine(event: Extract<RunEvent, { t: 'tool' }>, runId: string | null): SafeHtml {
   const input = parseInput(event.input);
   const isEdit = event.name === 'str_replace_based_edit_tool';
   const command = str(input?.command);
@@ -81,7 +91,7 @@ function toolLine(event: Extract<RunEvent, { t: 'tool' }>): SafeHtml {
   return html`<li class="step ${kind}${event.isError ? ' error' : ''}" data-seq="${event.seq}">
 <details${open ? new SafeHtml(' open') : ''}><summary><span class="icon" aria-hidden="true"></span><span class="what">${label}</span><span class="dur">${formatDuration(event.durationMs)}${event.isError ? ' · failed' : ''}</span></summary>
 ${body ?? ''}${showInput ? html`<pre class="input">${event.input}</pre>` : ''}${
-  event.output !== undefined ? html`<pre class="output">${event.output || '(no output)'}</pre>` : ''
+  event.output !== undefined ? outputBlock(event.output, event.seq, runId) : ''
 }</details></li>`;
 }
 
@@ -103,10 +113,14 @@ ${files.map((file) => {
 }
 
 /** The timeline line of one event ('' for events shown in their own section). */
-export function renderEvent(event: RunEvent): SafeHtml {
+/**
+ * `runId`: the run whose page this is (long outputs link to their full text there);
+ * null renders everything in full (the one-entry page).
+ */
+export function renderEvent(event: RunEvent, runId: string | null): SafeHtml {
   switch (event.t) {
     case 'tool':
-      return toolLine(event);
+      return toolLine(event, runId);
     case 'turn':
       return html`<li class="turn" data-seq="${event.seq}"><details${event.text ? '' : new SafeHtml(' class="empty"')}><summary><span class="icon" aria-hidden="true"></span><span class="what">Model turn ${event.turn}</span><span class="dur">${formatTokens(event.usage.input + event.usage.cacheRead + event.usage.cacheWrite)} in · ${formatTokens(event.usage.output)} out · ${formatUsd(event.costUsd)}</span></summary>${
         event.text ? html`<div class="model-text">${event.text}</div>` : ''
@@ -146,7 +160,7 @@ export function renderEvent(event: RunEvent): SafeHtml {
 }
 
 /** The timeline, with a line where the per-run cap dropped entries from the middle. */
-export function renderTimeline(events: RunEvent[], afterSeq = 0): SafeHtml {
+export function renderTimeline(events: RunEvent[], runId: string, afterSeq = 0): SafeHtml {
   let prev = afterSeq;
   const parts: SafeHtml[] = [];
   for (const event of events) {
@@ -155,7 +169,7 @@ export function renderTimeline(events: RunEvent[], afterSeq = 0): SafeHtml {
         html`<li class="gap">${event.seq - prev - 1} entries omitted here: long runs keep their start and their end</li>`,
       );
     prev = event.seq;
-    if (event.t !== 'started') parts.push(renderEvent(event));
+    if (event.t !== 'started') parts.push(renderEvent(event, runId));
   }
   return html`${parts}`;
 }

@@ -51,6 +51,29 @@ function links(meta: RunMeta): SafeHtml {
   return html`<p class="links">${shown.map(([label, href]) => html`<a href="${href}" rel="noreferrer noopener">${label} ↗</a>`)}</p>`;
 }
 
+/** The run's part of the page; a finished run's is the same for every viewer (the pages cache it). */
+export function renderRunBody(record: RunRecord, stop: SafeHtml | '' = '', now?: number): SafeHtml {
+  const { meta, events } = record;
+  const started = events.find((e): e is Extract<RunEvent, { t: 'started' }> => e.t === 'started');
+  const diff = events.findLast((e): e is Extract<RunEvent, { t: 'diff' }> => e.t === 'diff');
+  const status = meta.state === 'running' ? 'running' : (meta.outcome ?? 'finished');
+  const lastSeq = events.at(-1)?.seq ?? 0;
+  return html`<div id="run" data-run="${meta.id}" data-state="${meta.state}" data-after="${record.lastStreamId}" data-seq="${lastSeq}">
+<section class="summary"><p class="muted">${KIND_LABEL[meta.kind] ?? meta.kind} · <a href="${repoPath(meta.repo)}">${meta.repo}</a>${meta.number ? ` #${meta.number}` : ''}</p>
+<h1>${titleOf(meta)} <span class="badge ${status}" id="status">${status}</span>${meta.state === 'running' ? html`<span class="live">live</span>` : ''}</h1>
+${meta.reason ? html`<p>${meta.reason}</p>` : ''}
+<dl class="facts" id="facts">${renderFacts(meta, now)}</dl>${links(meta)}${stop}</section>
+${started?.instruction ? html`<section><h2>Task</h2><p class="muted">${started.requester} asked (${started.source.replace('_', ' ')}):</p><div class="instruction">${started.instruction}</div></section>` : ''}
+<section><h2>Plan</h2><div id="plan-body">${renderPlan(latestPlan(events))}</div></section>
+<section><h2>Steps</h2>${meta.omitted > 0 ? html`<p class="note">${meta.omitted} entries of this long run were left out of the record (its start and end are kept).</p>` : ''}<ol class="steps" id="steps">${renderTimeline(events, meta.id)}</ol></section>
+${diff ? html`<section id="diff"><h2>Delivered change</h2>${renderDiff(diff)}</section>` : ''}
+</div>`;
+}
+
+function titleOf(meta: RunMeta): string {
+  return meta.title ?? `${KIND_LABEL[meta.kind] ?? meta.kind} ${meta.number ? `#${meta.number}` : ''}`;
+}
+
 export function renderRunPage(options: {
   record: RunRecord;
   viewer: Viewer;
@@ -59,34 +82,20 @@ export function renderRunPage(options: {
   stopCsrf: string;
   /** The token of the sign-out form. */
   logoutCsrf: string;
+  /** A finished run's body rendered before (the same for every viewer). */
+  body?: SafeHtml;
   now?: number;
 }): string {
-  const { record, viewer } = options;
-  const { meta, events } = record;
-  const started = events.find((e): e is Extract<RunEvent, { t: 'started' }> => e.t === 'started');
-  const diff = events.findLast((e): e is Extract<RunEvent, { t: 'diff' }> => e.t === 'diff');
-  const status = meta.state === 'running' ? 'running' : (meta.outcome ?? 'finished');
-  const title = meta.title ?? `${KIND_LABEL[meta.kind] ?? meta.kind} ${meta.number ? `#${meta.number}` : ''}`;
-  const lastSeq = events.at(-1)?.seq ?? 0;
+  const { meta } = options.record;
   const stop =
     options.canStop && meta.state === 'running'
       ? html`<form class="actions" method="post" action="/runs/${meta.id}/stop"><input type="hidden" name="csrf" value="${options.stopCsrf}"><button class="danger" type="submit" id="stop">Stop this run</button></form>`
       : '';
-  const body = html`<div id="run" data-run="${meta.id}" data-state="${meta.state}" data-after="${record.lastStreamId}" data-seq="${lastSeq}">
-<section class="summary"><p class="muted">${KIND_LABEL[meta.kind] ?? meta.kind} · <a href="${repoPath(meta.repo)}">${meta.repo}</a>${meta.number ? ` #${meta.number}` : ''}</p>
-<h1>${title} <span class="badge ${status}" id="status">${status}</span>${meta.state === 'running' ? html`<span class="live">live</span>` : ''}</h1>
-${meta.reason ? html`<p>${meta.reason}</p>` : ''}
-<dl class="facts" id="facts">${renderFacts(meta, options.now)}</dl>${links(meta)}${stop}</section>
-${started?.instruction ? html`<section><h2>Task</h2><p class="muted">${started.requester} asked (${started.source.replace('_', ' ')}):</p><div class="instruction">${started.instruction}</div></section>` : ''}
-<section><h2>Plan</h2><div id="plan-body">${renderPlan(latestPlan(events))}</div></section>
-<section><h2>Steps</h2>${meta.omitted > 0 ? html`<p class="note">${meta.omitted} entries of this long run were left out of the record (its start and end are kept).</p>` : ''}<ol class="steps" id="steps">${renderTimeline(events)}</ol></section>
-${diff ? html`<section id="diff"><h2>Delivered change</h2>${renderDiff(diff)}</section>` : ''}
-</div>`;
   return layout({
-    title: `${title} (${meta.repo})`,
+    title: `${titleOf(meta)} (${meta.repo})`,
     crumbs: html`<a href="${repoPath(meta.repo)}">${meta.repo}</a><span>/</span>run`,
-    viewer,
+    viewer: options.viewer,
     csrf: options.logoutCsrf,
-    body,
+    body: options.body ?? renderRunBody(options.record, stop, options.now),
   });
 }

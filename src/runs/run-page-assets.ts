@@ -51,6 +51,7 @@ li.command .icon::before{content:"$"}li.edit .icon::before{content:"✎"}li.view
 li.note-line .icon::before{content:"ℹ"}li.note-line.error .icon::before{content:"⊘"}li.note-line.review .icon::before{content:"✓"}
 li.error .icon::before{color:var(--bad)}
 pre{margin:6px 0 0;padding:8px 10px;background:var(--bg);border-radius:6px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-word}
+p.more{margin:4px 0;font-size:12px}
 pre.diff{white-space:pre;word-break:normal;padding:0}pre.diff span{display:block;padding:0 10px}
 pre.diff .add{background:var(--add)}pre.diff .del{background:var(--del)}pre.diff .hunk{background:var(--hunk);color:var(--muted)}pre.diff .meta{color:var(--muted);font-weight:600}
 .model-text{white-space:pre-wrap;word-break:break-word;margin:6px 0 0;padding:8px 10px;border-left:3px solid #c297ff;background:#fbf7ff;border-radius:0 6px 6px 0}

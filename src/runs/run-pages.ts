@@ -5,9 +5,11 @@ import { requestCancel } from '../queue/cancel-intents.js';
 import { targetId } from '../queue/queue-names.js';
 import type { CostLedger } from './cost-ledger.js';
 import { createGitHubUser, type GitHubUser, type RepoAccess } from './github-user.js';
+import type { SafeHtml } from './html.js';
 import { html } from './html.js';
 import { layout } from './page-layout.js';
-import { renderRunPage } from './render-run-page.js';
+import { renderEvent } from './render-run-event.js';
+import { renderRunBody, renderRunPage, repoPath } from './render-run-page.js';
 import { renderRunsList } from './render-runs-list.js';
 import type { RunMeta } from './run-event.js';
 import { ASSETS_PATH, RUN_PAGE_CSS, RUN_PAGE_JS } from './run-page-assets.js';
@@ -58,7 +60,7 @@ export interface RunPagesOptions {
   maxLiveViewers?: number;
 }
 
-const RUN_PATH = /^\/runs\/(r_[A-Za-z0-9_-]{16,40})(\/events|\/stop)?$/;
+const RUN_PATH = /^\/runs\/(r_[A-Za-z0-9_-]{16,40})(\/events|\/stop|\/entries\/\d{1,9})?$/;
 const REPO_RUNS_PATH = /^\/repos\/([A-Za-z0-9_.-]{1,100})\/([A-Za-z0-9_.-]{1,100})\/runs$/;
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -100,6 +102,34 @@ async function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchPa
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/** A small LRU of rendered finished runs, bounded by count and characters. */
+class BodyCache {
+  private readonly map = new Map<string, SafeHtml>();
+  private chars = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxChars: number,
+  ) {}
+  get(id: string): SafeHtml | undefined {
+    const body = this.map.get(id);
+    if (body) {
+      this.map.delete(id);
+      this.map.set(id, body);
+    }
+    return body;
+  }
+  set(id: string, body: SafeHtml): void {
+    if (body.value.length > this.maxChars) return;
+    this.map.set(id, body);
+    this.chars += body.value.length;
+    while (this.map.size > this.maxEntries || this.chars > this.maxChars) {
+      const [oldest, value] = this.map.entries().next().value as [string, SafeHtml];
+      this.map.delete(oldest);
+      this.chars -= value.value.length;
+    }
+  }
+}
+
 export function createRunPages(options: RunPagesOptions) {
   const { store, ledger, log } = options;
   const auth = options.auth;
@@ -115,6 +145,7 @@ export function createRunPages(options: RunPagesOptions) {
     ? createGitHubUser({ ...auth, redis: options.redis, prefix: options.prefix, fetch: options.fetch })
     : null;
   const live = { viewers: 0, max: options.maxLiveViewers ?? 200 };
+  const finishedBodies = new BodyCache(32, 64 * 1024 * 1024);
 
   const origin = (req: IncomingMessage) =>
     (options.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`).replace(/\/+$/, '');
@@ -135,6 +166,9 @@ export function createRunPages(options: RunPagesOptions) {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const t0 = performance.now();
+    // How long the page took on our side (devtools shows it; the bench reads it).
+    const serverTiming = () => ({ 'server-timing': `app;dur=${(performance.now() - t0).toFixed(1)}` });
     const url = new URL(req.url ?? '/', 'http://local');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -329,11 +363,41 @@ export function createRunPages(options: RunPagesOptions) {
       }
       return true;
     }
+    if (action?.startsWith('/entries/')) {
+      // One entry in full (the page shows long outputs' start and end): same access as the page.
+      const seq = Number(action.slice('/entries/'.length));
+      const record = await store.getRecord(id);
+      const event = record?.events.find((e) => e.seq === seq);
+      if (!record || !event) {
+        send(res, 404, NOT_FOUND);
+        return true;
+      }
+      send(
+        res,
+        200,
+        layout({
+          title: `Step ${seq} of ${meta.repo}`,
+          crumbs: html`<a href="${repoPath(meta.repo)}">${meta.repo}</a><span>/</span><a href="/runs/${id}">run</a><span>/</span>step ${seq}`,
+          viewer: session,
+          csrf,
+          body: html`<section><ol class="steps">${renderEvent(event, null)}</ol></section>`,
+        }),
+        serverTiming(),
+      );
+      return true;
+    }
     if (action) return false;
-    const record = await store.getRecord(id);
+    // A finished run never changes: its body is rendered once per process and kept a while.
+    const cached = meta.state === 'finished' ? finishedBodies.get(id) : undefined;
+    const record = cached ? { meta, events: [], lastStreamId: '' } : await store.getRecord(id);
     if (!record) {
       send(res, 404, NOT_FOUND);
       return true;
+    }
+    let body = cached;
+    if (!body && record.meta.state === 'finished') {
+      body = renderRunBody(record);
+      finishedBodies.set(id, body);
     }
     send(
       res,
@@ -344,7 +408,9 @@ export function createRunPages(options: RunPagesOptions) {
         canStop: access === 'write',
         stopCsrf: sessions.csrfToken(session, `stop:${id}`),
         logoutCsrf: csrf,
+        body,
       }),
+      serverTiming(),
     );
     return true;
   }

@@ -58,7 +58,7 @@ export async function streamRunEvents(options: {
       const meta = await store.getMeta(runId);
       for (const { streamId, event } of entries) {
         after = streamId;
-        const html = renderTimeline([event], lastSeq < 0 ? event.seq - 1 : lastSeq).value;
+        const html = renderTimeline([event], runId, lastSeq < 0 ? event.seq - 1 : lastSeq).value;
         lastSeq = event.seq;
         send('entry', {
           seq: event.seq,

@@ -36,6 +36,9 @@ describe('run pages in a real browser', () => {
         // A reader sees no Stop button (and this run is finished anyway).
         expect(await page.$('#stop')).toBeNull();
         await saveScreenshot(page, 'run-page');
+        // Loaded again (the rendered body is kept for a finished run): the same run.
+        await page.reload();
+        expect(await visibleText(page)).toContain('Add src/greet.ts with greet()');
         // The repository's runs page lists it with the month's totals.
         await page.goto(`${h.app.url}/repos/acme/widgets/runs`);
         const list = await visibleText(page);
@@ -44,6 +47,31 @@ describe('run pages in a real browser', () => {
         expect(list).toContain('of $25.00');
       },
       { width: 1100, height: 1400 },
+    );
+  });
+
+  it('shows a long output by its start and end, the whole of it one click away', async () => {
+    const recorder = h.recorder();
+    const long = `FIRST-LINE\n${'middle of the output\n'.repeat(400)}LAST-LINE`;
+    await recordDemoRun(recorder, { toolOutput: long });
+    await withPage(
+      async (page) => {
+        await signIn(page, `${h.app.url}/runs/${recorder.runId}`, 'bob', h.tokens.bob);
+        const html = await page.content();
+        expect(html).toContain('FIRST-LINE');
+        expect(html).toContain('LAST-LINE');
+        expect(html.split('middle of the output').length - 1).toBeLessThan(120);
+        // The command's output is folded: unfold it like a reader, then follow the link.
+        await page.click('li.command:has(p.more) summary');
+        const link = await page.$('p.more a');
+        expect(link).not.toBeNull();
+        await Promise.all([page.waitForNavigation(), link?.click()]);
+        expect(page.url()).toMatch(/\/runs\/r_[\w-]+\/entries\/\d+$/);
+        const full = await page.content();
+        expect(full.split('middle of the output').length - 1).toBe(400);
+        await saveScreenshot(page, 'run-page-phone-entry');
+      },
+      { width: 390, height: 800 },
     );
   });
 });

@@ -9,6 +9,7 @@ import { createRunRecorder, type RunRecorder } from '../../worker/run-record/run
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../queue/redis-helpers.js';
 import { startGitHubTwin } from '../twins/github/index.js';
 import { twinOAuthClient } from '../twins/github/routes-oauth.js';
+import { twinSignInCookie } from '../twins/github/twin-web.js';
 import type { GitHubTwin } from '../twins/github/types.js';
 import { DEMO_PATCH, implementTask, sessionResult } from './run-fixtures.js';
 
@@ -213,4 +214,39 @@ export async function signIn(page: Page, url: string, login: string, password: s
       page.click('#js-oauth-authorize-btn'),
     ]);
   }
+}
+
+/**
+ * Signs in over plain HTTP (benches, HTTP tests): the app's /login, the twin's authorize
+ * (signed in on the twin by its session cookie, consent confirmed with its form token),
+ * and the app's callback. Returns the app's session cookie.
+ */
+export async function httpSignIn(h: PagesHarness, login: string): Promise<string> {
+  const start = await fetch(`${h.app.url}/login?next=/`, { redirect: 'manual' });
+  const oauthCookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const authorize = start.headers.get('location') as string;
+  const twinCookie = twinSignInCookie(h.twin.url, login);
+  const cookie = `${twinCookie.name}=${twinCookie.value}`;
+  let res = await fetch(authorize, { redirect: 'manual', headers: { cookie } });
+  if (res.status === 200) {
+    const page = await res.text();
+    const token = /name="authenticity_token" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const q = new URL(authorize).searchParams;
+    res = await fetch(`${h.twin.url}/login/oauth/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        ...Object.fromEntries(q),
+        authenticity_token: token,
+        authorize: '1',
+      }).toString(),
+    });
+  }
+  const callback = res.headers.get('location') as string;
+  const done = await fetch(callback, { redirect: 'manual', headers: { cookie: oauthCookie } });
+  const session = (done.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  if (done.status !== 302 || !session.startsWith('pw_session='))
+    throw new Error(`sign-in failed: ${done.status}`);
+  return session;
 }
