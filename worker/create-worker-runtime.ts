@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createDashboardRefresher } from '../src/app/maintenance-dashboard.js';
 import type { Config } from '../src/config/env.js';
 import { createAppGitHubPort } from '../src/github/app-github-port.js';
 import { createOctokitGitHubForWorker } from '../src/github/octokit-github-for-worker.js';
@@ -14,6 +15,8 @@ import { startTaskWorker, type TaskWorker } from '../src/queue/task-worker.js';
 import { createCostLedger } from '../src/runs/cost-ledger.js';
 import { createRunStore } from '../src/runs/run-store.js';
 import { startTranscriptRetention } from './agent/loop/transcript-retention.js';
+import { loadAgentHarness } from './agent/tools/create-run-tools.js';
+import { createEnvironmentService } from './environment/environment-service.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
 import { type FlowDeps, runFlow } from './flows/run-flow.js';
@@ -148,6 +151,11 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       }),
       image: config.SANDBOX_IMAGE,
       agent: options.agent,
+      // Snapshots of setup's result and setup-only secrets (issue 17); a bad secrets file stops the boot.
+      environment: await createEnvironmentService(config, log),
+      execServer: config.SANDBOX_EXEC_SERVER,
+      // The operator's tool policy (TOOL_POLICY_FILE); a repository only narrows it.
+      operatorPolicy: (await loadAgentHarness(config)).policy,
     },
     caps,
     delivery: { forkOwner: config.FORK_OWNER, forceFork: config.FORCE_FORK_DELIVERY },
@@ -173,6 +181,12 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     runPages: { publicUrl: config.PUBLIC_URL, maxMonthlyCostUsd: config.MAX_MONTHLY_COST_USD },
   };
 
+  // The maintenance dashboard issue (issue 15 item 6) shows each task's last run: refreshed after each one.
+  const dashboards = createDashboardRefresher({
+    redis,
+    prefix: config.QUEUE_PREFIX,
+    botLogin: config.botLogin,
+  });
   const worker: TaskWorker = await startTaskWorker({
     redisTarget,
     prefix: config.QUEUE_PREFIX,
@@ -182,6 +196,16 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     limits: { perRepo: config.PER_REPO_CONCURRENCY, perInstallation: config.PER_INSTALLATION_CONCURRENCY },
     lockDurationMs: options.lockDurationMs ?? config.JOB_LOCK_MS,
     log,
+    afterMaintenanceRun: async (task) => {
+      const repoGitHub = await github.forRepo(task.installationId, task.repo);
+      const repoConfig = await loadFlowConfig(repoGitHub, operatorCaps);
+      await dashboards.refresh({
+        issues: repoGitHub,
+        installationId: task.installationId,
+        repo: task.repo,
+        config: { dashboard: repoConfig.dashboard, maintenance: repoConfig.maintenance },
+      });
+    },
     process: (task, ctx) =>
       runFlow({
         task,

@@ -5,7 +5,7 @@ import { checkCancelled } from '../session/check-cancelled.js';
 import { runAgentSession, type SessionEvent } from '../session/run-agent-session.js';
 import type { FlowContext, SessionRun } from './flow-context.js';
 import type { ModePlan } from './modes/mode.js';
-import type { TrackingState } from './tracking-comment.js';
+import type { TrackingComment, TrackingState } from './tracking-comment.js';
 
 const PHASE_STEPS: Record<Extract<SessionEvent, { type: 'phase' }>['phase'], Partial<TrackingState>> = {
   setup: { phase: 'sandbox', step: 'Running the setup command' },
@@ -15,7 +15,10 @@ const PHASE_STEPS: Record<Extract<SessionEvent, { type: 'phase' }>['phase'], Par
 };
 
 /** The session's progress, as tracking-comment edits. */
-function trackingUpdateOf(event: SessionEvent): Partial<TrackingState> | null {
+function trackingUpdateOf(
+  event: SessionEvent,
+  tracking: TrackingComment | null,
+): Partial<TrackingState> | null {
   switch (event.type) {
     case 'phase':
       return PHASE_STEPS[event.phase];
@@ -27,6 +30,15 @@ function trackingUpdateOf(event: SessionEvent): Partial<TrackingState> | null {
       return { step: `${event.name}: ${event.summary}` };
     case 'status':
       return { step: event.message };
+    case 'environment': {
+      const note =
+        event.report.source === 'snapshot'
+          ? 'Environment restored from a snapshot (setup skipped).'
+          : event.report.source === 'setup' && event.report.reason === 'secret'
+            ? "Setup's result contained a setup secret and was not kept."
+            : null;
+      return note ? { notes: [...(tracking?.current.notes ?? []), note] } : null;
+    }
     default:
       return null;
   }
@@ -50,6 +62,13 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
       workspace,
       task: plan.agentTask,
       repoConfig: ctx.config,
+      // Setup snapshots are kept per installation and repository (issue 17).
+      scope: {
+        installationId: task.installationId,
+        repo: `${task.repo.owner}/${task.repo.name}`,
+        ...(task.repo.id !== undefined ? { repoId: task.repo.id } : {}),
+        setupCacheKey: ctx.config.setupCacheKey,
+      },
       labels: { [JOB_LABEL]: ctx.jobId },
       signal,
       log: ctx.log,
@@ -57,7 +76,7 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
       secrets: ctx.secrets,
       timings,
       onEvent: (event) => {
-        const update = trackingUpdateOf(event);
+        const update = trackingUpdateOf(event, tracking);
         if (update) tracking?.update(update);
         ctx.checkRun?.onEvent(event);
         ctx.recorder.onSession(event);
