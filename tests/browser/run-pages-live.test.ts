@@ -52,14 +52,14 @@ describe('live run pages', () => {
       expect(await page.$('.live')).not.toBeNull();
       // The first line also waits for the page's EventSource to connect: not counted.
       recorder.onSession(tool('bash', 'echo live-0', 'live-0'));
-      await page.waitForFunction(() => document.body.innerText.includes('$ echo live-0'), {
+      await page.waitForFunction(() => document.body.textContent?.includes('$ echo live-0'), {
         timeout: 10_000,
       });
       for (let i = 1; i <= 10; i++) {
         const t0 = performance.now();
         recorder.onSession(tool('bash', `echo live-${i}`, `live-${i}`));
         await page.waitForFunction(
-          (n) => document.body.innerText.includes(`$ echo live-${n}`),
+          (n) => document.body.textContent?.includes(`$ echo live-${n}`),
           { timeout: 10_000 },
           i,
         );

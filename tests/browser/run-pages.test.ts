@@ -30,7 +30,7 @@ describe('run pages in a real browser', () => {
         expect(text).toContain('Add src/greet.ts with greet()');
         expect(text).toContain('$ npm test');
         expect(text).toContain('Delivered change');
-        expect(text).toContain('Hello, ${name}!');
+        expect(text).toContain('Hello, $' + '{name}!');
         expect(await page.$$eval('ul.plan input:checked', (els) => els.length)).toBe(3);
         expect(await page.$$eval('pre.diff .add', (els) => els.length)).toBeGreaterThan(2);
         // A reader sees no Stop button (and this run is finished anyway).

@@ -166,7 +166,7 @@ export async function recordDemoRun(
     {
       command: 'create',
       path: 'src/greet.ts',
-      file_text: 'export function greet(name: string): string {\n  return `Hello, ${name}!`;\n}',
+      file_text: `export function greet(name: string): string {\n  return \`Hello, \${name}!\`;\n}`,
     },
     'File created: src/greet.ts',
   );

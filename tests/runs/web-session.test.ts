@@ -23,7 +23,7 @@ function fakeRedis() {
 }
 
 const SECRET = 'a-session-secret-of-at-least-32-characters!';
-const valueOf = (setCookie: string) => setCookie.split(';')[0] as string;
+const cookieValue = (setCookie: string) => setCookie.split(';')[0] as string;
 
 describe('run page sessions', () => {
   it('issues a signed HttpOnly SameSite cookie with an expiry; Secure behind https', async () => {
@@ -33,7 +33,7 @@ describe('run page sessions', () => {
     expect(cookie).toMatch(
       new RegExp(`^${SESSION_COOKIE}=[^;]+; Path=/; Max-Age=28800; HttpOnly; SameSite=Lax; Secure$`),
     );
-    const session = await sessions.read(valueOf(cookie));
+    const session = await sessions.read(cookieValue(cookie));
     expect(session).toMatchObject({ login: 'alice', uid: 7, token: 'ghu_usertoken123456' });
     // The token is not in the cookie and is stored encrypted.
     expect(cookie).not.toContain('ghu_');
@@ -46,7 +46,7 @@ describe('run page sessions', () => {
     const { redis } = fakeRedis();
     let now = Date.parse('2026-12-06T00:00:00Z');
     const sessions = createWebSessions({ secret: SECRET, redis, prefix: 't', secure: false, now: () => now });
-    const cookie = valueOf(await sessions.create({ login: 'bob', id: 2, token: 'ghu_x1234567' }));
+    const cookie = cookieValue(await sessions.create({ login: 'bob', id: 2, token: 'ghu_x1234567' }));
     const [name, value] = cookie.split('=') as [string, string];
     const [payload, mac] = value.split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
@@ -74,10 +74,10 @@ describe('run page sessions', () => {
     const { redis } = fakeRedis();
     const sessions = createWebSessions({ secret: SECRET, redis, prefix: 't', secure: false });
     const a = await sessions.read(
-      valueOf(await sessions.create({ login: 'a', id: 1, token: 'tok_aaaaaaa' })),
+      cookieValue(await sessions.create({ login: 'a', id: 1, token: 'tok_aaaaaaa' })),
     );
     const b = await sessions.read(
-      valueOf(await sessions.create({ login: 'b', id: 2, token: 'tok_bbbbbbb' })),
+      cookieValue(await sessions.create({ login: 'b', id: 2, token: 'tok_bbbbbbb' })),
     );
     if (!a || !b) throw new Error('expected sessions');
     const token = sessions.csrfToken(a, 'stop:r_1');
@@ -87,10 +87,10 @@ describe('run page sessions', () => {
     expect(sessions.checkCsrf(a, 'stop:r_1', undefined)).toBe(false);
     const start = sessions.oauthStart('/runs/r_1');
     expect(start.cookie).toMatch(new RegExp(`^${OAUTH_COOKIE}=.+HttpOnly; SameSite=Lax$`));
-    expect(sessions.oauthRead(valueOf(start.cookie))).toMatchObject({
+    expect(sessions.oauthRead(cookieValue(start.cookie))).toMatchObject({
       state: start.claims.state,
       next: '/runs/r_1',
     });
-    expect(sessions.oauthRead(`${OAUTH_COOKIE}=${valueOf(start.cookie).split('=')[1]}x`)).toBeNull();
+    expect(sessions.oauthRead(`${OAUTH_COOKIE}=${cookieValue(start.cookie).split('=')[1]}x`)).toBeNull();
   });
 });
