@@ -218,7 +218,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
       return;
     }
     if (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) {
-      await serveDashboard(req, res, taskQueue, options.operatorToken, parked.queue);
+      await serveDashboard(req, res, taskQueue, options.operatorToken, parked.queue, costLedger);
       return;
     }
     if (path === WEBHOOK_PATH) {

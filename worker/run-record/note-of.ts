@@ -76,6 +76,23 @@ export function noteOf(event: Record<string, unknown>): Note | null {
         detail: s(event.reason) || undefined,
         isError: event.status !== 'started',
       };
+    case 'tool-policy': {
+      const layers = Array.isArray(event.policy) ? (event.policy as Record<string, unknown>[]) : [];
+      const problems = Array.isArray(event.problems) ? (event.problems as unknown[]).map(s) : [];
+      if (layers.length === 0 && problems.length === 0) return null;
+      return {
+        kind: 'policy',
+        title: `Tool policy: ${layers.map((l) => s(l.source)).join(' + ') || 'default'}${problems.length ? ` (${problems.length} problem${problems.length === 1 ? '' : 's'})` : ''}`,
+        detail: [
+          JSON.stringify(
+            layers.map((l) => ({ source: l.source, rules: l.rules })),
+            null,
+            1,
+          ),
+          ...problems,
+        ].join('\n'),
+      };
+    }
     default:
       return null;
   }
