@@ -2,7 +2,8 @@
  * `npm run demo`: the main job, end to end, on this machine. Starts the GitHub
  * twin with a sample repository and issue, the model twin (or the real Anthropic
  * API when ANTHROPIC_API_KEY is set), the app and a worker; assigns the issue to
- * the app's bot; and prints the pull request, its diff and the tracking comment.
+ * the app's bot; and prints the pull request, its diff, the tracking comment and the
+ * run page's URL (DEMO_KEEP=1 keeps the stack up to open it).
  */
 import { createLogger } from '../src/logger.js';
 import { DEMO_ISSUE, startLocalStack } from './local-stack.js';
@@ -63,6 +64,16 @@ try {
     say(await github.inspect.diff(repo, pull.number));
     say('=== Tracking comment on the issue ===\n');
     say(tracking?.body ?? '(none)');
+    // The run page (issue 16): the tracking comment links it; sign in on the twin as alice.
+    const runUrl = /\[Run log\]\((\S+)\)/.exec(tracking?.body ?? '')?.[1];
+    if (runUrl) {
+      say(`\nRun page:     ${runUrl}`);
+      say('              (sign in through the GitHub twin as alice)');
+      if (process.env.DEMO_KEEP) {
+        say('DEMO_KEEP is set: the stack stays up until Ctrl-C.');
+        await new Promise((resolve) => process.once('SIGINT', resolve));
+      }
+    }
     say(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   }
 } catch (err) {

@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../src/app/app-server.js';
 import { type Config, parseConfig } from '../src/config/env.js';
 import type { Logger } from '../src/logger.js';
 import { redisTargetFromConfig } from '../src/queue/redis-connection.js';
+import { runPagesSettingsFromConfig } from '../src/runs/run-pages-settings.js';
 import { startGitHubTwin } from '../tests/twins/github/index.js';
+import { twinOAuthClient } from '../tests/twins/github/routes-oauth.js';
 import type { GitHubTwin } from '../tests/twins/github/types.js';
 import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/create-worker-runtime.js';
@@ -65,6 +69,19 @@ export const DEMO_ISSUE = {
   ].join('\n'),
 };
 
+/** A free local port, so the app's public URL (run page links) is known before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function filesOf(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (d: string) => {
@@ -100,6 +117,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.ci) github.ci.enable('alice/mathlib');
   const { id: installationId } = github.seed.installation({ account: 'alice', repos: ['alice/mathlib'] });
 
+  // Run pages with sign-in on the twin (issue 16): the app's URL is the public URL of run links.
+  const appPort = await freePort();
+  const oauth = twinOAuthClient(github.url);
   const config = parseConfig('worker', {
     APP_ID: String(github.app.id),
     PRIVATE_KEY: github.app.privateKey,
@@ -115,6 +135,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ANTHROPIC_BASE_URL: options.anthropicApiKey ? process.env.ANTHROPIC_BASE_URL : model?.url,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     MAX_NETWORK: 'none',
+    PUBLIC_URL: `http://127.0.0.1:${appPort}`,
+    GITHUB_WEB_URL: github.url,
+    GITHUB_CLIENT_ID: oauth.clientId,
+    GITHUB_CLIENT_SECRET: oauth.clientSecret,
+    SESSION_SECRET: randomBytes(32).toString('hex'),
     ...options.env,
   });
 
@@ -125,8 +150,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     githubApiUrl: github.url,
     redisTarget: redisTargetFromConfig(config),
     queuePrefix: prefix,
-    port: 0,
+    port: appPort,
     host: '127.0.0.1',
+    runPages: runPagesSettingsFromConfig(config),
     settings: {
       appSlug: config.APP_SLUG,
       botLogin: config.botLogin,

@@ -19,6 +19,8 @@ export async function openTracking(input: {
   github: RepoGitHub;
   botLogin: string;
   log: Logger;
+  /** Told the comment's URL when this run creates it (the run record links it). */
+  onCreated?: (htmlUrl: string) => void;
 }): Promise<{ tracking: TrackingComment; openQuestion: QuestionState | null }> {
   const { task, github } = input;
   const key = trackingKeyOf(task);
@@ -29,7 +31,11 @@ export async function openTracking(input: {
   const tracking = new TrackingComment(
     key,
     {
-      create: (body) => github.createComment(task.number, body),
+      create: async (body) => {
+        const created = await github.createComment(task.number, body);
+        input.onCreated?.(created.htmlUrl);
+        return created;
+      },
       update: (id, body) => github.updateComment(id, body),
     },
     { title: input.title, status: 'running', phase: 'prepare', plan: [], step: 'Reading the request' },

@@ -83,7 +83,14 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
     });
     let openQuestion: QuestionState | null = null;
     if (task.kind !== 'maintenance' && title !== null) {
-      const opened = await openTracking({ task, title, github, botLogin: deps.bot.login, log });
+      const opened = await openTracking({
+        task,
+        title,
+        github,
+        botLogin: deps.bot.login,
+        log,
+        onCreated: (trackingCommentUrl) => recorder.links({ trackingCommentUrl }),
+      });
       report.tracking = opened.tracking;
       openQuestion = opened.openQuestion;
       if (recorder.url) report.tracking.update({ runUrl: recorder.url });
