@@ -12,7 +12,7 @@ body{margin:0;font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI","Noto Sa
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}
 code,pre{font:12px/1.45 ui-monospace,SFMono-Regular,"SF Mono",Menlo,Consolas,monospace}
 header.top{background:#24292f;color:#fff;padding:10px 16px;display:flex;gap:12px;align-items:center;flex-wrap:wrap}
-header.top a{color:#fff;font-weight:600}header.top .crumbs{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+header.top a,header.top .brand{color:#fff;font-weight:600}header.top .crumbs{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 header.top .crumbs span{opacity:.6;margin:0 4px}header.top form{margin:0}
 header.top .user{font-size:13px;opacity:.9}
 .brand{display:inline-flex;align-items:center;gap:6px}.brand::before{content:"";width:14px;height:14px;border-radius:4px;background:linear-gradient(135deg,#54aeff,#8250df)}
