@@ -86,7 +86,7 @@ describe('maintenance runs recorded by the task worker (real Redis)', () => {
     expect(last.get('deps')?.finishedAt).toBeDefined();
   });
 
-  it('records a failure by its code only, never the error's text', async () => {
+  it('records a failure by its code only, never the error text', async () => {
     const failed = await run(async () => {
       throw new PullwrightError('forbidden', 'token ghs_secret leaked in a message', { retryable: false });
     }, [maintenance('docs')]);
