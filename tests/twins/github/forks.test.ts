@@ -73,11 +73,19 @@ describe('pushing to a fork the app owns', () => {
     const pull = (await opened.json()) as { number: number; head: { repo: { full_name: string } } };
     expect(pull.head.repo.full_name).toBe('pw-forks/demo');
 
+    // The parent's CI (not the fork's) runs on the fork's new head, as GitHub runs `pull_request` workflows.
+    twin.ci.enable('alice/demo');
+    twin.ci.outcome({ repo: 'alice/demo', branch: 'agent-branch', job: 'test', outcomes: ['failure'] });
     await writeFile(join(dir, 'a.txt'), 'c\n');
     await git(['commit', '-qam', 'again'], dir);
     await git(['push', '-q', 'origin', 'HEAD:refs/heads/agent-branch'], dir);
     await twin.settled();
+    await twin.ci.idle();
     const after = (await git(['rev-parse', 'HEAD'], dir)).stdout.trim();
+    expect(twin.ci.workflowRuns('alice/demo').map((r) => [r.headSha, r.event, r.conclusion])).toEqual([
+      [after, 'pull_request', 'failure'],
+    ]);
+    expect(twin.ci.workflowRuns('pw-forks/demo')).toEqual([]);
 
     expect(twin.inspect.pull('alice/demo', pull.number)?.headSha).toBe(after);
     // The parent never got a branch: only the fork was pushed to.

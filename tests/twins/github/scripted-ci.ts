@@ -61,8 +61,20 @@ export class ScriptedCi {
 
   /** Called on every branch move; starts a run in the background when CI applies. */
   onPush(repo: RepoRec, branch: string, before: string, after: string, actor: string): void {
-    if (!this.enabledFor(repo)) return;
-    this.track(this.runForPush(repo, branch, before, after, actor));
+    if (this.enabledFor(repo)) this.track(this.runForPush(repo, branch, before, after, actor));
+    // A push to a fork's branch that heads a pull request runs the parent's CI too (its `pull_request`
+    // workflows), on the parent, which holds the commit under refs/pull/N/head.
+    const parent = repo.forkOf === null ? undefined : this.core.state.repoById(repo.forkOf);
+    if (!parent || !this.enabledFor(parent)) return;
+    const heads = [...this.core.state.issuesOf(parent).values()].some(
+      (i) =>
+        i.pull &&
+        i.state === 'open' &&
+        i.pull.headRepoId === repo.id &&
+        i.pull.head === branch &&
+        i.pull.headSha === after,
+    );
+    if (heads) this.track(this.runForPush(parent, branch, before, after, actor, 'pull_request'));
   }
 
   /** Resolves when no CI run is in progress (runs started meanwhile are awaited too). */
@@ -93,7 +105,14 @@ export class ScriptedCi {
     );
   }
 
-  private async runForPush(repo: RepoRec, branch: string, before: string, sha: string, actor: string) {
+  private async runForPush(
+    repo: RepoRec,
+    branch: string,
+    before: string,
+    sha: string,
+    actor: string,
+    forced?: 'pull_request',
+  ) {
     const text = await fileAt(repo.gitDir, sha, CI_FILE);
     const parsed = text === null ? null : parseCiFile(text);
     const rules = this.rulesFor(repo, sha, branch);
@@ -102,11 +121,13 @@ export class ScriptedCi {
     if (text !== null && parsed === null)
       jobs.push({ name: 'workflow', command: `echo "${CI_FILE} is invalid" >&2; exit 1`, timeoutMs: 5_000 });
     if (jobs.length === 0) return;
-    const event = [...this.core.state.issuesOf(repo).values()].some(
-      (i) => i.pull && i.state === 'open' && i.pull.head === branch,
-    )
-      ? 'pull_request'
-      : 'push';
+    const event =
+      forced ??
+      ([...this.core.state.issuesOf(repo).values()].some(
+        (i) => i.pull && i.state === 'open' && i.pull.head === branch,
+      )
+        ? 'pull_request'
+        : 'push');
     await this.run(repo, { sha, branch, before, actor, event, name: parsed?.name ?? 'CI', jobs });
   }
 
