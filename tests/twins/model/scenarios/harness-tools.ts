@@ -1,5 +1,5 @@
 import type { MessagesRequest, Scenario, ScriptedReply } from '../types.js';
-import { fixLoopStep } from './fix-loop.js';
+import { fixLoopStep, isEdit } from './fix-loop.js';
 import { finish, firstUserText, lastExchange, reply, text, tool, toolExchanges } from './helpers.js';
 
 /**
@@ -125,10 +125,7 @@ function mainAgent(request: MessagesRequest): ScriptedReply {
   const leaveBug = /leave the average bug/i.test(task);
   const step = fixLoopStep(request);
   if (step.kind === 'reply') {
-    if (
-      leaveBug &&
-      all.some((e) => e.name === 'str_replace_based_edit_tool' && e.result && !e.result.isError)
-    )
+    if (leaveBug && all.some((e) => isEdit(e, 'src/math.js') && e.result && !e.result.isError))
       return done(all);
     return step.reply;
   }
