@@ -55,8 +55,13 @@ export const evalFixtureScenario: Scenario = {
   name: 'eval-fixture',
   description: 'Plays the agent on the pullwright eval fixture: two right fixes, one wrong.',
   respond(request) {
-    const task = firstUserText(request);
-    const play = PLAYS.find((p) => p.match.test(task));
+    // The context also shows recent commit messages (other fixes); the task follows this sentence,
+    // so the play whose phrase comes first after it is this task's.
+    const all = firstUserText(request);
+    const task = all.slice(Math.max(0, all.indexOf('Do the following in this repository')));
+    const play = PLAYS.map((p) => ({ p, at: task.search(p.match) }))
+      .filter((x) => x.at >= 0)
+      .sort((a, b) => a.at - b.at)[0]?.p;
     if (!play) return finish('I do not know this task.');
     const done = toolExchanges(request);
     if (done.length === 0)

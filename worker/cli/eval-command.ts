@@ -30,7 +30,8 @@ SANDBOX_IMAGE, MAX_TURNS, MAX_COST_USD, MAX_WALL_MINUTES.`;
 
 /** `pullwright eval`. Exit codes: 0 the evaluation ran (whatever it solved), 1 it failed, 2 bad usage or setup, 130 cancelled. */
 export async function mainEval(argv: string[]): Promise<number> {
-  let json = false;
+  // Known before parsing, so even an unknown option is reported as JSON when --json was asked for.
+  let json = argv.includes('--json');
   try {
     const { values } = parseArgs({
       args: argv,
