@@ -1,11 +1,14 @@
 import { loadConfigOrExit } from '../src/config/env.js';
 import { createLogger } from '../src/logger.js';
 import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from '../src/queue/redis-auth.js';
+import { envFilePath, loadEnvFile } from '../src/setup/run-setup.js';
 import { startWorkerRuntime } from './create-worker-runtime.js';
 import { createModelFromConfig } from './model/create-model.js';
 import { createAgentRunner } from './session/agent-runner.js';
 
 /** `npm run worker`: consumes jobs until SIGTERM, then stops taking jobs and drains within the grace period. */
+// `.env` as the app loads it (the setup page writes APP_ID, PRIVATE_KEY… there); never overrides the environment.
+loadEnvFile(envFilePath());
 const config = loadConfigOrExit('worker');
 const log = createLogger({ level: config.LOG_LEVEL, name: 'pullwright-worker' });
 if (!redisConfigHasPassword(config)) log.warn({}, REDIS_NO_PASSWORD_WARNING);

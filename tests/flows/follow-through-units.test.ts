@@ -236,3 +236,21 @@ describe('review threads after address-review', () => {
     expect(h.github.replies[1]?.body).toContain('I disagree.');
   });
 });
+
+describe('the tool policy at delivery', () => {
+  it('refuses a change to a path the write rules deny, even when the shell wrote it', async () => {
+    const h = createHarness({
+      permissions: {
+        shell: { allow: [], deny: [] },
+        write: { allow: [], deny: ['src/**'] },
+        network: { allow: [], deny: [] },
+        tools: { allow: [], deny: [] },
+      },
+    });
+    capture(h, [result()]);
+    const outcome = await run(h, implementTask());
+    expect(outcome.status).toBe('refused');
+    expect(h.pushes).toHaveLength(0);
+    expect(h.github.comments[0]?.body).toContain('src/add.js: denied by the repository');
+  });
+});

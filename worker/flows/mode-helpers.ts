@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { approvedTextHash, type TargetTask } from '../../src/domain/task.js';
+import { PullwrightError } from '../../src/errors.js';
 import type { PullData } from '../../src/github/github-for-worker.js';
 import { hasWriteAccess } from '../../src/github/permission.js';
+import { deniedPaths, EMPTY_RULES, resolveToolPolicy } from '../agent/permissions/index.js';
 import { ensurePullRequest } from '../delivery/ensure-pull-request.js';
 import {
   chooseDelivery,
@@ -49,6 +51,24 @@ export function assertRunPatchSafe(ctx: FlowContext, run: SessionRun): void {
   // The list is complete (built-in, operator's and repository's); workflow edits allowed by both
   // sides already left the built-in entries out, so nothing here may skip the check.
   assertPatchSafe(run.patch.patch, { protectedPaths: ctx.config.protectedPaths });
+  // The tool policy's write rules (issue 18), checked again on what comes back: the shell can
+  // write files the editor's check never saw, so the patch is the guarantee.
+  const policy = resolveToolPolicy(ctx.deps.session.operatorPolicy ?? EMPTY_RULES, ctx.config.permissions);
+  const denied = deniedPaths(policy, run.patch.paths);
+  if (denied.length > 0)
+    throw new PullwrightError(
+      'patch_rejected',
+      denied
+        .slice(0, 20)
+        .map(({ path, decision }) => {
+          const why = decision.allowed
+            ? ''
+            : `${decision.source === 'operator' ? "the operator's" : "the repository's"} write rules${decision.rule ? ` (${decision.rule})` : ''}`;
+          return `${path}: denied by ${why}`;
+        })
+        .join('\n'),
+      { retryable: false },
+    );
 }
 
 export function hasChange(run: SessionRun): boolean {
@@ -159,6 +179,7 @@ export async function proposeChange(
       requestedBy: ctx.task.trigger.actor,
       patchHash: input.patchHash,
       trackingUrl: ctx.recorder.url ?? undefined,
+      review: run.review ?? null,
     }),
     draft: draftReason !== undefined,
     labels: ctx.config.pr.labels,

@@ -1,4 +1,6 @@
 import type { AgentResult } from '../agent/loop/run-agent.js';
+import { renderReviewSection } from '../agent/review/review-before-delivery.js';
+import type { SelfReview } from '../agent/review/run-self-review.js';
 import type { PatchResult } from '../session/run-agent-session.js';
 import { codeSpan, inertInline, inertMarkdown } from './inert-markdown.js';
 import { formatUsage } from './tracking-comment.js';
@@ -31,6 +33,8 @@ export interface PrBodyInput {
   requestedBy: string;
   patchHash: string;
   trackingUrl?: string;
+  /** The reviewer's verdict before delivery (issue 18), when one ran. */
+  review?: SelfReview | null;
 }
 
 export function renderPrBody(input: PrBodyInput): string {
@@ -55,6 +59,9 @@ export function renderPrBody(input: PrBodyInput): string {
     }
   }
   lines.push('');
+  // The reviewer is a model that read untrusted text: its verdict and findings are rendered inert.
+  const review = renderReviewSection(input.review ?? null);
+  if (review) lines.push('## Review before delivery', '', inertMarkdown(review, 6_000), '');
   if (input.fixes !== undefined) lines.push(`Fixes #${input.fixes}`, '');
   const usage = formatUsage({
     durationMs: result.durationMs,
