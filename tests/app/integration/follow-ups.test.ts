@@ -389,6 +389,29 @@ describe('follow-ups through the GitHub twin (real Redis)', () => {
     expect((await jobsFor(number))[0]?.data).toMatchObject({ kind: 'repair-ci', trigger: { headSha: sha } });
   });
 
+  it("a writer's answer to the agent's question starts the next run like any mention", async () => {
+    const { number, sha } = await pullwrightPr('question', 'pullwright/issue-12', { 'q.txt': 'q\n' });
+    await recordPush(number, sha);
+    await twin.actions.commentOnIssue({ repo, number, body: '@agent add a flag for this', sender: 'alice' });
+    const [asking] = await jobsFor(number);
+    expect(asking?.data).toMatchObject({ kind: 'revise', trigger: { actor: 'alice' } });
+    // The run stopped with a question (needs_input) and its job finished.
+    const job = await app.taskQueue.queue.getJob(asking?.id ?? '');
+    await job?.remove();
+    await twin.actions.commentOnIssue({
+      repo,
+      number,
+      body: '> Should the flag default to on?\n\n@agent off by default, please',
+      sender: 'bob',
+    });
+    const next = await jobsFor(number);
+    expect(next).toHaveLength(1);
+    expect(next[0]?.data).toMatchObject({
+      kind: 'revise',
+      trigger: { actor: 'bob', source: 'issue_comment', instruction: 'off by default, please' },
+    });
+  });
+
   it('closing the PR forgets it: later CI results queue nothing', async () => {
     const { number, sha } = await pullwrightPr('closed', 'pullwright/issue-10', { 'j.txt': 'j\n' });
     await recordPush(number, sha);
