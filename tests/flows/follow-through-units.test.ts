@@ -254,3 +254,82 @@ describe('the tool policy at delivery', () => {
     expect(h.github.comments[0]?.body).toContain('src/add.js: denied by the repository');
   });
 });
+
+describe('update-branch mode (orchestration with fakes)', () => {
+  const BOT_COMMIT = {
+    sha: 'c1',
+    message: 'fix',
+    parents: [],
+    authorLogin: 'pullwright[bot]',
+    committerLogin: 'pullwright[bot]',
+    authorEmail: '1+pullwright[bot]@users.noreply',
+    committerEmail: '1+pullwright[bot]@users.noreply',
+  };
+  function setup(commits = [BOT_COMMIT]) {
+    const h = createHarness();
+    h.github.pulls.push(fakePull());
+    h.github.pullCommits = commits;
+    const calls: { strategy: string }[] = [];
+    const resolutions: { parents: [string, string]; conflictPaths: string[] }[] = [];
+    h.deps.workspaces.updateBranch = async (input) => {
+      calls.push({ strategy: input.strategy });
+      return {
+        kind: 'conflicts',
+        mergeSha: 'm'.repeat(40),
+        baseSha: 'b'.repeat(40),
+        conflicts: [{ path: 'CHANGELOG.md', ours: 'a', theirs: 'b', base: null }],
+      };
+    };
+    h.deps.workspaces.pushResolution = async (input) => {
+      resolutions.push({ parents: input.parents, conflictPaths: input.conflictPaths });
+      return { commitSha: 'r'.repeat(40) };
+    };
+    return { h, calls, resolutions };
+  }
+  const update = (instruction?: string): TargetTask => ({
+    ...implementTask(),
+    kind: 'update-branch',
+    number: 12,
+    trigger: { actor: 'alice', source: 'issue_comment', ...(instruction ? { instruction } : {}) },
+  });
+
+  it("rebases only a branch whose every commit is the app's; a person's commit means a merge, said in the comment", async () => {
+    const own = setup();
+    const tasks = capture(own.h, [result()]);
+    await run(own.h, update('rebase'));
+    expect(own.calls).toEqual([{ strategy: 'rebase' }]);
+    expect(tasks[0]).toMatchObject({
+      kind: 'update-branch',
+      baseRef: 'main',
+      conflicts: [{ path: 'CHANGELOG.md' }],
+    });
+    expect(own.resolutions).toEqual([
+      { parents: [fakePull().headSha, 'b'.repeat(40)], conflictPaths: ['CHANGELOG.md'] },
+    ]);
+
+    const mixed = setup([
+      BOT_COMMIT,
+      { ...BOT_COMMIT, sha: 'c2', authorLogin: 'alice', authorEmail: 'alice@example.com' },
+    ]);
+    capture(mixed.h, [result()]);
+    await run(mixed.h, update('rebase'));
+    expect(mixed.calls).toEqual([{ strategy: 'merge' }]);
+    expect(mixed.h.github.comments.at(-1)?.body).toContain("never rewrites a person's commits");
+  });
+
+  it('pushes nothing when the resolution fails verification', async () => {
+    const { h, resolutions } = setup();
+    h.config.verifyCommands = ['npm test'];
+    h.deps.session.sandboxes = {
+      create: async () => {
+        const { fakeSandbox } = await import('./fakes.js');
+        return fakeSandbox([], (cmd) => (cmd.includes('npm test') ? 1 : 0));
+      },
+    };
+    capture(h, [result()]);
+    const outcome = await run(h, update());
+    expect(outcome.status).toBe('no-changes');
+    expect(resolutions).toHaveLength(0);
+    expect(h.github.comments.at(-1)?.body).toContain('verification failed');
+  });
+});
