@@ -151,6 +151,17 @@ describe('maintenance dashboard through the GitHub twin (real Redis)', () => {
       body: `${ticked}\nAlso bump React.`,
       sender: 'alice',
     });
+    // A writer ticking a box in a stranger's look-alike issue: not the dashboard.
+    const fake = twin.inspect.issues(repo).find((i) => i.author === 'mallory');
+    if (!fake) throw new Error('no look-alike issue');
+    const fakeBody = `${DASHBOARD_MARKER}\n- [ ] <!-- pullwright:run-now:docs --> run now\n`;
+    await twin.actions.editIssue({ repo, number: fake.number, body: fakeBody, sender: 'mallory' });
+    await twin.actions.editIssue({
+      repo,
+      number: fake.number,
+      body: tick(fakeBody, 'docs'),
+      sender: 'alice',
+    });
     // Putting the text back is one more edit that is not a tick.
     await twin.actions.editIssue({ repo, number: issue.number, body: issue.body, sender: 'alice' });
     await twin.settled();
