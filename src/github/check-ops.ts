@@ -22,6 +22,14 @@ export const ANNOTATIONS_PER_REQUEST = 50;
 
 const at = (repo: RepoRef) => ({ owner: repo.owner, repo: repo.name });
 
+/** GitHub refuses (422) a check run summary or text over 65535 characters; the end is cut with a note instead. */
+export const MAX_OUTPUT_CHARS = 65_535;
+export function capOutput(text: string): string {
+  if (text.length <= MAX_OUTPUT_CHARS) return text;
+  const note = '\n\n… (cut: GitHub keeps at most 65535 characters)';
+  return text.slice(0, MAX_OUTPUT_CHARS - note.length) + note;
+}
+
 interface OctokitCheckRun {
   id: number;
   name: string;
@@ -78,8 +86,8 @@ function toWire(input: CheckRunChange, annotations?: CheckAnnotation[]) {
       ? {
           output: {
             title: input.output.title,
-            summary: input.output.summary,
-            ...(input.output.text !== undefined ? { text: input.output.text } : {}),
+            summary: capOutput(input.output.summary),
+            ...(input.output.text !== undefined ? { text: capOutput(input.output.text) } : {}),
             ...(annotations?.length
               ? {
                   annotations: annotations.map((a) => ({

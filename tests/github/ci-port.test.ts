@@ -194,6 +194,12 @@ describe('GitHub ports: CI, mergeability, threads, issues (against the twin)', (
       conclusion: 'failure',
       output: { annotationsCount: 120 },
     });
+    // A summary over GitHub's 65535 characters is cut (with a note) instead of refused.
+    const long = await gh.updateCheckRun(created.id, {
+      output: { title: 'Long', summary: 'y'.repeat(70_000) },
+    });
+    expect(long.output.summary).toHaveLength(65_535);
+    expect(long.output.summary).toMatch(/cut: GitHub keeps at most 65535 characters\)$/);
     const read = (await gh.listCheckRunsForRef(headSha, { annotations: true })).find(
       (r) => r.id === created.id,
     )!;

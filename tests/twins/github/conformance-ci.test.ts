@@ -100,6 +100,17 @@ describe('check runs and suites', () => {
     const id = (created.json as { id: number }).id;
     await check('POST', t, runs, 422, { auth: tok(token), body: { head_sha: headSha } });
     await check('POST', t, runs, 403, { auth: tok(bobToken), body: { name: 'x', head_sha: headSha } });
+    // GitHub's output limits: 65535 characters for the summary (and the text).
+    await check('POST', t, runs, 422, {
+      auth: tok(token),
+      body: { name: 'big', head_sha: headSha, output: { title: 't', summary: 'x'.repeat(65_536) } },
+    });
+    // And 65536 for an issue body (the dashboard issue).
+    const tooLong = await call('POST', `${R}/issues`, {
+      auth: tok(token),
+      body: { title: 't', body: 'x'.repeat(65_537) },
+    });
+    expect(tooLong.status).toBe(422);
     const one = '/repos/{owner}/{repo}/check-runs/{check_run_id}';
     await check('GET', one, `${runs}/${id}`, 200, { auth: tok(token) });
     await check('GET', one, `${runs}/1`, 404, { auth: tok(token) });

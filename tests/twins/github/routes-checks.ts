@@ -19,6 +19,7 @@ import type { AnnotationRec, CheckRunRec, CheckStatus, Conclusion } from './stat
 const STATUSES = ['queued', 'in_progress', 'completed'];
 const CONCLUSIONS = ['success', 'failure', 'neutral', 'cancelled', 'skipped', 'timed_out', 'action_required'];
 const LEVELS = ['notice', 'warning', 'failure'];
+export const MAX_OUTPUT_CHARS = 65_535;
 
 function invalid(field: string, message?: string): HttpError {
   return validation([{ resource: 'CheckRun', field, code: 'invalid', ...(message ? { message } : {}) }]);
@@ -61,6 +62,16 @@ function parseCheckBody(
   if (output !== undefined) {
     if (typeof output !== 'object' || output === null || !str(output.title) || !str(output.summary)) {
       throw invalid('output', 'output needs a title and a summary');
+    }
+    // GitHub's limits: 65535 characters each for the summary and the text.
+    for (const field of ['summary', 'text'] as const) {
+      const v = str(output[field]);
+      if (v !== undefined && v.length > MAX_OUTPUT_CHARS) {
+        throw invalid(
+          `output.${field}`,
+          `Only ${MAX_OUTPUT_CHARS} characters are allowed; ${v.length} were supplied.`,
+        );
+      }
     }
     out.output = { title: str(output.title), summary: str(output.summary), text: str(output.text) ?? null };
     const list = output.annotations;

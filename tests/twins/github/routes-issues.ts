@@ -44,7 +44,7 @@ export function registerIssueRoutes({ core, auth, on }: RouteKit): void {
     if (!title) throw validation([{ resource: 'Issue', field: 'title', code: 'missing_field' }]);
     const issue = newIssue(core, repo, {
       title,
-      body: str(body.body) ?? null,
+      body: issueBody(body.body),
       author: auth.actorLogin(ctx.auth),
       labels: strList(body.labels),
       assignees: strList(body.assignees),
@@ -67,7 +67,7 @@ export function registerIssueRoutes({ core, auth, on }: RouteKit): void {
       if (!t) throw validation([{ resource: 'Issue', field: 'title', code: 'missing_field' }]);
       issue.title = t;
     }
-    if (body.body !== undefined) issue.body = str(body.body) ?? null;
+    if (body.body !== undefined) issue.body = issueBody(body.body);
     if (body.state === 'closed' || body.state === 'open') {
       const wasState = issue.state;
       setIssueState(issue, body.state, str(body.state_reason));
@@ -128,4 +128,20 @@ export function registerIssueRoutes({ core, auth, on }: RouteKit): void {
     issue.updatedAt = nowIso();
     return { status: 200, json: ser.issue(repo, issue) };
   });
+}
+
+/** GitHub refuses an issue body over 65536 characters (a dashboard listing many tasks must stay under it). */
+function issueBody(v: unknown): string | null {
+  const body = str(v) ?? null;
+  if (body !== null && body.length > 65_536) {
+    throw validation([
+      {
+        resource: 'Issue',
+        field: 'body',
+        code: 'custom',
+        message: 'body is too long (maximum is 65536 characters)',
+      },
+    ]);
+  }
+  return body;
 }
