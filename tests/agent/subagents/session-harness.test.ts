@@ -3,14 +3,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../../src/logger.js';
-import { buildContext } from '../../../worker/agent/context/build-context.js';
-import { runAgent } from '../../../worker/agent/loop/run-agent.js';
 import { McpOperatorConfig } from '../../../worker/agent/mcp/mcp-operator-config.js';
 import { PermissionRules } from '../../../worker/agent/permissions/tool-policy.js';
-import { runSelfReview, type SelfReviewInput } from '../../../worker/agent/review/run-self-review.js';
-import { type AgentHarness, createRunTools } from '../../../worker/agent/tools/create-run-tools.js';
+import type { AgentHarness } from '../../../worker/agent/tools/create-run-tools.js';
 import type { HarnessEvent } from '../../../worker/agent/tools/harness-events.js';
-import type { AgentRunInput, AgentRunner } from '../../../worker/session/agent-runner.js';
+import { createAgentRunner } from '../../../worker/session/agent-runner.js';
 import { createFreshCopier } from '../../../worker/session/fresh-copy.js';
 import {
   runAgentSession,
@@ -32,8 +29,7 @@ import { twinRunOptions } from '../loop/twin-run.js';
  * `git push` by the operator's policy, calls the repository's MCP server (started inside the
  * agent container), fixes one of two bugs and finishes; the reviewer (task + diff + verify
  * only) finds the remaining failure; the agent's one review round fixes it; verify passes.
- * The runner here binds the harness exactly as worker/session/agent-runner.ts does with
- * `harness` (context → createRunTools → runAgent; review → runSelfReview).
+ * The runner is the worker's own (`createAgentRunner` with the operator's harness).
  */
 describe('the harness through the agent session', { timeout: 400_000 }, () => {
   const { provider, workerHostId, docker } = testProvider();
@@ -77,52 +73,7 @@ describe('the harness through the agent session', { timeout: 400_000 }, () => {
       subagentShell: false,
     };
     const secrets = [twin.apiKey];
-    const runner: AgentRunner & { review(input: SelfReviewInput): ReturnType<typeof runSelfReview> } = {
-      async run(input: AgentRunInput) {
-        const extras = input as AgentRunInput & { permissions?: unknown; mcp?: { servers?: unknown[] } };
-        const context = await buildContext({
-          sandbox: input.sandbox,
-          task: input.task,
-          repoConfig: {
-            verify: input.repoConfig.verifyCommands,
-            setup: input.repoConfig.setupCommand ?? undefined,
-          },
-          signal: input.signal,
-        });
-        const runTools = await createRunTools({
-          harness,
-          model,
-          sandbox: input.sandbox,
-          repo: { permissions: extras.permissions, mcp: extras.mcp },
-          transcriptPath: input.transcriptPath,
-          secrets,
-          log: input.log,
-          signal: input.signal,
-          onEvent: input.onEvent,
-          limits: input.limits,
-        });
-        try {
-          return await runAgent({
-            model,
-            sandbox: input.sandbox,
-            tools: runTools.tools,
-            system: context.system,
-            firstUserMessage: context.firstUserMessage,
-            task: input.task,
-            budgets: input.limits,
-            signal: input.signal,
-            log: input.log,
-            transcriptPath: input.transcriptPath,
-            onEvent: input.onEvent,
-            secrets,
-            hasChanges: input.hasChanges,
-          });
-        } finally {
-          await runTools.close();
-        }
-      },
-      review: (input) => runSelfReview({ model, secrets }, input),
-    };
+    const runner = createAgentRunner({ model, secrets, harness });
     const events: SessionEvent[] = [];
     const transcriptPath = join(tmp.dir, 'transcripts', 'run.jsonl');
     const result = await runAgentSession(
