@@ -101,6 +101,12 @@ describe('scripted CI', () => {
       'check_suite.completed',
       'workflow_run.completed',
     ]);
+    // CI statuses come from Actions' bot, as on GitHub (an app can tell them from a person's).
+    const status = twin.deliveries.slice(before).find((d) => d.event === 'status')!;
+    expect((JSON.parse(status.body) as { sender: { login: string; type: string } }).sender).toMatchObject({
+      login: 'github-actions[bot]',
+      type: 'Bot',
+    });
     const made = await twin.ci.run({
       repo: 'alice/r',
       sha,

@@ -52,7 +52,20 @@ export class ScriptedCi {
   private slots = MAX_PARALLEL;
   private waiting: (() => void)[] = [];
 
-  constructor(private readonly core: TwinCore) {}
+  constructor(private readonly core: TwinCore) {
+    // Actions' accounts, as on GitHub: its bot sets the statuses, `github` owns the app. Neither has a token.
+    const users = core.state.users;
+    if (!users.has('github-actions[bot]')) {
+      users.set('github-actions[bot]', {
+        login: 'github-actions[bot]',
+        id: 41898282,
+        type: 'Bot',
+        token: '',
+      });
+    }
+    if (!users.has('github'))
+      users.set('github', { login: 'github', id: 9919, type: 'Organization', token: '' });
+  }
 
   enabledFor(repo: RepoRec): boolean {
     const e = this.core.state.ci.enabled;
