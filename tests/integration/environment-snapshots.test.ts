@@ -48,13 +48,23 @@ describe('environment snapshots', { timeout: 300_000 }, () => {
   });
 
   const snapshotDir = () => join(tmp.dir, 'snapshots');
-  const service = () => environmentService({ dir: snapshotDir(), secretsYaml: SECRETS });
-  const deps = (agent: { run(i: AgentRunInput): Promise<ReturnType<typeof done>> }) => ({
+  const service = (maxRepoBytes?: number) =>
+    environmentService({
+      dir: snapshotDir(),
+      secretsYaml: SECRETS,
+      ...(maxRepoBytes ? { maxRepoBytes } : {}),
+    });
+  const deps = (
+    agent: { run(i: AgentRunInput): Promise<ReturnType<typeof done>> },
+    maxRepoBytes?: number,
+  ) => ({
     sandboxes: provider,
     image: SANDBOX_IMAGE,
     agent,
-    environment: service(),
+    environment: service(maxRepoBytes),
   });
+  /** The size of the first snapshot, from the run that restored it. */
+  let snapshotBytes = 0;
   const tarballRequests = () => registry.requests.filter((r) => r.path.endsWith('.tgz')).length;
 
   /** Reads what the agent sees, then tampers with an installed package and HOME. */
@@ -99,6 +109,8 @@ describe('environment snapshots', { timeout: 300_000 }, () => {
     );
     expect(result.setup).toBeNull();
     expect(result.environment).toMatchObject({ source: 'snapshot' });
+    snapshotBytes = (result.environment as { bytes: number }).bytes;
+    expect(snapshotBytes).toBeGreaterThan(100_000);
     expect(registry.requests.length).toBe(before); // no install at all
     expect(events).toEqual(['setup', 'sandbox', 'environment', 'agent', 'verify']);
     expect(seen.at(-1)).toBe('0:deps ok\nmodule.exports = "pw-fixture-000";\n');
