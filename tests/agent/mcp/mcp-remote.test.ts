@@ -111,3 +111,54 @@ describe('remote MCP servers', () => {
     await b.mcp.close();
   });
 });
+
+describe('a stdio server that dies before the handshake', () => {
+  it('fails with its stderr in the reason and is not left running', async () => {
+    let killed = 0;
+    const { PassThrough } = await import('node:stream');
+    const spawning = {
+      id: 'fake',
+      workdir: '/workspace',
+      async spawn() {
+        const stdout = new PassThrough();
+        const stderr = new PassThrough();
+        const stdin = new PassThrough();
+        let exit: (code: number | null) => void = () => undefined;
+        const exited = new Promise<number | null>((resolve) => {
+          exit = resolve;
+        });
+        setTimeout(() => {
+          stderr.write('Error: Cannot find module /workspace/tools/missing.cjs\n');
+          stdout.end();
+          exit(1);
+        }, 20);
+        return {
+          stdin,
+          stdout,
+          stderr,
+          exited,
+          async kill() {
+            killed += 1;
+          },
+        };
+      },
+    } as unknown as Sandbox;
+    const events: HarnessEvent[] = [];
+    const mcp = await startMcpTools({
+      operator: McpOperatorConfig.parse({ stdio: { allow: true }, limits: { startTimeoutMs: 2_000 } }),
+      requested: [{ name: 'docs', command: 'node', args: ['tools/missing.cjs'] }],
+      sandbox: spawning,
+      policy: OPEN_POLICY,
+      log,
+      signal: new AbortController().signal,
+      onEvent: (e) => events.push(e),
+    });
+    expect(mcp.tools).toEqual([]);
+    expect(events[0]).toMatchObject({
+      type: 'mcp-server',
+      status: 'failed',
+      reason: expect.stringContaining('Cannot find module'),
+    });
+    expect(killed).toBeGreaterThanOrEqual(1);
+  });
+});

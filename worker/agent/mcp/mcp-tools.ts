@@ -90,7 +90,15 @@ async function connect(
     transport = new SandboxStdioTransport(input.sandbox, [plan.command, ...plan.args], input.signal);
   }
   const client = new Client(CLIENT_INFO, { capabilities: {} });
-  await client.connect(transport, { timeout: operator.limits.startTimeoutMs, signal: input.signal });
+  try {
+    await client.connect(transport, { timeout: operator.limits.startTimeoutMs, signal: input.signal });
+  } catch (err) {
+    // A server that started but never completed the handshake must not linger in the sandbox.
+    await transport.close().catch(() => undefined);
+    const stderr = transport instanceof SandboxStdioTransport ? transport.stderrTail.trim() : '';
+    const message = (err as Error).message ?? String(err);
+    throw new Error(stderr ? `${message} (stderr: ${stderr.slice(-200)})` : message);
+  }
   return { client, transport };
 }
 
