@@ -1,15 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type RunAgentOptions, runAgent } from '../../../worker/agent/loop/run-agent.js';
 import type { AgentEvent } from '../../../worker/agent/tool.js';
 import type { AnthropicModelOptions } from '../../../worker/model/anthropic-model.js';
 import {
   type ModelTwin,
+  memoryClearingRepo,
   startModelTwin,
   writeFixFailingTestRepo,
-  writeLongTrajectoryRepo,
 } from '../../twins/model/index.js';
 import { twinRunOptions } from './twin-run.js';
 
@@ -62,6 +62,13 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
     });
   }
 
+  async function writeRepo(files: Record<string, string>): Promise<void> {
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(dir, path)), { recursive: true });
+      await writeFile(join(dir, path), content);
+    }
+  }
+
   /** Every thinking block the twin returned, and whether the next request sent its turn back with it. */
   function replayReport() {
     const ok = twin.requests.filter((r) => r.path === '/v1/messages' && r.status === 200);
@@ -105,26 +112,31 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
     expect(result.usage.output).toBe(twin.usage.outputTokens);
   });
 
+  // memory-clearing reads a 110 KB file again and again: on a 20k window it clears and
+  // summarizes several times in 14 turns, without the long trajectory's npm test runs.
   it('goes through compaction on a model with preserved thinking without a 400, and keeps thinking valid after it', async () => {
-    await writeLongTrajectoryRepo(dir);
+    await writeRepo(memoryClearingRepo());
     const events: AgentEvent[] = [];
     const result = await runAgent({
-      ...options('long-trajectory-thinking', { contextWindow: 20_000 }),
+      ...options('memory-clearing-thinking', { contextWindow: 20_000 }),
       onEvent: (e) => events.push(e),
     });
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
     expect(result.outcome).toBe('succeeded');
     const compactions = events.filter((e) => e.type === 'status' && /Cleared|Summarized/.test(e.message));
     expect(compactions.length).toBeGreaterThan(0);
+    // Stale results were cleared in batches, each removing the thinking after its first change.
+    expect(result.context?.batches).toBeGreaterThan(0);
+    expect(result.context?.thinkingDropped).toBeGreaterThan(0);
     // After each compaction, the turns the model produces think again and are replayed.
     const report = replayReport();
     expect(report.replayed).toBeGreaterThan(report.ok / 2);
   });
 
   it('keeps thinking verbatim through compaction on a model without the prefix check (budgeted form)', async () => {
-    await writeLongTrajectoryRepo(dir);
+    await writeRepo(memoryClearingRepo());
     const result = await runAgent(
-      options('long-trajectory-thinking', {
+      options('memory-clearing-thinking', {
         model: 'claude-opus-4-5',
         contextWindow: 20_000,
         thinkingBudgetTokens: 2048,
@@ -135,6 +147,9 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
     const body = twin.requests[0]?.body as { thinking?: unknown; max_tokens: number };
     expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
     expect(body.max_tokens).toBeGreaterThan(2048);
+    // It went through clearing and a summary with every thinking block kept as it was.
+    expect(result.context?.summaries).toBeGreaterThan(0);
+    expect(result.context?.thinkingDropped).toBe(0);
   });
 
   it('sends the configured effort with adaptive thinking, and no thinking when turned off', async () => {

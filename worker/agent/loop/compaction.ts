@@ -48,6 +48,11 @@ export function compactionTrigger(options: CompactionOptions, contextWindow: num
   return Math.min(options.triggerShare * contextWindow, options.maxContextTokens);
 }
 
+/** The context size at which stale results are cleared: below the compaction trigger on a small window too. */
+export function clearingTrigger(options: CompactionOptions, contextWindow: number): number {
+  return Math.min(options.clearAtTokens, 0.9 * compactionTrigger(options, contextWindow));
+}
+
 /** The size a compaction aims below (summarizes when clearing alone does not get there). */
 export function compactionTarget(options: CompactionOptions, contextWindow: number): number {
   return compactionTrigger(options, contextWindow) * (options.targetShare / options.triggerShare);

@@ -2,7 +2,7 @@ import type { AssistantBlock, TextBlock, ToolUseBlock } from '../../model/model.
 import { nearLimits, wrapUpNote } from './budgets.js';
 import { measureStale } from './clear-stale.js';
 import { clearStale, compactHistory, lastText } from './compact-history.js';
-import { compactionTrigger } from './compaction.js';
+import { clearingTrigger, compactionTrigger } from './compaction.js';
 import { type Ending, endingOnBudget } from './ending.js';
 import { executeTools } from './execute-tools.js';
 import { queryModel } from './query-model.js';
@@ -23,7 +23,10 @@ async function prepare(run: Run): Promise<void> {
     ctx.emit({ type: 'status', message: `Near the ${near.join(', ')} budget; asked the agent to wrap up` });
   }
   // Stale tool output goes in batches, when the context is large and the batch pays for its cache rewrite.
-  if (ctx.compaction.clearStale && upcomingContext(state) >= ctx.compaction.clearAtTokens) {
+  if (
+    ctx.compaction.clearStale &&
+    upcomingContext(state) >= clearingTrigger(ctx.compaction, ctx.model.contextWindow)
+  ) {
     const stale = measureStale(state.history, {
       keepTurns: ctx.compaction.clearKeepTurns,
       minClearChars: ctx.compaction.minClearChars,
