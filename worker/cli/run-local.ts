@@ -7,6 +7,7 @@ import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
 import { getEffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import { parseRepoConfig, REPO_CONFIG_PATH } from '../../src/repo-config/repo-config.js';
+import { loadAgentHarness } from '../agent/tools/create-run-tools.js';
 import { createModelFromConfig } from '../model/create-model.js';
 import type { Model } from '../model/model.js';
 import { DockerSandboxProvider } from '../sandbox/docker-sandbox-provider.js';
@@ -131,13 +132,16 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
         defaultHeaders: options.modelHeaders,
       });
 
+    const harness = await loadAgentHarness(config);
     let session: AgentSessionResult;
     try {
       session = await runAgentSession(
         {
           sandboxes: new DockerSandboxProvider({ workerHostId: `cli-${hostname()}-${process.pid}`, log }),
           image: config.SANDBOX_IMAGE,
-          agent: createAgentRunner({ model, secrets }),
+          // The operator's harness (tool policy, MCP servers, subagent shell), as the workers load it.
+          agent: createAgentRunner({ model, secrets, harness }),
+          operatorPolicy: harness.policy,
         },
         {
           workspace: {

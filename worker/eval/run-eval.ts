@@ -9,6 +9,7 @@ import {
   getEffectiveRepoConfig,
 } from '../../src/repo-config/effective-repo-config.js';
 import { parseRepoConfig, REPO_CONFIG_PATH } from '../../src/repo-config/repo-config.js';
+import { type AgentHarness, loadAgentHarness } from '../agent/tools/create-run-tools.js';
 import { inspectRepo } from '../cli/inspect-repo.js';
 import { cloneToCache, timestampId } from '../cli/run-local.js';
 import { createModelFromConfig } from '../model/create-model.js';
@@ -93,6 +94,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
     createModelFromConfig({ ...config, PULLWRIGHT_MODEL: modelName }, log, {
       defaultHeaders: options.modelHeaders,
     });
+  const harness = await loadAgentHarness(config);
   const sandboxes = new DockerSandboxProvider({ workerHostId: `eval-${hostname()}-${process.pid}`, log });
   const scratch = await mkdtemp(join(tmpdir(), 'pullwright-eval-'));
   const runId = `${timestampId(startedAt)}-eval`;
@@ -112,6 +114,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
         config,
         options,
         model,
+        harness,
         sandboxes,
         scratch,
         runId,
@@ -153,6 +156,7 @@ interface TaskContext {
   config: Config;
   options: RunEvalOptions;
   model: Model;
+  harness: AgentHarness;
   sandboxes: DockerSandboxProvider;
   scratch: string;
   runId: string;
@@ -243,7 +247,9 @@ async function evaluateTask(ctx: TaskContext): Promise<EvalTaskReport> {
       {
         sandboxes: ctx.sandboxes,
         image: ctx.config.SANDBOX_IMAGE,
-        agent: createAgentRunner({ model: ctx.model, secrets }),
+        // The operator's harness (tool policy, MCP, subagents), as `pullwright run` and the workers use it.
+        agent: createAgentRunner({ model: ctx.model, secrets, harness: ctx.harness }),
+        operatorPolicy: ctx.harness.policy,
       },
       {
         workspace: {
