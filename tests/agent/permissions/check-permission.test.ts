@@ -86,6 +86,14 @@ describe('checkShellCommand', () => {
     '$GIT push',
     'echo "$(cat <<EOF\n$(git push)\nEOF\n)"',
     'echo "unterminated git push',
+    '\\git push',
+    "g'i't push",
+    '/usr/bin/env git push',
+    "$'\\x67it' push",
+    '${GIT:-git} push',
+    'f() { git push; }; f',
+    'echo $(( $(git push) ))',
+    'true\ngit push',
   ])('denies %j', (cmd) => {
     const d = checkShellCommand(p, cmd);
     expect(d.allowed).toBe(false);
