@@ -1,4 +1,4 @@
-import type { MaintenanceTask, RepoRef, TargetTask } from '../../src/domain/task.js';
+import type { MaintenanceTask, RepoRef, TargetTask, Task } from '../../src/domain/task.js';
 import { PullwrightError } from '../../src/errors.js';
 import type {
   CheckRunChange,
@@ -21,6 +21,7 @@ import { createSilentLogger } from '../../src/logger.js';
 import type { AgentResult } from '../../worker/agent/loop/run-agent.js';
 import { DEFAULT_FLOW_CONFIG, type FlowRepoConfig } from '../../worker/flows/flow-config.js';
 import type { FlowDeps } from '../../worker/flows/flow-context.js';
+import { runFlow } from '../../worker/flows/run-flow.js';
 import type { ExecResult, Sandbox, SandboxPolicyInput } from '../../worker/sandbox/sandbox.js';
 
 /**
@@ -440,3 +441,15 @@ export function maintenanceTask(maintenanceTaskId: string): MaintenanceTask {
 }
 
 export const silent = createSilentLogger();
+
+/** Runs one job through runFlow on the harness, as the last attempt, with a fresh signal. */
+export function runTask(h: Harness, task: Task, jobId = 'job-1') {
+  return runFlow({
+    task,
+    jobId,
+    deps: h.deps,
+    signal: new AbortController().signal,
+    log: silent,
+    finalAttempt: true,
+  });
+}

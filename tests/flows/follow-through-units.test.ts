@@ -5,8 +5,7 @@ import type { AgentTask } from '../../worker/agent/tool.js';
 import { shouldResolve } from '../../worker/delivery/resolve-threads.js';
 import { renderCheckSummary, startCheckRun } from '../../worker/flows/check-run.js';
 import { questionMarker, readQuestionMarker } from '../../worker/flows/questions.js';
-import { runFlow } from '../../worker/flows/run-flow.js';
-import { agentResult, createHarness, FakeGitHub, fakePull, implementTask, silent } from './fakes.js';
+import { agentResult, createHarness, FakeGitHub, fakePull, implementTask, runTask, silent } from './fakes.js';
 
 const MEMORY = {
   understanding: '',
@@ -32,15 +31,7 @@ function capture(h: ReturnType<typeof createHarness>, results: AgentResult[]) {
   return tasks;
 }
 
-const run = (h: ReturnType<typeof createHarness>, task: TargetTask) =>
-  runFlow({
-    task,
-    jobId: 'job-u',
-    deps: h.deps,
-    signal: new AbortController().signal,
-    log: silent,
-    finalAttempt: true,
-  });
+const run = (h: ReturnType<typeof createHarness>, task: TargetTask) => runTask(h, task, 'job-u');
 
 describe('the Pullwright check run', () => {
   it('goes in progress on the head, then completes there and on the commit the run pushed', async () => {

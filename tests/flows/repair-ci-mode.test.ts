@@ -3,8 +3,7 @@ import type { TargetTask } from '../../src/domain/task.js';
 import type { AgentTask } from '../../worker/agent/tool.js';
 import { capLog } from '../../worker/flows/ci/cap-log.js';
 import { gatherCiState } from '../../worker/flows/ci/gather-ci-failures.js';
-import { runFlow } from '../../worker/flows/run-flow.js';
-import { createHarness, fakePull, silent } from './fakes.js';
+import { createHarness, fakePull, runTask } from './fakes.js';
 
 const HEAD = fakePull().headSha;
 
@@ -124,15 +123,7 @@ function harness(options: { repairs?: { attempt: number; maxAttempts: number; ex
   return { h, pull, seenTasks, recorded };
 }
 
-const run = (h: ReturnType<typeof createHarness>, task: TargetTask) =>
-  runFlow({
-    task,
-    jobId: 'job-r',
-    deps: h.deps,
-    signal: new AbortController().signal,
-    log: silent,
-    finalAttempt: true,
-  });
+const run = (h: ReturnType<typeof createHarness>, task: TargetTask) => runTask(h, task, 'job-r');
 
 describe('CI logs for the agent', () => {
   it('keep the head and the tail, drop colour codes and Actions timestamps', () => {
