@@ -218,6 +218,10 @@ export async function queueBranchUpdates(
       // The PR was retargeted since Pullwright last pushed: its base is not this branch now.
       if (pull.baseRef !== baseRef) return;
       let reason: 'conflict' | 'behind' | null = null;
+      if (pull.mergeable === null) {
+        // GitHub had not computed it within the timeout: the next base push checks again.
+        log.warn({ number }, 'Mergeability still unknown: branch update not checked');
+      }
       if (pull.mergeable === false) reason = 'conflict';
       else if (config.updateBranch === 'always-behind') {
         const compare = await ctx.github.compareCommits(installationId, repo, baseSha, pull.headSha);
