@@ -165,6 +165,22 @@ describe('repair-ci mode (orchestration with fakes)', () => {
     expect(recorded[0]).toMatchObject({ pushedBy: 'repair-ci', baseRef: 'main' });
   });
 
+  it("a writer's @agent fix ci takes the PR's current head and claims an attempt that the limit never refuses", async () => {
+    const { h, seenTasks } = harness();
+    const claims: unknown[] = [];
+    h.deps.followUps!.claimRepair = async (_target, sha, options) => {
+      claims.push({ sha, ...options });
+      return { status: 'claimed' as const, attempt: 3, maxAttempts: 3 };
+    };
+    const outcome = await run(
+      h,
+      repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
+    );
+    expect(outcome.status).toBe('succeeded');
+    expect(claims).toEqual([{ sha: HEAD, maxRepairs: 2, requested: true }]);
+    expect(seenTasks[0]).toMatchObject({ attempt: 3, maxAttempts: 3, instruction: 'fix ci' });
+  });
+
   it('at the limit runs no agent and reports what still fails', async () => {
     const { h, seenTasks } = harness({ repairs: { attempt: 2, maxAttempts: 2, exhausted: true } });
     const outcome = await run(h, repairTask());
