@@ -31,7 +31,7 @@ interface SentBody {
   messages: SentMessage[];
   tool_choice?: { type: string };
 }
-const bodyOf = (r: { body: unknown } | undefined) => (r?.body ?? { messages: [] }) as SentBody;
+const bodyOf = (r: { body?: unknown } | undefined) => (r?.body ?? { messages: [] }) as SentBody;
 
 /** Small thresholds so 14 turns of a 200 KB file trigger clearing batches and a summary. */
 const COMPACTION = {

@@ -27,8 +27,8 @@ const STEPS: ScriptedBlock[][] = [
     tool(EDIT_TOOL, {
       command: 'str_replace',
       path: 'greet.js',
-      old_str: '`Hi ${name}`',
-      new_str: '`Hello, ${name}!`',
+      old_str: `\`Hi \${name}\``,
+      new_str: `\`Hello, \${name}!\``,
     }),
     mem({
       decisions: [
@@ -83,7 +83,6 @@ export function memoryClearingRepo(): Record<string, string> {
   );
   return {
     'big.txt': `${lines.join('\n')}\n`,
-    'greet.js':
-      "'use strict';\nfunction greet(name) {\n  return `Hi ${name}`;\n}\nmodule.exports = { greet };\n",
+    'greet.js': `'use strict';\nfunction greet(name) {\n  return \`Hi \${name}\`;\n}\nmodule.exports = { greet };\n`,
   };
 }
