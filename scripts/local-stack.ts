@@ -12,6 +12,7 @@ import { startGitHubTwin } from '../tests/twins/github/index.js';
 import { twinOAuthClient } from '../tests/twins/github/routes-oauth.js';
 import type { GitHubTwin } from '../tests/twins/github/types.js';
 import { type ModelTwin, startModelTwin, writeFixFailingTestRepo } from '../tests/twins/model/index.js';
+import { loadAgentHarness } from '../worker/agent/tools/create-run-tools.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../worker/create-worker-runtime.js';
 import { createModelFromConfig } from '../worker/model/create-model.js';
 import { createAgentRunner } from '../worker/session/agent-runner.js';
@@ -184,6 +185,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       agent: createAgentRunner({
         model: createModelFromConfig(workerConfig, workerLog.child({ component: 'agent' })),
         secrets: workerConfig.ANTHROPIC_API_KEY ? [workerConfig.ANTHROPIC_API_KEY] : [],
+        harness: await loadAgentHarness(workerConfig),
       }),
       lockDurationMs: options.lockDurationMs,
       reapIntervalMs: extra.reapIntervalMs,

@@ -2,6 +2,7 @@ import { loadConfigOrExit } from '../src/config/env.js';
 import { createLogger } from '../src/logger.js';
 import { REDIS_NO_PASSWORD_WARNING, redisConfigHasPassword } from '../src/queue/redis-auth.js';
 import { envFilePath, loadEnvFile } from '../src/setup/run-setup.js';
+import { loadAgentHarness } from './agent/tools/create-run-tools.js';
 import { startWorkerRuntime } from './create-worker-runtime.js';
 import { createModelFromConfig } from './model/create-model.js';
 import { createAgentRunner } from './session/agent-runner.js';
@@ -19,12 +20,19 @@ if (!config.ANTHROPIC_API_KEY) {
   );
 }
 
+// The operator's tool policy, MCP servers and subagent shell: a bad file stops the worker here.
+const harness = await loadAgentHarness(config).catch((err: unknown) => {
+  log.error({ err }, 'The agent harness files are invalid');
+  process.exit(1);
+});
+
 const runtime = await startWorkerRuntime({
   config,
   log,
   agent: createAgentRunner({
     model: createModelFromConfig(config, log.child({ component: 'agent' })),
     secrets: config.ANTHROPIC_API_KEY ? [config.ANTHROPIC_API_KEY] : [],
+    harness,
   }),
 });
 
