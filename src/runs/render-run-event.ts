@@ -83,10 +83,14 @@ function toolLine(event: Extract<RunEvent, { t: 'tool' }>, runId: string | null)
       ? html`<code>$ ${str(input?.command) || event.summary}</code>`
       : isEdit
         ? html`${command === 'view' ? 'Viewed' : 'Edited'} <code>${str(input?.path) || event.summary}</code>`
-        : html`${event.name} <code>${event.summary}</code>`;
+        : event.name === 'update_plan'
+          ? html`Updated the plan`
+          : event.name === 'finish'
+            ? html`Finished: ${str(input?.summary) || event.summary}`
+            : html`${event.name} <code>${event.summary}</code>`;
   const kind = isEdit ? (command === 'view' ? 'view' : 'edit') : event.name === 'bash' ? 'command' : 'tool';
   const body = isEdit && input ? editBody(input) : null;
-  const showInput = !isEdit && event.name !== 'bash' && event.input;
+  const showInput = !isEdit && event.name !== 'bash' && event.name !== 'update_plan' && event.input;
   const open = kind === 'edit';
   return html`<li class="step ${kind}${event.isError ? ' error' : ''}" data-seq="${event.seq}">
 <details${open ? new SafeHtml(' open') : ''}><summary><span class="icon" aria-hidden="true"></span><span class="what">${label}</span><span class="dur">${formatDuration(event.durationMs)}${event.isError ? ' · failed' : ''}</span></summary>

@@ -178,7 +178,10 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
     url,
 
     started(details = {}) {
-      meta.title = details.title ? clean(details.title, 300) : null;
+      // The or PR's own title as approved with the trigger reads best; else the flow's.
+      const approved = 'approved' in task ? task.approved?.title : undefined;
+      const title = approved || details.title;
+      meta.title = title ? clean(title, 300) : null;
       record({
         t: 'started',
         kind: task.kind,
