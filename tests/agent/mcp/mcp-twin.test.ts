@@ -24,7 +24,7 @@ interface Body {
  * with the SDK) started INSIDE the Docker sandbox, a remote one over Streamable HTTP on
  * loopback called from the host with the operator's credential, plus the policy.
  */
-describe('MCP tools against the model twin', { timeout: 180_000 }, () => {
+describe('MCP tools against the model twin', { timeout: 400_000 }, () => {
   let twin: ModelTwin;
   let remote: RemoteMcpFixture;
   let repo: DockerRepo;
@@ -48,7 +48,12 @@ describe('MCP tools against the model twin', { timeout: 180_000 }, () => {
 
   it('offers the allowed servers tools with a prefix, fences and caps results, keeps credentials on the host', async () => {
     const events: HarnessEvent[] = [];
-    const base = { ...twinRunOptions(twin, repo.scratch, 'harness-tools'), sandbox: repo.sandbox };
+    // A generous wall budget: the machine may be shared (each `npm test` in a container can take seconds).
+    const base = {
+      ...twinRunOptions(twin, repo.scratch, 'harness-tools', { timeoutMs: 120_000 }),
+      sandbox: repo.sandbox,
+      budgets: { maxTurns: 40, maxCostUsd: 5, maxWallMs: 380_000 },
+    };
     const runTools = await createRunTools({
       harness: {
         policy: PermissionRules.parse({

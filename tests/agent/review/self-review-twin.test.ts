@@ -18,7 +18,7 @@ import { harnessToolsScenario, REVIEWER_MARKER } from '../../twins/model/scenari
 import { createLocalSandbox } from '../loop/local-sandbox.js';
 import { twinRunOptions } from '../loop/twin-run.js';
 
-const LIMITS: Budgets = { maxTurns: 40, maxCostUsd: 5, maxWallMs: 120_000 };
+const LIMITS: Budgets = { maxTurns: 40, maxCostUsd: 5, maxWallMs: 280_000 };
 const TASK: AgentTask = { kind: 'local', text: 'Fix the failing tests of this repository.' };
 
 function git(dir: string, ...args: string[]): string {
@@ -30,7 +30,7 @@ function git(dir: string, ...args: string[]): string {
 }
 
 /** The reviewer through the real loop and SDK against the model twin (it needs no sandbox). */
-describe('self-review before delivery', { timeout: 120_000 }, () => {
+describe('self-review before delivery', { timeout: 300_000 }, () => {
   let twin: ModelTwin;
   let dir: string;
   const log = createSilentLogger();

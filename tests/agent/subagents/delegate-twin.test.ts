@@ -17,6 +17,8 @@ import { type ModelTwin, startModelTwin } from '../../twins/model/index.js';
 import { DENIED_COMMAND, harnessToolsScenario } from '../../twins/model/scenarios/harness-tools.js';
 import { twinRunOptions } from '../loop/twin-run.js';
 
+const WIDE = { maxTurns: 40, maxCostUsd: 5, maxWallMs: 380_000 };
+
 interface Body {
   system?: unknown;
   tools?: { name: string }[];
@@ -30,7 +32,7 @@ import { type DockerRepo, startDockerRepo } from './docker-repo.js';
  * Subagents through the real loop, the real SDK over HTTP and the real tools in a real
  * Docker sandbox, against the model twin's `harness-tools` scenario.
  */
-describe('delegate: subagents against the model twin', { timeout: 120_000 }, () => {
+describe('delegate: subagents against the model twin', { timeout: 400_000 }, () => {
   let twin: ModelTwin;
   let repo: DockerRepo;
   let dir: string;
@@ -52,7 +54,12 @@ describe('delegate: subagents against the model twin', { timeout: 120_000 }, () 
 
   it('runs two subagents from one response, returns only their reports, counts their cost, and a denied push', async () => {
     const events: (AgentEvent | HarnessEvent)[] = [];
-    const base = { ...twinRunOptions(twin, dir, 'harness-tools'), sandbox: repo.sandbox };
+    // A generous wall budget: the machine may be shared (each `npm test` in a container can take seconds).
+    const base = {
+      ...twinRunOptions(twin, dir, 'harness-tools', { timeoutMs: 120_000 }),
+      sandbox: repo.sandbox,
+      budgets: WIDE,
+    };
     const policy = resolveToolPolicy(PermissionRules.parse({ shell: { deny: ['git push'] } }), undefined);
     const onEvent = (e: HarnessEvent) => events.push(e);
     const delegate = createDelegateTool({
@@ -145,7 +152,12 @@ describe('delegate: subagents against the model twin', { timeout: 120_000 }, () 
   it('runs the delegate calls of one response concurrently', async () => {
     // Each subagent request is delayed 300 ms by the twin; two subagents of 3 turns each take
     // about 1.8 s one after the other and about 0.9 s together.
-    const base = { ...twinRunOptions(twin, dir, 'harness-tools'), sandbox: repo.sandbox };
+    // A generous wall budget: the machine may be shared (each `npm test` in a container can take seconds).
+    const base = {
+      ...twinRunOptions(twin, dir, 'harness-tools', { timeoutMs: 120_000 }),
+      sandbox: repo.sandbox,
+      budgets: WIDE,
+    };
     const delegate = createDelegateTool({
       model: base.model,
       policy: OPEN_POLICY,
@@ -191,7 +203,7 @@ describe('the subagent prefix', () => {
   });
 });
 
-describe('the read-only shell (SUBAGENT_SHELL) in a real sandbox', { timeout: 120_000 }, () => {
+describe('the read-only shell (SUBAGENT_SHELL) in a real sandbox', { timeout: 300_000 }, () => {
   it('reads, and refuses to write, on the parsed command', async () => {
     const repo = await startDockerRepo();
     try {

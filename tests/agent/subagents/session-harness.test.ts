@@ -31,7 +31,7 @@ import { twinRunOptions } from '../loop/twin-run.js';
  * only) finds the remaining failure; the agent's one review round fixes it; verify passes.
  * The runner is the worker's own (`createAgentRunner` with the operator's harness).
  */
-describe('the harness through the agent session', { timeout: 400_000 }, () => {
+describe('the harness through the agent session', { timeout: 600_000 }, () => {
   const { provider, workerHostId, docker } = testProvider();
   let tmp: Awaited<ReturnType<typeof makeTmp>>;
   let twin: ModelTwin;
@@ -94,7 +94,7 @@ describe('the harness through the agent session', { timeout: 400_000 }, () => {
           setupCommand: null,
           verifyCommands: ['npm test'],
           network: { setup: { mode: 'none' }, agent: { mode: 'none' } },
-          limits: { maxTurns: 40, maxCostUsd: 5, maxWallMs: 300_000 },
+          limits: { maxTurns: 40, maxCostUsd: 5, maxWallMs: 500_000 },
           permissions: {
             shell: { allow: [], deny: [] },
             write: { allow: [], deny: ['.github/**'] },
