@@ -26,7 +26,8 @@ Options:
   -h, --help             show this help
 
 Environment: ANTHROPIC_API_KEY (required), ANTHROPIC_BASE_URL, PULLWRIGHT_MODEL,
-SANDBOX_IMAGE, MAX_TURNS, MAX_COST_USD, MAX_WALL_MINUTES.`;
+SANDBOX_IMAGE, MAX_TURNS, MAX_COST_USD, MAX_WALL_MINUTES; GITHUB_TOKEN (optional, read access:
+with an origin on GitHub, a merged pull request's task is the issue it closed).`;
 
 /** `pullwright eval`. Exit codes: 0 the evaluation ran (whatever it solved), 1 it failed, 2 bad usage or setup, 130 cancelled. */
 export async function mainEval(argv: string[]): Promise<number> {
@@ -74,6 +75,8 @@ export async function mainEval(argv: string[]): Promise<number> {
         repo: values.repo ?? process.cwd(),
         limit: positiveNumber('--limit', values.limit, true) ?? 5,
         testCommand: values['test-command'],
+        // Read access to the GitHub remote: tasks of merged pull requests become the issues they closed.
+        githubToken: process.env.GITHUB_TOKEN || undefined,
         reportPath: values.out,
         model: values.model,
         maxTurns: positiveNumber('--max-turns', values['max-turns'], true),

@@ -23,7 +23,7 @@ export interface EvalTaskReport {
   parentSha: string;
   kind: 'commit' | 'merge';
   subject: string;
-  source: 'commit-message' | 'issue';
+  source: 'commit-message' | 'issue' | 'pull-request';
   issue?: string;
   /**
    * solved: the fix's tests pass on the agent's change. unsolved: they fail. invalid: not a usable

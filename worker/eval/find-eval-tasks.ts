@@ -18,7 +18,9 @@ export interface EvalTask {
   /** What the agent is told: the commit message, or the issue text when one is known. */
   text: string;
   /** Where `text` came from. */
-  source: 'commit-message' | 'issue';
+  source: 'commit-message' | 'issue' | 'pull-request';
+  /** The pull request it merged ("Merge pull request #N", or a squash's "(#N)"), when it says so. */
+  pullNumber?: number;
   /** `owner/repo#N` of the issue it closed, when known. */
   issue?: string;
   /** Test files the fix changed (withheld from the agent, applied to judge it). */
@@ -111,7 +113,9 @@ export async function findEvalTasks(
     const text = isMerge
       ? taskText(cleanSubject, (body ?? '').split('\n').slice(1).join('\n'))
       : taskText(cleanSubject, body ?? '');
+    const pr = /^Merge pull request #(\d+)\b/.exec(subject ?? '') ?? /\(#(\d+)\)\s*$/.exec(subject ?? '');
     tasks.push({
+      ...(pr ? { pullNumber: Number(pr[1]) } : {}),
       sha,
       parentSha,
       kind: isMerge ? 'merge' : 'commit',

@@ -3,6 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Config, parseConfig } from '../../src/config/env.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
+import { createTokenReader } from '../../src/github/token-reader.js';
 import { createSilentLogger, type Logger, redactText } from '../../src/logger.js';
 import {
   type EffectiveRepoConfig,
@@ -26,6 +27,7 @@ import { extractPatch } from '../workspace/patch.js';
 import type { RepoCache } from '../workspace/repo-cache.js';
 import { createWorkingCopy } from '../workspace/working-copy.js';
 import { combineWithTests, diffCommits } from './combine-patch.js';
+import { apiUrlFor, createGitHubTaskDescriber, parseGitHubRemote } from './describe-from-github.js';
 import { type EvalReport, type EvalTaskReport, totalsOf } from './eval-report.js';
 import { type EvalTask, findEvalTasks } from './find-eval-tasks.js';
 
@@ -45,8 +47,13 @@ export interface RunEvalOptions {
   signal?: AbortSignal;
   log?: Logger;
   onEvent?: (event: SessionEvent | { type: 'task'; index: number; total: number; task: EvalTask }) => void;
-  /** Issue texts for tasks (GitHub remote + token): replaces the commit message as the task. */
+  /** Issue texts for tasks: replaces the commit message as the task (default: from GitHub with `githubToken`). */
   describeTask?: (task: EvalTask) => Promise<EvalTask>;
+  /**
+   * A GitHub token (read access): with an `origin` on GitHub, a merged pull request's task becomes the
+   * issue it closed (or its description). Only the host process uses it; it never enters a sandbox.
+   */
+  githubToken?: string;
   modelOverride?: Model;
   modelHeaders?: Record<string, string>;
   now?: () => Date;
@@ -103,7 +110,8 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
   try {
     const cache = await cloneToCache(repo, scratch);
     let tasks = await findEvalTasks(cache.dir, { head: repo.head, limit: options.limit });
-    if (options.describeTask) tasks = await Promise.all(tasks.map((t) => options.describeTask!(t)));
+    const describe = options.describeTask ?? (await githubDescriber(repo.top, config, options.githubToken));
+    if (describe) tasks = await Promise.all(tasks.map((t) => describe(t)));
     for (const [index, task] of tasks.entries()) {
       if (signal.aborted) break;
       options.onEvent?.({ type: 'task', index, total: tasks.length, task });
@@ -147,6 +155,14 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
     await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
   }
   return report;
+}
+
+async function githubDescriber(top: string, config: Config, token: string | undefined) {
+  if (!token) return null;
+  const remote = parseGitHubRemote(await gitText(['-C', top, 'remote', 'get-url', 'origin']).catch(() => ''));
+  if (!remote) return null;
+  const apiUrl = apiUrlFor(remote.host, { apiUrl: config.GITHUB_API_URL, gitUrl: config.GITHUB_GIT_URL });
+  return createGitHubTaskDescriber(createTokenReader({ apiUrl, token }), remote);
 }
 
 interface TaskContext {
