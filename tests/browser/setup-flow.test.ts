@@ -123,5 +123,5 @@ describe('registering the GitHub App from the setup page', () => {
       body: delivery.body,
     });
     expect(forged.status).toBeGreaterThanOrEqual(400);
-  });
+  }, 300_000);
 });

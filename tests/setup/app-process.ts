@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** `npm run app` as a child process in a folder of the test's (its own `.env`), with its output kept. */
+/**
+ * `npm run app` as a child process in a folder of the test's (its own `.env`), with its output kept. Waits
+ * are long (2 min): tsx compiles the app at start, which takes tens of seconds on a loaded machine.
+ */
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -41,7 +44,7 @@ export function startAppProcess(cwd: string, env: Record<string, string>): AppPr
   return {
     child,
     output: () => out,
-    waitFor(pattern, timeoutMs = 30_000) {
+    waitFor(pattern, timeoutMs = 120_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = out.match(pattern);
@@ -78,7 +81,7 @@ export function startAppProcess(cwd: string, env: Record<string, string>): AppPr
 }
 
 /** Polls `url` until it answers `status` (the app is listening). */
-export async function waitForHttp(url: string, status = 200, timeoutMs = 30_000): Promise<void> {
+export async function waitForHttp(url: string, status = 200, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -51,7 +51,7 @@ beforeAll(async () => {
   });
   await waitForHttp(`http://127.0.0.1:${port}/healthz`);
   await app.waitFor(/Forwarding webhooks from the relay channel/);
-});
+}, 300_000);
 
 afterAll(async () => {
   await app?.stop();
