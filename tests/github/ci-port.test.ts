@@ -115,6 +115,7 @@ describe('GitHub ports: CI, mergeability, threads, issues (against the twin)', (
     const runs = await gh.listCheckRunsForRef(headSha, { annotations: true });
     const test = runs.find((r) => r.name === 'test')!;
     expect(test).toMatchObject({ conclusion: 'failure', appSlug: 'github-actions', status: 'completed' });
+    expect(test.detailsUrl).toMatch(/\/acme\/ci\/actions\/runs\/\d+\/job\/\d+$/);
     expect(test.annotations).toEqual([
       { path: 'b.txt', startLine: 1, endLine: 1, level: 'failure', message: 'b.txt is not ok', title: null },
     ]);

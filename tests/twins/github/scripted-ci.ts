@@ -246,6 +246,9 @@ export class ScriptedCi {
       };
       run.jobs.push(job);
       jobs.push(job);
+      // As Actions' check runs: details link to the job's page, external id names the job.
+      check.detailsUrl = `${core.config.url}/${repo.fullName}/actions/runs/${run.id}/job/${job.id}`;
+      check.externalId = String(job.id);
       await sendWorkflowJob(core, repo, run, job, 'queued');
       await sendCheckRun(core, repo, check, 'created', run.actor);
       await sendStatus(
