@@ -90,6 +90,7 @@ describe('checkShellCommand', () => {
     "g'i't push",
     '/usr/bin/env git push',
     "$'\\x67it' push",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, not a template
     '${GIT:-git} push',
     'f() { git push; }; f',
     'echo $(( $(git push) ))',
