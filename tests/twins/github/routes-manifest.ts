@@ -1,10 +1,8 @@
-import { createPublicKey, generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { TwinAuth } from './auth.js';
 import { type Ctx, type HandlerResult, notFound } from './http.js';
 import { R, type RouteKit } from './router.js';
 import type { Json } from './serialize.js';
-import type { TwinCore } from './twin-core.js';
 import { escapeHtml, formBody, htmlPage, redirect, sessionCookie, twinWebOf } from './twin-web.js';
 
 /**
@@ -103,50 +101,6 @@ function slugify(name: string): string {
   );
 }
 
-/**
- * Makes the twin act as the newly registered app. TwinCore has no hook for this yet (asked of the
- * twin's owner), so this reaches the few fields that name the app; kept in one place to replace.
- */
-function adoptApp(
-  core: TwinCore,
-  auth: TwinAuth,
-  app: {
-    id: number;
-    slug: string;
-    name: string;
-    owner: string;
-    publicKey: KeyObject;
-    webhookSecret: string;
-    webhookUrl: string | null;
-  },
-): void {
-  const hook = (core as unknown as { adoptApp?: (a: typeof app) => void }).adoptApp;
-  if (typeof hook === 'function') {
-    hook.call(core, app);
-    return;
-  }
-  const botLogin = `${app.slug}[bot]`;
-  const bot = core.ensureUser(botLogin);
-  core.state.users.set(botLogin.toLowerCase(), { ...bot, type: 'Bot', token: '' });
-  core.config.appId = app.id;
-  core.config.slug = app.slug;
-  core.config.botLogin = botLogin;
-  (auth as unknown as { publicKey: KeyObject }).publicKey = app.publicKey;
-  const deliverer = core.deliverer as unknown as { secret: string; appId: number; url: string | null };
-  deliverer.secret = app.webhookSecret;
-  deliverer.appId = app.id;
-  deliverer.url = app.webhookUrl;
-  const info = (core.ser as unknown as { app: Record<string, unknown> }).app;
-  Object.assign(info, {
-    id: app.id,
-    slug: app.slug,
-    name: app.name,
-    owner: app.owner,
-    botLogin,
-    botId: bot.id,
-  });
-}
-
 function confirmPage(
   csrf: string,
   m: Manifest,
@@ -188,7 +142,7 @@ function signInHere(action: string, raw: string, state: string, error?: string):
   );
 }
 
-export function registerManifestRoutes({ core, auth, on }: RouteKit): void {
+export function registerManifestRoutes({ core, on }: RouteKit): void {
   const web = twinWebOf(core);
   const pending = new Map<string, PendingApp>();
 
@@ -255,7 +209,7 @@ export function registerManifestRoutes({ core, auth, on }: RouteKit): void {
     const id = core.state.id();
     const slug = slugify(m.name);
     const webhookSecret = randomBytes(20).toString('hex');
-    adoptApp(core, auth, {
+    core.adoptApp({
       id,
       slug,
       name: m.name,
