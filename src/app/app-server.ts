@@ -120,6 +120,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     auth: runSettings.auth,
     publicUrl: runSettings.publicUrl,
     monthlyBudgetUsd: runSettings.monthlyBudgetUsd,
+    accessTtlSeconds: runSettings.accessTtlSeconds,
     // One connection per open live page: XREAD BLOCK holds it (bounded by the pages' viewer cap).
     newReader: () => createRedis(redisTarget, { maxRetriesPerRequest: null }, log),
     log: log.child({ component: 'run-pages' }),

@@ -30,6 +30,8 @@ export interface GitHubUserOptions {
   redis: Redis;
   prefix: string;
   fetch?: typeof fetch;
+  /** How long an access answer is reused (tests shorten it). */
+  accessTtlSeconds?: number;
 }
 
 export function pkceChallenge(verifier: string): string {
@@ -144,7 +146,12 @@ export function createGitHubUser(options: GitHubUserOptions) {
           }
           if (repos.length < 100) break;
         }
-        await options.redis.set(cacheKey, JSON.stringify(map), 'EX', ACCESS_TTL_SECONDS);
+        await options.redis.set(
+          cacheKey,
+          JSON.stringify(map),
+          'EX',
+          options.accessTtlSeconds ?? ACCESS_TTL_SECONDS,
+        );
       }
       return map[params.repo.toLowerCase()] ?? 'none';
     },

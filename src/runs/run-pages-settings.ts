@@ -11,6 +11,8 @@ export interface RunPagesSettings {
   monthlyBudgetUsd: number | null;
   /** METRICS_REPO_LABELS: the cost counter per installation and repo (label cardinality is a cost). */
   metricsRepoLabels: boolean;
+  /** How long a person's access answer is reused (default 60 s; tests shorten it). */
+  accessTtlSeconds?: number;
 }
 
 export const DEFAULT_RUN_PAGES_SETTINGS: RunPagesSettings = {

@@ -58,6 +58,8 @@ export interface RunPagesOptions {
   log: Logger;
   fetch?: typeof fetch;
   maxLiveViewers?: number;
+  /** How long a person's access answer from GitHub is reused (default 60 s). */
+  accessTtlSeconds?: number;
 }
 
 const RUN_PATH = /^\/runs\/(r_[A-Za-z0-9_-]{16,40})(\/events|\/stop|\/entries\/\d{1,9})?$/;
@@ -142,7 +144,13 @@ export function createRunPages(options: RunPagesOptions) {
       })
     : null;
   const github: GitHubUser | null = auth
-    ? createGitHubUser({ ...auth, redis: options.redis, prefix: options.prefix, fetch: options.fetch })
+    ? createGitHubUser({
+        ...auth,
+        redis: options.redis,
+        prefix: options.prefix,
+        fetch: options.fetch,
+        accessTtlSeconds: options.accessTtlSeconds,
+      })
     : null;
   const live = { viewers: 0, max: options.maxLiveViewers ?? 200 };
   const finishedBodies = new BodyCache(32, 64 * 1024 * 1024);

@@ -55,6 +55,32 @@ describe('run pages over HTTP', () => {
     );
   });
 
+  it('takes access changed on GitHub into account once the short cache expires', async () => {
+    h.twin.seed.user({ login: 'walt' });
+    h.twin.seed.collaborator('acme/widgets', 'walt', 'write');
+    const recorder = h.recorder();
+    recorder.started({ title: 'still running' });
+    await recorder.flushed();
+    const cookie = await httpSignIn(h, 'walt');
+    const url = `${h.app.url}/runs/${recorder.runId}`;
+    const before = await (await fetch(url, { headers: { cookie } })).text();
+    expect(before).toContain('id="stop"');
+    const csrf = /name="csrf" value="([^"]+)"><button class="danger"/.exec(before)?.[1] ?? '';
+    // Walt is downgraded to read on GitHub: after the cache (1 s in this harness), no Stop and a refused stop.
+    h.twin.seed.collaborator('acme/widgets', 'walt', 'read');
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await (await fetch(url, { headers: { cookie } })).text()).not.toContain('id="stop"');
+    const stop = await fetch(`${url}/stop`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `csrf=${encodeURIComponent(csrf)}`,
+    });
+    expect(stop.status).toBe(403);
+    recorder.finish({ status: 'cancelled' });
+    await recorder.flushed();
+  });
+
   it('exports one cost series unless repo labels are enabled', () => {
     const costs = [
       { installationId: '1', repo: 'a/b', costUsd: 1.25 },

@@ -66,6 +66,8 @@ export async function startPagesHarness(options: { maxRunBytes?: number } = {}):
     maxTotalBytes: 268_435_456,
     monthlyBudgetUsd: 25,
     metricsRepoLabels: true,
+    // Short, so a test sees access changed on GitHub take effect.
+    accessTtlSeconds: 1,
   };
   const app = await startAppServer({
     appId: 1,
