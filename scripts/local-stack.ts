@@ -57,6 +57,8 @@ export interface LocalStackOptions {
   repoFiles?: Record<string, string>;
   /** Runs the twin's scripted CI on every push to the sample repository (`.twin-ci.json`). */
   ci?: boolean;
+  /** The app installation's permissions (default: the twin's, without `actions: write`). */
+  installationPermissions?: Record<string, 'read' | 'write'>;
   /** Intake timings (how long a red result settles before a repair; default 0 here: tests wait on CI themselves). */
   intake?: { ciSettleMs?: number; mergeabilityTimeoutMs?: number };
 }
@@ -116,7 +118,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   github.seed.user({ login: 'alice' });
   await github.seed.repo({ owner: 'alice', name: 'mathlib', files });
   if (options.ci) github.ci.enable('alice/mathlib');
-  const { id: installationId } = github.seed.installation({ account: 'alice', repos: ['alice/mathlib'] });
+  const { id: installationId } = github.seed.installation({
+    account: 'alice',
+    repos: ['alice/mathlib'],
+    ...(options.installationPermissions ? { permissions: options.installationPermissions } : {}),
+  });
 
   // Run pages with sign-in on the twin (issue 16): the app's URL is the public URL of run links.
   const appPort = await freePort();
