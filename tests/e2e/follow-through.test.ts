@@ -174,4 +174,38 @@ describe('follow-through: branch updates, review threads, questions', { timeout:
     expect(done.body).toContain('Resuming after the earlier question');
     expect(done.body).not.toContain('pullwright:question');
   });
+
+  it('rebases on "@agent rebase" when every commit is Pullwright\'s, with a lease', async () => {
+    const { github, repo } = s;
+    const pull = await openPull('Fix the math for rebase');
+    const readme = (await github.inspect.file(repo, 'main', 'README.md'))!;
+    const { sha: mainSha } = await github.actions.pushFiles({
+      repo,
+      branch: 'main',
+      files: { 'README.md': `${readme}\nMore docs.\n` },
+      message: 'main: docs',
+      sender: 'alice',
+    });
+    await github.actions.commentOnIssue({
+      repo,
+      number: pull.number,
+      body: '@agent rebase',
+      sender: 'alice',
+    });
+    const rebased = await waitFor('the rebased head', () => {
+      const now = github.inspect.pull(repo, pull.number);
+      return now && now.headSha !== pull.headSha ? now : null;
+    });
+    const commits = await github.inspect.commits(repo, rebased.head);
+    const head = commits.find((c) => c.sha === rebased.headSha)!;
+    // Replayed onto the new base: one parent, the base's head; the old head is gone from the branch.
+    expect(head.parents).toEqual([mainSha]);
+    expect(commits.map((c) => c.sha)).not.toContain(pull.headSha);
+    expect(await github.inspect.file(repo, rebased.head, 'README.md')).toContain('More docs.');
+    const report = await waitFor('the rebase report', () => {
+      const c = trackingComment(s, pull.number);
+      return c?.body.includes('Rebased') ? c : null;
+    });
+    expect(report.body).toContain('with a lease');
+  });
 });
