@@ -20,11 +20,17 @@ export interface SpawnInput {
  * to disk, an MCP client) costs neither memory nor lost bytes.
  */
 function streamSink(target: PassThrough, source: Duplex): StreamSink {
+  let waiting = false;
   return {
     push(chunk: Buffer) {
-      if (!target.write(Buffer.from(chunk))) {
+      // One frame chunk may hold several frames: wait for one drain, not one per frame.
+      if (!target.write(Buffer.from(chunk)) && !waiting) {
+        waiting = true;
         source.pause();
-        target.once('drain', () => source.resume());
+        target.once('drain', () => {
+          waiting = false;
+          source.resume();
+        });
       }
     },
   };
@@ -55,10 +61,15 @@ export async function dockerSpawn(container: Docker.Container, input: SpawnInput
   // stdin: writes go to the process; end() half-closes the connection, which the
   // process sees as end of input.
   const stdin = new PassThrough();
+  let stdinWaiting = false;
   stdin.on('data', (chunk: Buffer) => {
-    if (!stream.write(chunk)) {
+    if (!stream.write(chunk) && !stdinWaiting) {
+      stdinWaiting = true;
       stdin.pause();
-      stream.once('drain', () => stdin.resume());
+      stream.once('drain', () => {
+        stdinWaiting = false;
+        stdin.resume();
+      });
     }
   });
   stdin.on('end', () => stream.end());
