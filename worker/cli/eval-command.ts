@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createLogger, createSilentLogger } from '../../src/logger.js';
-import { describeEvent, positiveNumber, reportFailure, UsageError } from './main.js';
+import { describeEvent, positiveNumber, reportFailure, UsageError, withInterrupts } from './main.js';
 
 export const EVAL_USAGE = `Usage: pullwright eval --repo <path> [--limit N] [--json] [options]
 
@@ -57,17 +57,7 @@ export async function mainEval(argv: string[]): Promise<number> {
       process.stdout.write(`${EVAL_USAGE}\n`);
       return 0;
     }
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts += 1;
-      if (interrupts > 1) process.exit(130);
-      process.stderr.write('Cancelling (Ctrl-C again to quit at once)...\n');
-      controller.abort(new Error('Cancelled by the user'));
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
-    try {
+    return await withInterrupts(async (signal) => {
       const { runEval } = await import('../eval/run-eval.js');
       const { formatEvalReport } = await import('../eval/eval-report.js');
       const progress = values.verbose || !json;
@@ -82,7 +72,7 @@ export async function mainEval(argv: string[]): Promise<number> {
         maxTurns: positiveNumber('--max-turns', values['max-turns'], true),
         maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
         maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
-        signal: controller.signal,
+        signal,
         log: values.verbose
           ? createLogger({ name: 'pullwright-eval', level: 'info', destination: process.stderr })
           : createSilentLogger(),
@@ -100,11 +90,8 @@ export async function mainEval(argv: string[]): Promise<number> {
           : undefined,
       });
       process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatEvalReport(report)}\n`);
-      return controller.signal.aborted ? 130 : 0;
-    } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
-    }
+      return signal.aborted ? 130 : 0;
+    });
   } catch (err) {
     if (err instanceof TypeError && /Unknown option|argument/i.test(err.message))
       return reportFailure(new UsageError(err.message), json, EVAL_USAGE);

@@ -144,17 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     if (!task || task.trim() === '') throw new UsageError('--task (or --task-file) is required');
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts += 1;
-      if (interrupts > 1) process.exit(130);
-      process.stderr.write('Cancelling (Ctrl-C again to quit at once)...\n');
-      controller.abort(new Error('Cancelled by the user'));
-    };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
-    try {
+    return await withInterrupts(async (signal) => {
       // Loaded lazily so `--help` and usage errors answer without loading Docker, git and model clients.
       const { runLocal } = await import('./run-local.js');
       const result = await runLocal({
@@ -164,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
         maxTurns: positiveNumber('--max-turns', values['max-turns'], true),
         maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
         maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
-        signal: controller.signal,
+        signal,
         // stderr: stdout carries only the result (one JSON object with --json), so logs never corrupt it.
         log: values.verbose
           ? createLogger({ name: 'pullwright-cli', level: 'info', destination: process.stderr })
@@ -179,12 +169,32 @@ export async function main(argv: string[]): Promise<number> {
       });
       process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${formatHuman(result)}\n`);
       return exitCodeFor(result);
-    } finally {
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigint);
-    }
+    });
   } catch (err) {
     return reportFailure(err, json, USAGE);
+  }
+}
+
+/**
+ * Runs `fn` with a signal that the first Ctrl-C (or SIGTERM) aborts; a second one quits at once.
+ * The handlers are removed afterwards.
+ */
+export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('Cancelling (Ctrl-C again to quit at once)...\n');
+    controller.abort(new Error('Cancelled by the user'));
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

@@ -55,6 +55,19 @@ export function timestampId(d: Date): string {
     .replace('T', '-');
 }
 
+/** Command-line budgets override the repository's limits (`pullwright run` and `pullwright eval`). */
+export function commandLineLimits(
+  flags: { maxTurns?: number; maxCostUsd?: number; maxWallMinutes?: number },
+  repo: { maxTurns: number; maxCostUsd: number; maxWallMs: number },
+): { maxTurns: number; maxCostUsd: number; maxWallMs: number } {
+  return {
+    maxTurns: flags.maxTurns ?? repo.maxTurns,
+    maxCostUsd: flags.maxCostUsd ?? repo.maxCostUsd,
+    maxWallMs:
+      flags.maxWallMinutes !== undefined ? Math.round(flags.maxWallMinutes * 60_000) : repo.maxWallMs,
+  };
+}
+
 /** The session of a run cancelled before the agent started (during setup): nothing ran, nothing to keep. */
 function cancelledBeforeAgent(): AgentSessionResult {
   return {
@@ -153,15 +166,7 @@ export async function runLocal(options: RunLocalOptions): Promise<LocalRunResult
           },
           task: { kind: 'local', text: options.task },
           repoConfig,
-          // Command-line budgets override the repository's limits.
-          limits: {
-            maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
-            maxCostUsd: options.maxCostUsd ?? repoConfig.limits.maxCostUsd,
-            maxWallMs:
-              options.maxWallMinutes !== undefined
-                ? Math.round(options.maxWallMinutes * 60_000)
-                : repoConfig.limits.maxWallMs,
-          },
+          limits: commandLineLimits(options, repoConfig.limits),
           labels: { 'dev.pullwright.cli-run': runId },
           signal,
           log,

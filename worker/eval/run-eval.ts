@@ -12,7 +12,7 @@ import {
 import { parseRepoConfig, REPO_CONFIG_PATH } from '../../src/repo-config/repo-config.js';
 import { type AgentHarness, loadAgentHarness } from '../agent/tools/create-run-tools.js';
 import { inspectRepo } from '../cli/inspect-repo.js';
-import { cloneToCache, timestampId } from '../cli/run-local.js';
+import { cloneToCache, commandLineLimits, timestampId } from '../cli/run-local.js';
 import { createModelFromConfig } from '../model/create-model.js';
 import type { Model } from '../model/model.js';
 import { DockerSandboxProvider } from '../sandbox/docker-sandbox-provider.js';
@@ -278,14 +278,7 @@ async function evaluateTask(ctx: TaskContext): Promise<EvalTaskReport> {
         // The whole repo config, verify included: the agent is told the checks and a reviewer sees
         // their results, exactly as in a real run (the verdict is the judging run below).
         repoConfig,
-        limits: {
-          maxTurns: options.maxTurns ?? repoConfig.limits.maxTurns,
-          maxCostUsd: options.maxCostUsd ?? repoConfig.limits.maxCostUsd,
-          maxWallMs:
-            options.maxWallMinutes !== undefined
-              ? Math.round(options.maxWallMinutes * 60_000)
-              : repoConfig.limits.maxWallMs,
-        },
+        limits: commandLineLimits(options, repoConfig.limits),
         labels,
         signal,
         log,
