@@ -30,7 +30,6 @@ export const INTEGRATION_TESTS = [
   'tests/browser/**/*.test.ts',
   'tests/eval/**/*.test.ts',
   'tests/setup/*.e2e.test.ts',
-  'tests/runs/**/*.integration.test.ts',
   'tests/app/integration/**/*.test.ts',
   'tests/agent/subagents/**/*.test.ts',
   'tests/agent/mcp/**/*.test.ts',
