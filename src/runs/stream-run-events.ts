@@ -13,6 +13,7 @@ import type { RunStore } from './run-store.js';
  */
 const BLOCK_MS = 10_000;
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+const RECHECK_MS = 5_000;
 
 export async function streamRunEvents(options: {
   req: IncomingMessage;
@@ -41,11 +42,17 @@ export async function streamRunEvents(options: {
   const send = (event: string, data: unknown) =>
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   let lastSeq = -1;
+  let lastCheck = performance.now();
   try {
     while (!closed) {
+      // Access again every few seconds, before waiting: a check never sits between a line and the page.
+      if (performance.now() - lastCheck > RECHECK_MS) {
+        lastCheck = performance.now();
+        if (!(await options.stillAllowed())) break;
+      }
       const entries = await store.readLive(reader, runId, after, BLOCK_MS).catch(() => null);
       if (closed) break;
-      if (entries === null || !(await options.stillAllowed())) break;
+      if (entries === null) break;
       if (entries.length === 0) {
         const meta = await store.getMeta(runId);
         if (!meta || meta.state === 'finished') {
