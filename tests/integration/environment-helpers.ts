@@ -72,7 +72,8 @@ export async function makeNodeRepo(
 export async function addDependency(
   root: string,
   name: string,
-  registry: LocalRegistry,
+  /** The registry the lockfile resolves against (named in the repository's .npmrc). */
+  _registry: LocalRegistry,
   token: string,
   dependency: string,
 ): Promise<void> {

@@ -75,6 +75,7 @@ describe('setup-only secrets', { timeout: 420_000 }, () => {
       ...input.repoConfig,
       // Setup echoes the token: its output must come back scrubbed.
       setupCommand: 'echo "using $NPM_TOKEN" && npm ci --no-audit --no-fund',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, run in the verify container
       verifyCommands: ['node check.js', 'test -z "${NPM_TOKEN:-}"'],
       network: { setup: input.repoConfig.network.setup, agent: input.repoConfig.network.setup },
     },

@@ -30,6 +30,7 @@ describe('exec server', { timeout: 120_000 }, () => {
     expect((await both({ cmd: 'echo out; echo err >&2; exit 7' })).exitCode).toBe(7);
     expect((await both({ cmd: ['cat'], stdin: 'from stdin\n' })).stdout).toBe('from stdin\n');
     expect(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, run in the sandbox
       (await both({ cmd: 'echo "$FOO:$HOME:${BASH_ENV-unset}:$PWD"', env: { FOO: 'bar' } })).stdout,
     ).toBe('bar:/home/agent::/workspace\n');
     await both({ cmd: 'mkdir -p sub && cd sub && pwd' });
