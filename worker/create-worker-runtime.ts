@@ -243,7 +243,7 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     },
     async close(graceMs = config.SHUTDOWN_GRACE_MS) {
       clearInterval(reaper);
-      transcriptRetention.stop();
+      await transcriptRetention.stop();
       await acknowledger.stop();
       await worker.close(graceMs);
       await stopHeartbeat();

@@ -145,7 +145,7 @@ describe('startTranscriptRetention', () => {
       writeAged(join(dir, 'later.jsonl'), 90 * DAY);
       await vi.waitFor(() => expect(readdirSync(dir)).toEqual([]), { timeout: 2_000, interval: 10 });
     } finally {
-      retention.stop();
+      await retention.stop();
     }
     writeAged(join(dir, 'after-stop.jsonl'), 90 * DAY);
     await new Promise((r) => setTimeout(r, 100));

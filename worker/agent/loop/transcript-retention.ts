@@ -97,7 +97,8 @@ export async function pruneTranscripts(options: PruneTranscriptsOptions): Promis
 }
 
 export interface TranscriptRetention {
-  stop(): void;
+  /** Resolves once a prune in flight has finished; no prune starts after it. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -109,13 +110,23 @@ export async function startTranscriptRetention(
   options: PruneTranscriptsOptions & { intervalMs?: number },
 ): Promise<TranscriptRetention> {
   await pruneTranscripts(options);
-  const timer = setInterval(
-    () =>
-      void pruneTranscripts(options).catch((err) =>
-        options.log.warn({ err, dir: options.dir }, 'Transcript pruning failed'),
-      ),
-    options.intervalMs ?? TRANSCRIPT_PRUNE_INTERVAL_MS,
-  );
+  // A prune in flight when stop() is called finishes before stop() resolves, and none starts
+  // after it: a stopped worker must not delete files any more (a prune that read the folder
+  // before the stop could otherwise remove a file written after it).
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    inFlight = pruneTranscripts(options)
+      .then(() => undefined)
+      .catch((err) => options.log.warn({ err, dir: options.dir }, 'Transcript pruning failed'));
+  }, options.intervalMs ?? TRANSCRIPT_PRUNE_INTERVAL_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
 }
