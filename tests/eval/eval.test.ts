@@ -134,12 +134,20 @@ describe('pullwright eval on the model twin', () => {
     expect(written.totals).toEqual(report.totals);
   });
 
-  it('never shows the agent the withheld test changes', () => {
-    const sent = JSON.stringify(twin.requests.map((r) => r.body));
-    for (const marker of Object.values(WITHHELD_MARKERS)) expect(sent).not.toContain(marker);
-    // It did get the commit messages as tasks.
-    expect(sent).toContain('Fix slugify leaving dashes at the ends');
-    expect(sent).toContain('padLeft throws a RangeError');
+  it("never shows the agent (or its reviewer) a task's withheld test changes", () => {
+    // Later tasks legitimately see earlier fixes' tests (they are in their parent's tree), so each
+    // task's requests are checked for that task's own withheld test only.
+    const cases = [
+      { subject: 'Fix slugify leaving dashes at the ends', marker: WITHHELD_MARKERS.slugify },
+      { subject: 'padLeft throws a RangeError', marker: WITHHELD_MARKERS.pad },
+      { subject: 'Fix clamp when the bounds are swapped', marker: WITHHELD_MARKERS.clamp },
+    ];
+    for (const { subject, marker } of cases) {
+      const taskFence = JSON.stringify(`source="local task">\n${subject}`).slice(1, -1);
+      const bodies = twin.requests.map((r) => JSON.stringify(r.body)).filter((b) => b.includes(taskFence));
+      expect(bodies.length, subject).toBeGreaterThanOrEqual(3);
+      for (const b of bodies) expect(b, subject).not.toContain(marker);
+    }
   });
 
   it("leaves the user's checkout and branches as they were, and no container behind", () => {
