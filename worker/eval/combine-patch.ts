@@ -12,7 +12,7 @@ import { gitText, runGit } from '../workspace/git.js';
 
 const ZERO = '0'.repeat(40);
 
-async function withIndex<T>(gitDir: string, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+async function withIndex<T>(fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'pw-eval-index-'));
   try {
     return await fn({ GIT_INDEX_FILE: join(dir, 'index') });
@@ -30,7 +30,7 @@ export async function combineWithTests(input: {
   testPaths: string[];
 }): Promise<string> {
   const { gitDir } = input;
-  return withIndex(gitDir, async (env) => {
+  return withIndex(async (env) => {
     const git = (args: string[], stdin?: string) =>
       runGit(['--git-dir', gitDir, ...args], { env, input: stdin });
     await git(['read-tree', input.parentSha]);
