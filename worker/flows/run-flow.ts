@@ -71,7 +71,10 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
       maintenanceTaskIds: () => config.maintenance.map((m) => m.id),
       log,
     });
-    if (refusal) return (finished = { status: 'refused', reason: refusal });
+    if (refusal) {
+      finished = { status: 'refused', reason: refusal };
+      return finished;
+    }
     const title = trackingTitleOf(task);
     recorder.started({ title, instruction: task.trigger.instruction ?? null });
     const overBudget = await checkBudgetBeforeRun({
@@ -102,7 +105,8 @@ export async function runFlow(options: RunFlowOptions): Promise<FlowOutcome> {
         durationMs: Date.now() - report.started,
         detail: overBudget,
       });
-      return (finished = { status: 'refused', reason: 'monthly budget' });
+      finished = { status: 'refused', reason: 'monthly budget' };
+      return finished;
     }
     timings.end('prepare');
 
