@@ -1,12 +1,23 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../scripts/local-stack.js';
-import { issueBranch } from '../../worker/flows/flow-config.js';
 import { stack, trackingComment, waitFor } from './e2e-helpers.js';
 
 /**
  * Issue 15 item 1, flaky checks: with `actions: write` granted, a repair first re-runs the
  * failed jobs; a check that then passes is reported as flaky and nothing is changed.
  */
+/**
+ * A genuinely flaky job: its first attempt fails, any later one passes (a marker file on the
+ * host, where the twin's CI runs). It takes a few seconds, like real CI: a red result that
+ * arrives before Pullwright has opened the PR and recorded its head is not repaired (a known
+ * gap of the follow-ups, see the issue note), and a scripted instant outcome hit it under load.
+ */
+const marker = join(tmpdir(), `pw-flaky-${process.pid}-${Date.now().toString(36)}`);
+const FLAKY = `sleep 5; if [ -e '${marker}' ]; then exit 0; fi; touch '${marker}'; echo 'not ok 1 - flaky'; exit 1`;
+
 describe('CI repair and flaky checks, end to end', { timeout: 480_000 }, () => {
   let s: LocalStack;
   beforeAll(async () => {
@@ -14,7 +25,7 @@ describe('CI repair and flaky checks, end to end', { timeout: 480_000 }, () => {
       scenario: 'follow-through',
       ci: true,
       repoFiles: {
-        '.twin-ci.json': JSON.stringify({ name: 'test', command: 'node --test' }),
+        '.twin-ci.json': JSON.stringify({ name: 'test', command: FLAKY }),
         '.github/pullwright.yml': 'ci:\n  maxRepairs: 2\n',
       },
       installationPermissions: {
@@ -30,19 +41,13 @@ describe('CI repair and flaky checks, end to end', { timeout: 480_000 }, () => {
   });
   afterAll(async () => {
     await s?.close();
+    rmSync(marker, { force: true });
   });
 
   it('re-runs the failed job, sees it pass, reports it as flaky and pushes nothing', async () => {
     const { github, repo } = s;
     const title = 'Fix the math';
     const { number } = github.seed.issue({ repo, title, body: 'Please.', author: 'alice' });
-    // The PR's first CI run fails, its re-run passes: a flaky test.
-    github.ci.outcome({
-      repo,
-      branch: issueBranch('pullwright/', number, title),
-      job: 'test',
-      outcomes: ['failure', 'success'],
-    });
     await github.actions.assignIssue({ repo, number, assignee: github.app.botLogin, sender: 'alice' });
     const pull = await waitFor('the pull request', () =>
       github.inspect.pulls(repo).find((p) => p.body.includes(`Fixes #${number}`)),
