@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { parseOperatorFile, readOperatorFile } from '../../src/config/operator-file.js';
 import { globToRegExp } from '../../src/domain/path-glob.js';
-import { PullwrightError } from '../../src/errors.js';
 
 /**
  * Setup-only secrets (issue 17): the operator's `SETUP_SECRETS_FILE` maps
@@ -58,21 +56,8 @@ export interface SetupSecrets {
 }
 
 export function parseSetupSecrets(text: string, source = 'SETUP_SECRETS_FILE'): SetupSecrets {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new PullwrightError('config_invalid', `${source} is not valid YAML or JSON.`, { cause: err });
-  }
-  const parsed = SetupSecretsFile.safeParse(raw ?? []);
-  if (!parsed.success) {
-    // Only paths and messages: the issue text never quotes a value.
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new PullwrightError('config_invalid', `${source} is invalid: ${problems.join('; ')}`, {
-      retryable: false,
-    });
-  }
-  const rules = parsed.data.map((rule) => ({
+  const parsed = parseOperatorFile(SetupSecretsFile, text, source, []);
+  const rules = parsed.map((rule) => ({
     rule,
     repos: (rule.repos ?? []).map((g) => globToRegExp(g.toLowerCase())),
   }));
@@ -87,20 +72,11 @@ export function parseSetupSecrets(text: string, source = 'SETUP_SECRETS_FILE'): 
       }
       return env;
     },
-    allValues: () => [...new Set(parsed.data.flatMap((r) => Object.values(r.env)))],
+    allValues: () => [...new Set(parsed.flatMap((r) => Object.values(r.env)))],
   };
 }
 
 export async function loadSetupSecrets(path: string | undefined): Promise<SetupSecrets | null> {
   if (!path) return null;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PullwrightError('config_invalid', `SETUP_SECRETS_FILE ${path} cannot be read.`, {
-      cause: err,
-      retryable: false,
-    });
-  }
-  return parseSetupSecrets(text);
+  return parseSetupSecrets(await readOperatorFile('SETUP_SECRETS_FILE', path));
 }

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PullwrightError } from '../../../src/errors.js';
+import { parseOperatorFile, readOperatorFile } from '../../../src/config/operator-file.js';
 
 /**
  * The operator's MCP settings (MCP_SERVERS_FILE, YAML or JSON): which servers a repository
@@ -67,37 +65,15 @@ export type McpOperatorConfig = z.infer<typeof McpOperatorConfig>;
 export const NO_MCP: McpOperatorConfig = McpOperatorConfig.parse({});
 
 export function parseMcpOperatorConfig(text: string, source = 'MCP_SERVERS_FILE'): McpOperatorConfig {
-  let data: unknown;
-  try {
-    data = parseYaml(text) ?? {};
-  } catch (err) {
-    throw new PullwrightError(
-      'config_invalid',
-      `${source} is not valid YAML or JSON: ${(err as Error).message}`,
-    );
-  }
-  const parsed = McpOperatorConfig.safeParse(data);
-  // Never echo values: the file holds credentials.
-  if (!parsed.success)
-    throw new PullwrightError(
-      'config_invalid',
-      `${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  return parsed.data;
+  return parseOperatorFile(McpOperatorConfig, text, source, {});
 }
 
 export async function loadMcpOperatorConfig(path: string | undefined): Promise<McpOperatorConfig> {
   if (!path) return NO_MCP;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PullwrightError(
-      'config_invalid',
-      `MCP_SERVERS_FILE cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
-  return parseMcpOperatorConfig(text, `MCP_SERVERS_FILE (${path})`);
+  return parseMcpOperatorConfig(
+    await readOperatorFile('MCP_SERVERS_FILE', path),
+    `MCP_SERVERS_FILE (${path})`,
+  );
 }
 
 /** A server a repository asks for (the shape of `mcp.servers` items in the repo config). */

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { PullwrightError } from '../../../src/errors.js';
+import { parseOperatorFile, readOperatorFile } from '../../../src/config/operator-file.js';
 
 /**
  * The tool permission policy as data: allow and deny rules for shell commands, for the
@@ -66,33 +64,12 @@ function isEmpty(rules: PermissionRules): boolean {
  * misread.
  */
 export function parseToolPolicy(text: string, source = 'TOOL_POLICY_FILE'): PermissionRules {
-  let data: unknown;
-  try {
-    data = parseYaml(text) ?? {};
-  } catch (err) {
-    throw new PullwrightError(
-      'config_invalid',
-      `${source} is not valid YAML or JSON: ${(err as Error).message}`,
-    );
-  }
-  const parsed = PermissionRules.safeParse(data);
-  if (!parsed.success)
-    throw new PullwrightError(
-      'config_invalid',
-      `${source} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  return parsed.data;
+  return parseOperatorFile(PermissionRules, text, source, {});
 }
 
 export async function loadToolPolicyFile(path: string | undefined): Promise<PermissionRules> {
   if (!path) return EMPTY_RULES;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PullwrightError('config_invalid', `TOOL_POLICY_FILE cannot be read: ${(err as Error).message}`);
-  }
-  return parseToolPolicy(text, `TOOL_POLICY_FILE (${path})`);
+  return parseToolPolicy(await readOperatorFile('TOOL_POLICY_FILE', path), `TOOL_POLICY_FILE (${path})`);
 }
 
 /**
