@@ -1,6 +1,14 @@
 import { parseArgs } from 'node:util';
 import { createLogger, createSilentLogger } from '../../src/logger.js';
-import { describeEvent, positiveNumber, reportFailure, UsageError, withInterrupts } from './main.js';
+import {
+  budgetFlags,
+  describeEvent,
+  positiveNumber,
+  reportFailure,
+  SHARED_OPTIONS,
+  UsageError,
+  withInterrupts,
+} from './main.js';
 
 export const EVAL_USAGE = `Usage: pullwright eval --repo <path> [--limit N] [--json] [options]
 
@@ -41,13 +49,7 @@ export async function mainEval(argv: string[]): Promise<number> {
         limit: { type: 'string' },
         'test-command': { type: 'string' },
         out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        model: { type: 'string' },
-        'max-turns': { type: 'string' },
-        'max-cost': { type: 'string' },
-        'max-minutes': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...SHARED_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -69,9 +71,7 @@ export async function mainEval(argv: string[]): Promise<number> {
         githubToken: process.env.GITHUB_TOKEN || undefined,
         reportPath: values.out,
         model: values.model,
-        maxTurns: positiveNumber('--max-turns', values['max-turns'], true),
-        maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
-        maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
+        ...budgetFlags(values),
         signal,
         log: values.verbose
           ? createLogger({ name: 'pullwright-eval', level: 'info', destination: process.stderr })

@@ -120,13 +120,7 @@ export async function main(argv: string[]): Promise<number> {
         repo: { type: 'string' },
         task: { type: 'string' },
         'task-file': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        model: { type: 'string' },
-        'max-turns': { type: 'string' },
-        'max-cost': { type: 'string' },
-        'max-minutes': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...SHARED_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -151,9 +145,7 @@ export async function main(argv: string[]): Promise<number> {
         repo: values.repo ?? process.cwd(),
         task,
         model: values.model,
-        maxTurns: positiveNumber('--max-turns', values['max-turns'], true),
-        maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
-        maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
+        ...budgetFlags(values),
         signal,
         // stderr: stdout carries only the result (one JSON object with --json), so logs never corrupt it.
         log: values.verbose
@@ -179,6 +171,26 @@ export async function main(argv: string[]): Promise<number> {
  * Runs `fn` with a signal that the first Ctrl-C (or SIGTERM) aborts; a second one quits at once.
  * The handlers are removed afterwards.
  */
+/** The options `pullwright run` and `pullwright eval` share: output, model and budgets. */
+export const SHARED_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  model: { type: 'string' },
+  'max-turns': { type: 'string' },
+  'max-cost': { type: 'string' },
+  'max-minutes': { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** The budget flags, checked (a usage error names the flag). */
+export function budgetFlags(values: { 'max-turns'?: string; 'max-cost'?: string; 'max-minutes'?: string }) {
+  return {
+    maxTurns: positiveNumber('--max-turns', values['max-turns'], true),
+    maxCostUsd: positiveNumber('--max-cost', values['max-cost'], false),
+    maxWallMinutes: positiveNumber('--max-minutes', values['max-minutes'], false),
+  };
+}
+
 export async function withInterrupts<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let interrupts = 0;
