@@ -161,6 +161,8 @@ export const Env = z.object({
   SUBAGENT_SHELL: bool.default(false),
   /** Days the session memory of an issue or pull request is kept after its last run. */
   MEMORY_RETENTION_DAYS: int(1, 3_650).default(90),
+  /** `pullwright eval` only: read access to the repository's GitHub remote (merged PRs → the issues they closed). */
+  GITHUB_TOKEN: z.string().min(1).optional(),
   // Model
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: url.optional(),

@@ -67,8 +67,6 @@ export async function mainEval(argv: string[]): Promise<number> {
         repo: values.repo ?? process.cwd(),
         limit: positiveNumber('--limit', values.limit, true) ?? 5,
         testCommand: values['test-command'],
-        // Read access to the GitHub remote: tasks of merged pull requests become the issues they closed.
-        githubToken: process.env.GITHUB_TOKEN || undefined,
         reportPath: values.out,
         model: values.model,
         ...budgetFlags(values),

@@ -92,7 +92,8 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
   await checkSandboxReadiness({ image: config.SANDBOX_IMAGE, log });
   const now = options.now ?? (() => new Date());
   const startedAt = now();
-  const secrets = [config.ANTHROPIC_API_KEY].filter(
+  const githubToken = options.githubToken ?? config.GITHUB_TOKEN;
+  const secrets = [config.ANTHROPIC_API_KEY, githubToken].filter(
     (s): s is string => typeof s === 'string' && s.length > 0,
   );
   const modelName = options.model ?? config.PULLWRIGHT_MODEL;
@@ -110,7 +111,7 @@ export async function runEval(options: RunEvalOptions): Promise<EvalReport> {
   try {
     const cache = await cloneToCache(repo, scratch);
     let tasks = await findEvalTasks(cache.dir, { head: repo.head, limit: options.limit });
-    const describe = options.describeTask ?? (await githubDescriber(repo.top, config, options.githubToken));
+    const describe = options.describeTask ?? (await githubDescriber(repo.top, config, githubToken));
     if (describe) tasks = await Promise.all(tasks.map((t) => describe(t)));
     for (const [index, task] of tasks.entries()) {
       if (signal.aborted) break;
