@@ -40,6 +40,9 @@ const SECRETS = `- repos: ["acme/*", "alice/*"]\n  env:\n    NPM_TOKEN: "${TOKEN
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
+/** The run phases before the first model request, in the order they run (worker/flows, worker/session). */
+const FIRST_REQUEST_PHASES = ['token', 'prepare', 'gather', 'workspace', 'setup', 'sandbox', 'context'];
+
 const tmp = await makeTmp('pw-bench-env-');
 const registry = await startLocalRegistry({ token: TOKEN, packages: fixturePackages(120) });
 try {
@@ -145,6 +148,12 @@ async function toolBench(): Promise<void> {
   }
 }
 
+function phaseLine(runs: Record<string, number>[]): string {
+  return ['queue', ...FIRST_REQUEST_PHASES]
+    .map((name) => `${name} ${p50(runs.map((r) => r[name] ?? 0)).toFixed(0)}`)
+    .join(', ');
+}
+
 /** The whole stack: the worker reads its `Run timings` line; the model twin records the first request. */
 async function stackBench(reg: LocalRegistry): Promise<void> {
   const { startLocalStack } = await import('../scripts/local-stack.js');
@@ -222,12 +231,21 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
     while (job?.id && !timings.has(job.id) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 10));
     if (!first || !job?.id) throw new Error(`stack run ${i}: no first model request`);
-    return { ms: first.at - sent, warm: restored.has(job.id), phases: timings.get(job.id)?.phases ?? {} };
+    const t = timings.get(job.id);
+    // Where the time went, from the worker's own `Run timings` line: the wait before the job
+    // started (webhook, intake, queue) and each phase up to the first model request.
+    const phases: Record<string, number> = { queue: (t?.startedAt ?? sent) - sent };
+    for (const [name, ms] of Object.entries(t?.phases ?? {})) {
+      if (FIRST_REQUEST_PHASES.includes(name)) phases[name] = ms;
+    }
+    return { ms: first.at - sent, warm: restored.has(job.id), phases };
   };
   try {
     await runIssue(-1); // the repository cache and the snapshot
     const cold: number[] = [];
     const warm: number[] = [];
+    const coldPhases: Record<string, number>[] = [];
+    const warmPhases: Record<string, number>[] = [];
     let wired = true;
     for (let i = 0; i < RUNS; i++) {
       // Empty, not removed: the running worker's store keeps its (checked, private) folder.
@@ -235,13 +253,17 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
         if (entry !== '.tmp') await rm(join(snapshotDir, entry), { recursive: true, force: true });
       const c = await runIssue(i * 2);
       cold.push(c.ms);
+      coldPhases.push(c.phases);
       const w = await runIssue(i * 2 + 1);
       if (!w.warm) wired = false;
       warm.push(w.ms);
+      warmPhases.push(w.phases);
     }
     out(`\nwebhook → first model request, whole stack, ${RUNS} runs each, ms`);
     out(`  cold p50 ${p50(cold).toFixed(0)}  (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
     out(`  warm p50 ${p50(warm).toFixed(0)}  (runs: ${warm.map((x) => x.toFixed(0)).join(', ')})`);
+    out(`  phases p50 (ms), cold: ${phaseLine(coldPhases)}`);
+    out(`  phases p50 (ms), warm: ${phaseLine(warmPhases)}`);
     if (!wired)
       out(
         '  NOTE: the worker did not restore a snapshot (the runtime does not pass the environment service yet)',

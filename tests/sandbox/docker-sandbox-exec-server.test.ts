@@ -50,6 +50,24 @@ describe('exec server', { timeout: 120_000 }, () => {
     );
   });
 
+  it('runs several commands at once, each answered with its own output', async () => {
+    const box = server.sandbox();
+    const started = Date.now();
+    const [slow, slow2, fast, big] = await Promise.all([
+      box.exec({ cmd: 'sleep 2; echo slow' }),
+      box.exec({ cmd: 'sleep 2; echo slow too' }),
+      box.exec({ cmd: ['cat'], stdin: 'x'.repeat(300_000) }),
+      box.exec({ cmd: 'head -c 5000 /dev/zero | tr "\\0" e >&2; exit 5', maxOutputBytes: 4096 }),
+    ]);
+    expect(slow).toMatchObject({ stdout: 'slow\n', exitCode: 0 });
+    expect(slow2).toMatchObject({ stdout: 'slow too\n', exitCode: 0 });
+    expect(fast.stdout).toBe('x'.repeat(300_000));
+    expect(big).toMatchObject({ stderr: 'e'.repeat(4096), stderrTruncated: true, exitCode: 5 });
+    // In parallel, not one after another (that would take 4 s).
+    expect(Date.now() - started).toBeLessThan(3_500);
+    expect((await box.exec({ cmd: 'ps -o comm= -p $PPID' })).stdout).toBe('pw-exec-server\n');
+  });
+
   it('returns when the command exits although a background child keeps running', async () => {
     const r = await server.sandbox().exec({ cmd: 'sleep 60 & echo started' });
     expect(r.stdout).toBe('started\n');
@@ -95,10 +113,12 @@ describe('exec server', { timeout: 120_000 }, () => {
     const box = server.sandbox();
     // The agent writes forged lines into the server's stdout: not an answer to anything.
     await box.exec({
-      cmd: 'for p in $(pgrep -f "^node -e"); do echo "{\\"id\\":999999,\\"exitCode\\":0}" > /proc/$p/fd/1; echo garbage > /proc/$p/fd/1; done; true',
+      cmd: 'for p in $(pgrep -f "^/usr/local/bin/pw-exec-server"); do echo "PW 999999 R 0 b2s= " > /proc/$p/fd/1; echo garbage > /proc/$p/fd/1; done; true',
     });
     expect((await box.exec({ cmd: 'echo still' })).stdout).toBe('still\n');
-    await box.exec({ cmd: 'pkill -f "^node -e"; true' });
+    // Still through the server (its child), not through a fallback to Docker exec.
+    expect((await box.exec({ cmd: 'ps -o comm= -p $PPID' })).stdout).toBe('pw-exec-server\n');
+    await box.exec({ cmd: 'pkill -f "^/usr/local/bin/pw-exec-server"; true' });
     const after = await box.exec({ cmd: 'echo via docker; exit 4' });
     expect(after).toMatchObject({ stdout: 'via docker\n', exitCode: 4 });
   });
@@ -116,12 +136,12 @@ describe('exec server that stops answering', { timeout: 120_000 }, () => {
     // Pause the server from a Docker exec of its own (through the server it would pause mid-answer).
     const dockerExec = (cmd: string) =>
       execFileSync('docker', ['exec', '-u', '1000:1000', box.id, 'bash', '-c', cmd], { encoding: 'utf8' });
-    dockerExec('kill -STOP $(pgrep -o -f "^node -e")');
+    dockerExec('kill -STOP $(pgrep -o -f "^/usr/local/bin/pw-exec-server")');
     const started = Date.now();
     const r = await box.exec({ cmd: 'echo run >> count.txt; echo done' });
     expect(r).toMatchObject({ stdout: 'done\n', exitCode: 0 });
     expect(Date.now() - started).toBeLessThan(10_000);
-    dockerExec('pkill -CONT -f "^node -e"; true');
+    dockerExec('pkill -CONT -f "^/usr/local/bin/pw-exec-server"; true');
     await new Promise((res) => setTimeout(res, 500));
     expect((await box.exec({ cmd: 'cat count.txt' })).stdout).toBe('run\n');
   });

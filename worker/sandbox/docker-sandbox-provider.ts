@@ -7,7 +7,7 @@ import { parseEgressRanges } from '../../src/domain/egress-address-policy.js';
 import { PullwrightError } from '../../src/errors.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { containerSpec, staysOnBridgeAtStart } from './container-spec.js';
-import { DockerSandbox, PW_EXEC_LABEL } from './docker-sandbox.js';
+import { DockerSandbox, EXEC_SERVER_LABEL, PW_EXEC_LABEL } from './docker-sandbox.js';
 import { EgressProxy } from './egress-proxy.js';
 import { ensurePrivateDir } from './private-dir.js';
 import { SandboxPolicy, type SandboxPolicyInput, type SandboxProvider } from './sandbox.js';
@@ -15,8 +15,13 @@ import { sandboxLabels } from './sandbox-labels.js';
 
 // Kept so existing imports from this file keep working; new code imports from the files named.
 export { SANDBOX_WORKDIR } from './container-spec.js';
-export { DockerSandbox, PW_EXEC_LABEL } from './docker-sandbox.js';
+export { DockerSandbox, EXEC_SERVER_LABEL, PW_EXEC_LABEL } from './docker-sandbox.js';
 export { EGRESS_DIR_LABEL, HOST_LABEL, JOB_LABEL, SANDBOX_LABEL, WORKSPACE_LABEL } from './sandbox-labels.js';
+
+interface ImageFeatures {
+  pwExec: boolean;
+  execServer: boolean;
+}
 
 /** Default host folder for the per-sandbox egress sockets; the reaper cleans under it. */
 export const DEFAULT_EGRESS_ROOT = join(tmpdir(), 'pullwright-egress');
@@ -53,7 +58,7 @@ export class DockerSandboxProvider implements SandboxProvider {
   private readonly log: Logger;
   private readonly egressRoot: string;
   private readonly diskCheckIntervalMs: number;
-  private readonly pwExecByImage = new Map<string, Promise<boolean>>();
+  private readonly featuresByImage = new Map<string, Promise<ImageFeatures>>();
 
   constructor(private readonly options: DockerSandboxProviderOptions) {
     this.docker = options.docker ?? new Docker();
@@ -64,16 +69,22 @@ export class DockerSandboxProvider implements SandboxProvider {
     parseEgressRanges(options.egressAllowedRanges ?? []);
   }
 
-  /** Images built FROM ours inherit the label; any other image falls back to host-side capping. */
-  private imageHasPwExec(image: string): Promise<boolean> {
-    let known = this.pwExecByImage.get(image);
+  /**
+   * Images built FROM ours inherit the labels; any other image falls back to host-side
+   * capping and Docker exec for every command.
+   */
+  private imageFeatures(image: string): Promise<ImageFeatures> {
+    let known = this.featuresByImage.get(image);
     if (!known) {
       known = this.docker
         .getImage(image)
         .inspect()
-        .then((info) => info.Config?.Labels?.[PW_EXEC_LABEL] === '1')
-        .catch(() => false);
-      this.pwExecByImage.set(image, known);
+        .then((info) => ({
+          pwExec: info.Config?.Labels?.[PW_EXEC_LABEL] === '1',
+          execServer: info.Config?.Labels?.[EXEC_SERVER_LABEL] === '1',
+        }))
+        .catch(() => ({ pwExec: false, execServer: false }));
+      this.featuresByImage.set(image, known);
     }
     return known;
   }
@@ -96,7 +107,7 @@ export class DockerSandboxProvider implements SandboxProvider {
     });
     // Checked on every create: a root another user controls is refused before any container exists.
     await ensurePrivateDir(this.egressRoot, 'egress root');
-    const hasPwExec = this.imageHasPwExec(policy.image);
+    const features = this.imageFeatures(policy.image);
     await mkdir(egressDir, { mode: 0o755 });
     let container: Docker.Container | undefined;
     try {
@@ -126,7 +137,8 @@ export class DockerSandboxProvider implements SandboxProvider {
       log: this.log,
       diskCheckIntervalMs: this.diskCheckIntervalMs,
       initialNetwork: staysOnBridgeAtStart(policy.network) ? policy.network : { mode: 'none' },
-      hasPwExec: await hasPwExec,
+      hasPwExec: (await features).pwExec,
+      hasExecServer: (await features).execServer,
     });
     if (policy.network.mode === 'allowlist') {
       try {

@@ -28,6 +28,8 @@ const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_READ_FILE_BYTES = 64 * 1024 * 1024;
 /** Image label saying the exec wrapper `sandbox-image/pw-exec.c` is installed. */
 export const PW_EXEC_LABEL = 'dev.pullwright.pw-exec';
+/** Image label saying the exec server `sandbox-image/pw-exec-server.c` is installed. */
+export const EXEC_SERVER_LABEL = 'dev.pullwright.exec-server';
 const PW_EXEC_PATH = '/usr/local/bin/pw-exec';
 
 export interface DockerSandboxOptions {
@@ -45,6 +47,8 @@ export interface DockerSandboxOptions {
   initialNetwork: NetworkPolicy;
   /** Whether the image has the in-container output capper (see PW_EXEC_LABEL). */
   hasPwExec: boolean;
+  /** Whether the image has the exec server (see EXEC_SERVER_LABEL). */
+  hasExecServer: boolean;
 }
 
 type ActiveExec = WatchedCommand & {
@@ -63,6 +67,7 @@ export class DockerSandbox implements Sandbox {
   private readonly egress: EgressProxy;
   private readonly log: Logger;
   private readonly hasPwExec: boolean;
+  private readonly hasExecServer: boolean;
   private readonly watchdog: DiskWatchdog;
   private readonly active = new Set<ActiveExec>();
   private readonly spawned = new Set<SandboxProcess>();
@@ -80,6 +85,7 @@ export class DockerSandbox implements Sandbox {
     this.egress = options.egress;
     this.log = options.log;
     this.hasPwExec = options.hasPwExec;
+    this.hasExecServer = options.hasExecServer;
     this.network = options.initialNetwork;
     this.watchdog = new DiskWatchdog({
       workspaceHostPath: options.workspaceHostPath,
@@ -145,13 +151,14 @@ export class DockerSandbox implements Sandbox {
     let out: RawExecOutput;
     try {
       const input = {
-        cmd: wrapped,
+        cmd,
         env,
         cwd: this.resolvePath(options.cwd ?? '.'),
         stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
         maxOutputBytes,
       };
       const server = this.execServer;
+      // The server caps output itself, the way pw-exec does for a Docker exec.
       const viaServer =
         server?.usable && server.accepts(input) ? await server.run(input, stop.signal) : 'unavailable';
       if (viaServer !== 'unavailable') {
@@ -160,7 +167,7 @@ export class DockerSandbox implements Sandbox {
         // A request the server took but did not acknowledge might still start: kill by the
         // marker first, so the command never runs twice.
         if (server) await killProcessTree(this.container, marker);
-        out = await rawExec(this.container, input, stop.signal);
+        out = await rawExec(this.container, { ...input, cmd: wrapped }, stop.signal);
       }
     } catch (err) {
       throw new PullwrightError('sandbox_failed', 'The sandbox could not run the command.', { cause: err });
@@ -220,13 +227,13 @@ export class DockerSandbox implements Sandbox {
    * Routes this sandbox's later `exec` calls through an in-container exec server
    * (exec-server.ts). Only for the agent's own container: the server is the agent's
    * process, so setup and verify, whose results the host relies on, keep Docker exec.
-   * Needs the image's pw-exec (which makes a command's end independent of background
-   * children). Returns whether the server answered; when not, Docker exec stays.
+   * Needs the image's pw-exec-server (EXEC_SERVER_LABEL). Returns whether the server
+   * answered; when not, Docker exec stays.
    */
   async useExecServer(): Promise<boolean> {
     this.assertLive();
     if (this.execServer?.usable) return true;
-    if (!this.hasPwExec) return false;
+    if (!this.hasExecServer) return false;
     try {
       this.execServer = await ExecServerClient.start((cmd) => this.spawn({ cmd, cwd: '/' }), {
         maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES * 8,

@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import type { Logger } from '../../src/logger.js';
 import type { RawExecInput, RawExecOutput } from './docker-exec.js';
 import { CappedBuffer } from './docker-stream.js';
 import type { SandboxProcess } from './sandbox.js';
-import { EXEC_SERVER_SOURCE } from './sandbox-scripts.js';
 
+/** The server binary in images labelled `dev.pullwright.exec-server=1` (sandbox-image/pw-exec-server.c). */
+export const EXEC_SERVER_PATH = '/usr/local/bin/pw-exec-server';
 /** How long a started server has to answer its first ping. */
 const READY_TIMEOUT_MS = 5_000;
 /** How long a request may wait for "started" before the call falls back to Docker exec. */
@@ -12,45 +12,57 @@ const ACK_TIMEOUT_MS = 2_000;
 /** After a stop (timeout, abort, disk), how long to wait for the server's answer. */
 const STOP_GRACE_MS = 5_000;
 
-const Reply = z.object({
-  id: z.number().int(),
-  pong: z.literal(true).optional(),
-  started: z.literal(true).optional(),
-  exitCode: z.number().int().nullable().optional(),
-  stdout: z.string().optional(),
-  stderr: z.string().optional(),
-});
-type Reply = z.infer<typeof Reply>;
+/**
+ * One answer line: `PW <id> P` (pong), `PW <id> S` (started) or
+ * `PW <id> R <exit> <stdout base64> <stderr base64>`. Anything else is not an answer.
+ */
+const ANSWER = /^PW (\d{1,15}) (?:(P|S)|R (-?\d{1,4}) ([A-Za-z0-9+/]*={0,2}) ([A-Za-z0-9+/]*={0,2}))$/;
+
+interface Answer {
+  id: number;
+  kind: 'pong' | 'started' | 'result';
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
 
 interface Pending {
   onStarted(): void;
-  onResult(reply: Reply | null): void;
+  onResult(answer: Answer | null): void;
 }
 
+const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64');
+
+/** Base64 of `n` bytes. */
+const b64Length = (n: number) => 4 * Math.ceil(n / 3);
+
 /**
- * The host side of the in-container exec server (issue 17): tool calls in the
- * agent's container go over one long-lived Docker exec's stdin/stdout instead of a
- * new Docker exec each (a few milliseconds instead of tens). The caller keeps
- * every guarantee of a Docker exec: timeouts, aborts and the disk watchdog kill
- * the command's tree through Docker by its marker (never through the server),
- * output is capped by pw-exec, by the server and again here, and a server that
- * does not acknowledge a request within ACK_TIMEOUT_MS, or stops, is abandoned
- * for Docker exec. Everything it says is the agent's own word: it only ever
- * carries the agent's tool calls, never setup or verify.
+ * The host side of the in-container exec server (issue 17): tool calls in the agent's
+ * container go over one long-lived Docker exec's stdin/stdout, one line each way per
+ * command, to `pw-exec-server` (a small C program in the image) instead of a new Docker
+ * exec each (a few milliseconds instead of tens). The caller keeps every guarantee of a
+ * Docker exec: timeouts, aborts and the disk watchdog kill the command's tree through
+ * Docker by its marker (never through the server), output is capped by the server and
+ * again here, and a server that does not acknowledge a request within ACK_TIMEOUT_MS,
+ * or stops, is abandoned for Docker exec. Everything it says is the agent's own word:
+ * it only ever carries the agent's tool calls, never setup or verify.
  */
 export class ExecServerClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buffer = '';
+  /** The line being received, in pieces. */
+  private parts: string[] = [];
+  private partBytes = 0;
   private alive = true;
   private ready = false;
 
   private constructor(
     private readonly proc: SandboxProcess,
-    private readonly maxLineBytes: number,
+    private readonly maxOutputBytes: number,
     private readonly log: Logger,
   ) {
-    proc.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    proc.stdout.setEncoding('latin1');
+    proc.stdout.on('data', (chunk: string) => this.onData(chunk));
     proc.stderr.resume();
     void proc.exited.then(() => this.fail('exited'));
   }
@@ -60,13 +72,8 @@ export class ExecServerClient {
     spawn: (cmd: string[]) => Promise<SandboxProcess>,
     options: { maxOutputBytes: number; log: Logger },
   ): Promise<ExecServerClient | null> {
-    const proc = await spawn(['node', '-e', EXEC_SERVER_SOURCE]);
-    // Two capped streams in base64 plus the envelope.
-    const client = new ExecServerClient(
-      proc,
-      Math.ceil((options.maxOutputBytes + 1) * 2 * 1.4) + 4096,
-      options.log,
-    );
+    const proc = await spawn([EXEC_SERVER_PATH]);
+    const client = new ExecServerClient(proc, options.maxOutputBytes, options.log);
     const ok = await client.ping(READY_TIMEOUT_MS);
     if (!ok) {
       await proc.kill();
@@ -80,9 +87,14 @@ export class ExecServerClient {
     return this.alive && this.ready;
   }
 
-  /** Whether this request fits the server's frame bound (bigger caps go through Docker exec). */
+  /** Whether this request fits the server's answer bound (bigger caps go through Docker exec). */
   accepts(input: RawExecInput): boolean {
-    return Math.ceil((input.maxOutputBytes + 1) * 2 * 1.4) + 4096 <= this.maxLineBytes;
+    return input.maxOutputBytes <= this.maxOutputBytes;
+  }
+
+  /** The longest answer line the server may send: two capped streams in base64 plus the envelope. */
+  private get maxLineBytes(): number {
+    return 2 * b64Length(this.maxOutputBytes + 1) + 64;
   }
 
   private ping(timeoutMs: number): Promise<boolean> {
@@ -94,47 +106,49 @@ export class ExecServerClient {
       }, timeoutMs);
       this.pending.set(id, {
         onStarted: () => undefined,
-        onResult: (reply) => {
+        onResult: (answer) => {
           clearTimeout(timer);
           this.pending.delete(id);
-          resolve(reply?.pong === true);
+          resolve(answer?.kind === 'pong');
         },
       });
-      this.write({ id, ping: true });
+      this.proc.stdin.write(`PING ${id}\n`);
     });
   }
 
-  private write(message: unknown): void {
-    this.proc.stdin.write(`${JSON.stringify(message)}\n`);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer += chunk.toString('utf8');
-    if (this.buffer.length > this.maxLineBytes && !this.buffer.includes('\n')) {
-      // A frame past any answer's bound: the server is not the one we started.
-      this.fail('oversized');
-      return;
-    }
-    let nl = this.buffer.indexOf('\n');
+  private onData(chunk: string): void {
+    if (!this.alive) return;
+    // latin1 keeps one character per byte, so lengths are byte counts; answers are ASCII.
+    // Only the new chunk is searched for line ends: a long answer arrives in many chunks.
+    let from = 0;
+    let nl = chunk.indexOf('\n');
     while (nl >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
+      this.parts.push(chunk.slice(from, nl));
+      const line = this.parts.join('');
+      this.parts = [];
+      this.partBytes = 0;
       this.onLine(line);
-      nl = this.buffer.indexOf('\n');
+      from = nl + 1;
+      nl = chunk.indexOf('\n', from);
     }
+    if (from < chunk.length) {
+      this.parts.push(chunk.slice(from));
+      this.partBytes += chunk.length - from;
+    }
+    // A line past any answer's bound: the server is not the one we started.
+    if (this.partBytes > this.maxLineBytes) this.fail('oversized');
   }
 
   private onLine(line: string): void {
-    let reply: Reply;
-    try {
-      reply = Reply.parse(JSON.parse(line));
-    } catch {
-      return; // not ours; the agent may write anything to this stream
-    }
-    const waiter = this.pending.get(reply.id);
+    if (line.length > this.maxLineBytes) return;
+    const m = ANSWER.exec(line);
+    if (!m) return; // not ours; the agent may write anything to this stream
+    const id = Number(m[1]);
+    const waiter = this.pending.get(id);
     if (!waiter) return;
-    if (reply.started) waiter.onStarted();
-    if (reply.pong || reply.exitCode !== undefined) waiter.onResult(reply);
+    if (m[2] === 'S') waiter.onStarted();
+    else if (m[2] === 'P') waiter.onResult({ id, kind: 'pong' });
+    else waiter.onResult({ id, kind: 'result', exitCode: Number(m[3]), stdout: m[4], stderr: m[5] });
   }
 
   private fail(why: string): void {
@@ -151,9 +165,10 @@ export class ExecServerClient {
   }
 
   /**
-   * Runs one command. `'unavailable'` means it did not start through the server
-   * (not acknowledged in time, or the server is gone): the caller kills anything
-   * by the marker and uses Docker exec.
+   * Runs one command (`input.cmd` as is: the server caps output itself, like
+   * pw-exec). `'unavailable'` means it did not start through the server (not
+   * acknowledged in time, or the server is gone): the caller kills anything by the
+   * marker and uses Docker exec.
    */
   run(input: RawExecInput, stop: AbortSignal): Promise<RawExecOutput | 'unavailable'> {
     if (!this.usable) return Promise.resolve('unavailable');
@@ -185,9 +200,10 @@ export class ExecServerClient {
       this.pending.set(id, {
         onStarted: () => {
           started = true;
+          clearTimeout(ackTimer);
         },
-        onResult: (reply) => {
-          if (!reply) {
+        onResult: (answer) => {
+          if (!answer) {
             // The server died: a command that never started may go to Docker exec; one that
             // did is reported as killed (running it again could repeat its side effects).
             if (!started) return finish('unavailable');
@@ -195,25 +211,25 @@ export class ExecServerClient {
             out.stderr.push(Buffer.from('The command was interrupted (the sandbox exec server stopped).\n'));
             return finish(out);
           }
-          const stdout = new CappedBuffer(input.maxOutputBytes + 1);
-          const stderr = new CappedBuffer(input.maxOutputBytes + 1);
-          stdout.push(Buffer.from(reply.stdout ?? '', 'base64'));
-          stderr.push(Buffer.from(reply.stderr ?? '', 'base64'));
-          finish({
-            exitCode: reply.exitCode ?? null,
-            stdout: capAt(stdout, input.maxOutputBytes),
-            stderr: capAt(stderr, input.maxOutputBytes),
-          });
+          const stdout = new CappedBuffer(input.maxOutputBytes);
+          const stderr = new CappedBuffer(input.maxOutputBytes);
+          stdout.push(Buffer.from(answer.stdout ?? '', 'base64'));
+          stderr.push(Buffer.from(answer.stderr ?? '', 'base64'));
+          finish({ exitCode: answer.exitCode ?? null, stdout, stderr });
         },
       });
-      this.write({
-        id,
-        cmd: input.cmd,
-        env: input.env ?? [],
-        cwd: input.cwd,
-        cap: input.maxOutputBytes,
-        ...(input.stdin !== undefined ? { stdin: input.stdin.toString('base64') } : {}),
-      });
+      const tokens = [
+        'RUN',
+        String(id),
+        String(input.maxOutputBytes),
+        b64(input.cwd ?? '/'),
+        String(input.cmd.length),
+        ...input.cmd.map(b64),
+        String(input.env?.length ?? 0),
+        ...(input.env ?? []).map(b64),
+        input.stdin === undefined ? '-' : b64(input.stdin),
+      ];
+      this.proc.stdin.write(`${tokens.join(' ')}\n`);
     });
   }
 
@@ -225,12 +241,4 @@ export class ExecServerClient {
 
 function emptyOutput(cap: number): RawExecOutput {
   return { exitCode: null, stdout: new CappedBuffer(cap), stderr: new CappedBuffer(cap) };
-}
-
-/** The same shape Docker exec gives: at most `cap` bytes kept, `truncated` when there were more. */
-function capAt(buffer: CappedBuffer, cap: number): CappedBuffer {
-  const bytes = buffer.toBuffer();
-  const out = new CappedBuffer(cap);
-  out.push(bytes);
-  return out;
 }
