@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { GitSha, type RepoRef, TaskKind } from '../domain/task.js';
 import { keyPrefix, repoSlug, type Target, targetId } from './queue-names.js';
+import { createTaskQueue, type TaskQueue } from './task-queue.js';
 
 /**
  * What the app needs to follow a pull request through after Pullwright pushed to
@@ -124,6 +125,12 @@ export interface FollowUpMarks {
   releaseUpdate(target: Target, baseSha: string): Promise<void>;
   /** The PR was closed or merged: no more follow-ups. */
   forgetPull(target: Target): Promise<void>;
+  /**
+   * The task queue on this store's connection, for the worker's reconcile: a red CI result
+   * that came before the head was recorded is queued by the recorder (worker/flows/reconcile-ci.ts)
+   * with the same claim and job id as the app's. Created on first use; the app uses its own queue.
+   */
+  readonly tasks: Pick<TaskQueue, 'enqueueTask'>;
 }
 
 /**
@@ -206,6 +213,8 @@ export function createFollowUpMarks(
     `${kp}:follow-up-open:${repoKey(installationId, repo)}`;
   const repairKey = (target: Target, sha: string) => `${pullKey(target)}:repair:${sha.toLowerCase()}`;
   const updateKey = (target: Target, sha: string) => `${pullKey(target)}:update:${sha.toLowerCase()}`;
+
+  let queue: TaskQueue | null = null;
 
   async function getPull(target: Target): Promise<PullMark | null> {
     const raw = await redis.hgetall(pullKey(target));
@@ -315,6 +324,13 @@ export function createFollowUpMarks(
         .srem(openKey(target.installationId, target.repo), String(target.number));
       for (const sha of mark?.pushedHeads ?? []) tx.del(headKey(target.installationId, target.repo, sha));
       await tx.exec();
+    },
+
+    tasks: {
+      enqueueTask(task, options) {
+        queue ??= createTaskQueue({ prefix, redis });
+        return queue.enqueueTask(task, options);
+      },
     },
   };
 }

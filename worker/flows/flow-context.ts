@@ -33,9 +33,12 @@ export interface FlowDeps {
   /**
    * What Pullwright pushed to each PR, for the app's follow-ups (src/queue/follow-up-marks.ts):
    * every push is recorded, and repair-ci reads its claim ("attempt n of N"). Absent in
-   * unit tests without Redis: nothing is recorded and repairs count from 1.
+   * unit tests without Redis: nothing is recorded and repairs count from 1. With `findPullByHead`,
+   * `releaseRepair` and `tasks`, a head already red when recorded is queued for repair at once
+   * (worker/flows/reconcile-ci.ts).
    */
-  followUps?: Pick<FollowUpMarks, 'recordPush' | 'getPull' | 'getRepair' | 'claimRepair'>;
+  followUps?: Pick<FollowUpMarks, 'recordPush' | 'getPull' | 'getRepair' | 'claimRepair'> &
+    Partial<Pick<FollowUpMarks, 'findPullByHead' | 'releaseRepair' | 'tasks'>>;
   /** Session memory per issue/PR (issue 18), loaded before the agent and stored after it. */
   memoryStore?: Pick<SessionMemoryStore, 'load' | 'save'>;
   /** The run record (issue 16): what the run pages show. Absent: nothing is recorded. */

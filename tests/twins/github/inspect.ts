@@ -37,6 +37,7 @@ export function createInspect(core: TwinCore): TwinInspect {
           headSha: i.pull!.headSha,
           author: i.author,
           draft: i.pull!.draft,
+          createdAt: i.createdAt,
         }));
     },
     pull(repoName, number) {

@@ -286,6 +286,8 @@ export interface InspectedPull {
   headSha: string;
   author: string;
   draft: boolean;
+  /** When the pull request was opened (ISO time). */
+  createdAt: string;
 }
 
 export interface InspectedIssue {
