@@ -323,4 +323,59 @@ describe('update-branch mode (orchestration with fakes)', () => {
     expect(resolutions).toHaveLength(0);
     expect(h.github.comments.at(-1)?.body).toContain('verification failed');
   });
+
+  it("on Pullwright's own fork PR, merges from refs/pull/N/head and pushes to the fork with its token", async () => {
+    const { h, resolutions } = setup();
+    const fork = { owner: 'pw-forks', name: 'o--r' };
+    h.github.pulls[0]!.headRepoFullName = 'pw-forks/o--r';
+    h.deps.delivery = { forkOwner: 'pw-forks', forceFork: false };
+    h.deps.github.forkFor = async () => ({
+      repo: fork,
+      token: 'fork-token-secret',
+      tokenExpiresAt: '',
+      defaultBranch: 'main',
+      getBranchSha: async () => null,
+    });
+    const seen: unknown[] = [];
+    h.deps.workspaces.updateBranch = async (input) => {
+      seen.push({ refs: input.refs, pushTo: input.pushTo, token: input.token });
+      return {
+        kind: 'conflicts',
+        mergeSha: 'm'.repeat(40),
+        baseSha: 'b'.repeat(40),
+        conflicts: [{ path: 'CHANGELOG.md', ours: 'a', theirs: 'b', base: null }],
+      };
+    };
+    const pushedTo: unknown[] = [];
+    h.deps.workspaces.pushResolution = async (input) => {
+      pushedTo.push(input.pushTo);
+      resolutions.push({ parents: input.parents, conflictPaths: input.conflictPaths });
+      return { commitSha: 'r'.repeat(40) };
+    };
+    capture(h, [result()]);
+    const outcome = await run(h, update());
+    expect(outcome.status).toBe('succeeded');
+    expect(seen).toEqual([
+      {
+        refs: ['refs/pull/12/head'],
+        pushTo: { repo: fork, token: 'fork-token-secret' },
+        token: h.github.token,
+      },
+    ]);
+    expect(pushedTo).toEqual([{ repo: fork, token: 'fork-token-secret' }]);
+    expect(h.github.comments.at(-1)?.body).not.toContain('fork-token-secret');
+  });
+
+  it("on a contributor's fork PR, @agent update is refused with what the writer can do; nothing is merged", async () => {
+    const { h, calls } = setup();
+    h.github.pulls[0]!.headRepoFullName = 'carol/r';
+    const outcome = await run(h, update());
+    expect(outcome.status).toBe('refused');
+    expect(calls).toHaveLength(0);
+    const body = h.github.comments.at(-1)?.body ?? '';
+    expect(body).toContain('did not update the branch');
+    expect(body).toContain('**Update branch**');
+    expect(body).toContain('git fetch origin pull/12/head:pullwright/pr-12');
+    expect(body).toMatch(/ask `@\u200b?agent update` there/);
+  });
 });

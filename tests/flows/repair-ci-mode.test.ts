@@ -267,3 +267,63 @@ describe('repair-ci mode (orchestration with fakes)', () => {
     expect(state.passed).toEqual(['lint']);
   });
 });
+
+describe('repair-ci on fork pull requests', () => {
+  const FORK = { owner: 'pw-forks', name: 'o--r' };
+
+  it("on Pullwright's own fork PR, pushes the repair to the fork with the fork's token, never to this repository", async () => {
+    const { h, pull } = harness();
+    h.github.pulls[0]!.headRepoFullName = `${FORK.owner}/${FORK.name}`;
+    h.deps.delivery = { forkOwner: FORK.owner, forceFork: false };
+    h.deps.github.forkFor = async () => ({
+      repo: FORK,
+      token: 'fork-token-secret',
+      tokenExpiresAt: '',
+      defaultBranch: 'main',
+      getBranchSha: async () => HEAD,
+    });
+    const prepared: { ref: string; refs?: string[] }[] = [];
+    const prepare = h.deps.workspaces.prepare;
+    h.deps.workspaces.prepare = (input) => {
+      prepared.push({ ref: input.ref, refs: input.refs });
+      return prepare(input);
+    };
+    const outcome = await run(h, repairTask());
+    expect(outcome.status).toBe('succeeded');
+    // The head comes from the base repository's refs/pull/12/head; the push goes to the fork only.
+    expect(prepared[0]).toEqual({ ref: HEAD, refs: ['refs/pull/12/head'] });
+    expect(h.pushes).toHaveLength(1);
+    expect(h.pushes[0]).toMatchObject({
+      branch: pull.headRef,
+      parentSha: HEAD,
+      pushTo: { repo: FORK, token: 'fork-token-secret' },
+    });
+    const tracking = h.github.comments.at(-1)?.body ?? '';
+    expect(tracking).toContain('attempt 1 of 2');
+    expect(tracking).toContain('pw-forks/o--r');
+    expect(tracking).not.toContain('fork-token-secret');
+  });
+
+  it("on a contributor's fork PR, a writer's @agent fix ci is refused with what they can do; nothing runs", async () => {
+    const { h, seenTasks } = harness();
+    h.github.pulls[0]!.headRepoFullName = 'carol/r';
+    h.github.pulls[0]!.headRef = 'fix-things';
+    const outcome = await run(
+      h,
+      repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
+    );
+    expect(outcome.status).toBe('refused');
+    expect(seenTasks).toHaveLength(0);
+    expect(h.pushes).toHaveLength(0);
+    const body = h.github.comments.at(-1)?.body ?? '';
+    expect(body).toContain("in its author's fork (`carol/r`)");
+    expect(body).toContain('did not repair the checks');
+    expect(body).toContain('What you can do:');
+    expect(body).toContain('Ask its author to fix the failing checks');
+    expect(body).toContain(
+      'git fetch origin pull/12/head:pullwright/pr-12 && git push origin pullwright/pr-12',
+    );
+    // (Mentions in the report are made inert with a zero-width space after the @.)
+    expect(body).toMatch(/ask `@\u200b?agent fix ci` there/);
+  });
+});

@@ -99,8 +99,11 @@ export function createGitWorkspaces(options: {
       }
     },
 
-    async updateBranch({ repo, token, branch, headSha, baseRef, strategy, author, jobId }) {
-      const cache = await cacheFor(repo, token);
+    async updateBranch({ repo, token, branch, headSha, baseRef, strategy, author, jobId, refs, pushTo }) {
+      const cache = await cacheFor(repo, token, refs);
+      // A fork-delivered PR's branch lives in Pullwright's fork: the update goes there, never here.
+      const remoteUrl = pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl;
+      const pushToken = pushTo?.token ?? token;
       const baseSha = await resolveRef(cache, baseRef);
       const dir = runDir(`update-${randomUUID()}`);
       try {
@@ -112,8 +115,8 @@ export function createGitWorkspaces(options: {
             // The lease: replaced only if the branch still points where this run read it.
             await pushBranch({
               dir: clean.dir,
-              remoteUrl: cache.remoteUrl,
-              token,
+              remoteUrl,
+              token: pushToken,
               branch,
               expectedSha: headSha,
             });
@@ -124,7 +127,7 @@ export function createGitWorkspaces(options: {
         const merged = await mergeBaseIntoHead({ dir: clean.dir, headSha, baseSha, baseRef, author });
         if (merged.kind === 'up-to-date') return { kind: 'up-to-date', baseSha };
         if (merged.kind === 'clean') {
-          await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch });
+          await pushBranch({ dir: clean.dir, remoteUrl, token: pushToken, branch });
           return { kind: 'pushed', sha: merged.sha, baseSha, rebased: false };
         }
         // Kept in the cache (outside refs/heads and refs/tags, so a fetch's prune leaves it) for
@@ -146,7 +149,18 @@ export function createGitWorkspaces(options: {
       }
     },
 
-    async pushResolution({ repo, token, branch, mergeSha, parents, conflictPaths, patch, message, author }) {
+    async pushResolution({
+      repo,
+      token,
+      branch,
+      mergeSha,
+      parents,
+      conflictPaths,
+      patch,
+      message,
+      author,
+      pushTo,
+    }) {
       const known = fetched.get(remoteOf(repo));
       const cache = known && (await hasCommit(known, mergeSha)) ? known : await cacheFor(repo, token);
       const dir = runDir(`resolve-${randomUUID()}`);
@@ -155,7 +169,13 @@ export function createGitWorkspaces(options: {
         if (patch.trim() !== '') await applyPatch({ cleanDir: clean.dir, patch });
         const commitSha = await commitResolution({ dir: clean.dir, parents, conflictPaths, message, author });
         // A fast-forward of the head (its first parent): a person's push meanwhile makes this a conflict.
-        await pushBranch({ dir: clean.dir, remoteUrl: cache.remoteUrl, token, branch, sha: commitSha });
+        await pushBranch({
+          dir: clean.dir,
+          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
+          token: pushTo?.token ?? token,
+          branch,
+          sha: commitSha,
+        });
         return { commitSha };
       } finally {
         await rm(dir, { recursive: true, force: true });

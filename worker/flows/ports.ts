@@ -53,6 +53,10 @@ export interface WorkspacePort extends CommitAndPush {
     strategy: 'merge' | 'rebase';
     author: GitIdentity;
     jobId: string;
+    /** Extra refs to fetch, e.g. `refs/pull/12/head` (the head of a PR from Pullwright's fork). */
+    refs?: string[];
+    /** Push there instead (Pullwright's fork, `delivery: fork`); the base still comes from `repo`. */
+    pushTo?: { repo: RepoRef; token: string };
   }): Promise<BranchUpdate>;
   /** Commits the agent's resolution of `mergeSha` as a merge of `parents` and pushes it (no force). */
   pushResolution(input: {
@@ -65,6 +69,7 @@ export interface WorkspacePort extends CommitAndPush {
     patch: string;
     message: string;
     author: GitIdentity;
+    pushTo?: { repo: RepoRef; token: string };
   }): Promise<{ commitSha: string }>;
 }
 

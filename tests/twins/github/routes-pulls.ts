@@ -86,6 +86,7 @@ export function registerPullRoutes({ core, auth, on }: RouteKit): void {
       draft: body.draft === true,
     });
     pullEvent(ctx.auth, issue, 'opened');
+    for (const listen of core.pullOpenedListeners) listen(repo, issue, auth.actorLogin(ctx.auth));
     return { status: 201, json: await core.fullPull(repo, issue) };
   });
 

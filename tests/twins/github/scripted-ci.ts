@@ -21,7 +21,7 @@ import {
   sendWorkflowJob,
   sendWorkflowRun,
 } from './records-ci.js';
-import type { RepoRec } from './state.js';
+import type { IssueRec, RepoRec } from './state.js';
 import type { AnnotationRec, CiOutcomeRec, Conclusion, JobRec, WorkflowRunRec } from './state-ci.js';
 import type { TwinCore } from './twin-core.js';
 
@@ -88,6 +88,17 @@ export class ScriptedCi {
         i.pull.headSha === after,
     );
     if (heads) this.track(this.runForPush(parent, branch, before, after, actor, 'pull_request'));
+  }
+
+  /**
+   * A pull request opened from a fork: GitHub runs the base repository's `pull_request` workflows
+   * on its head (with a read-only token and no secrets). A same-repository head already had its
+   * run on the push, which the twin labels `pull_request` once the PR exists.
+   */
+  onPullOpened(repo: RepoRec, issue: IssueRec, actor: string): void {
+    const pull = issue.pull;
+    if (!pull || pull.headRepoId === null || !this.enabledFor(repo)) return;
+    this.track(this.runForPush(repo, pull.head, pull.baseSha, pull.headSha, actor, 'pull_request'));
   }
 
   /** Resolves when no CI run is in progress (runs started meanwhile are awaited too). */

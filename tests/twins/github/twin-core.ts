@@ -47,6 +47,11 @@ export class TwinCore {
     after: string,
     sender: string,
   ) => void)[] = [];
+  /**
+   * Called when a pull request is opened through the API: the scripted CI runs the base
+   * repository's `pull_request` workflows for a fork's head (its pushes ran only the fork's).
+   */
+  readonly pullOpenedListeners: ((repo: RepoRec, issue: IssueRec, sender: string) => void)[] = [];
 
   constructor(
     readonly state: TwinState,

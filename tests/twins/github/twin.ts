@@ -136,6 +136,7 @@ export async function startGitHubTwin(options: StartGitHubTwinOptions = {}): Pro
   core.pushListeners.push((repo, branch, before, after, sender) =>
     scriptedCi.onPush(repo, branch, before, after, sender),
   );
+  core.pullOpenedListeners.push((repo, issue, sender) => scriptedCi.onPullOpened(repo, issue, sender));
   if (options.ci) state.ci.enabled = 'all';
   const ci = createCiApi(core, scriptedCi);
   const faults = new FaultInjector();

@@ -5,7 +5,7 @@ import type { FlowContext } from '../flow-context.js';
 import { codeSpan, inertInline, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange, pushRun } from '../mode-helpers.js';
 import type { Mode, ModeOutcome } from './mode.js';
-import { agentPullOf, isPull, onBehalfOf, ownOpenPull } from './own-pull.js';
+import { agentPullOf, isOwnPull, onBehalfOf, ownOpenPull } from './own-pull.js';
 
 /**
  * `repair-ci` (issue 15 item 1): the checks on a head Pullwright pushed failed (or a
@@ -74,8 +74,9 @@ export const repairCiMode: Mode<TargetTask> = {
         reason: 'ci.repair is off',
         detail: 'CI repair is turned off (`ci.repair: false`).',
       };
-    const pull = await ownOpenPull(ctx);
-    if (!isPull(pull)) return pull;
+    const own = await ownOpenPull(ctx);
+    if (!isOwnPull(own)) return own;
+    const { pull, fork } = own;
     const headSha = followUp ? (trigger.headSha ?? pull.headSha) : pull.headSha;
     const short = headSha.slice(0, 7);
     if (followUp && pull.headSha !== headSha)
@@ -159,6 +160,8 @@ export const repairCiMode: Mode<TargetTask> = {
     const failures = state.failures;
     return {
       startRef: headSha,
+      // Pullwright's own fork PR: the base repository keeps its head as refs/pull/N/head.
+      fetchRefs: fork ? [fork.headRef] : undefined,
       headSha,
       agentTask: {
         kind: 'repair-ci',
@@ -183,6 +186,8 @@ export const repairCiMode: Mode<TargetTask> = {
           branch: pull.headRef,
           pull: { number: pull.number, baseRef: pull.baseRef },
           message: `${subject} (#${pull.number})`,
+          // To the fork for a fork-delivered PR (its token), never to a branch of this repository.
+          target: fork?.target,
         });
         const files = run.patch.paths
           .slice(0, 20)
@@ -198,7 +203,7 @@ export const repairCiMode: Mode<TargetTask> = {
           agent: run.agent,
           verify: run.verify,
           blockedHosts: run.blockedHosts,
-          detail: `${what}\n\nPushed ${commitSha.slice(0, 7)} to ${codeSpan(pull.headRef)} (${files}); CI runs again on it.\n\n${inertMarkdown(run.agent.summary, 3_000)}`,
+          detail: `${what}\n\nPushed ${commitSha.slice(0, 7)} to ${codeSpan(pull.headRef)}${fork ? ` in ${codeSpan(`${fork.target.pushRepo.owner}/${fork.target.pushRepo.name}`)}` : ''} (${files}); CI runs again on it.\n\n${inertMarkdown(run.agent.summary, 3_000)}`,
         };
       },
     };

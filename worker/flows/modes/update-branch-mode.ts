@@ -7,7 +7,7 @@ import { codeSpan, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange } from '../mode-helpers.js';
 import { recordPush } from '../record-push.js';
 import type { Mode, ModeOutcome } from './mode.js';
-import { agentPullOf, isPull, onBehalfOf, ownOpenPull } from './own-pull.js';
+import { agentPullOf, isOwnPull, onBehalfOf, ownOpenPull } from './own-pull.js';
 
 /**
  * `update-branch` (issue 15 item 2): brings a PR's branch up to date with its base. The
@@ -55,8 +55,13 @@ export const updateBranchMode: Mode<TargetTask> = {
         reason: 'updateBranch is off',
         detail: 'Branch updates are turned off (`updateBranch: off`).',
       };
-    const pull = await ownOpenPull(ctx);
-    if (!isPull(pull)) return pull;
+    const own = await ownOpenPull(ctx);
+    if (!isOwnPull(own)) return own;
+    const { pull, fork } = own;
+    // Pullwright's own fork PR: its head comes from refs/pull/N/head, and the update goes to the
+    // fork with the fork's token, never to a branch of this repository.
+    const pushTo = fork ? { repo: fork.target.pushRepo, token: fork.target.pushToken } : undefined;
+    const refs = fork ? [fork.headRef] : undefined;
     const notes: string[] = [];
     let strategy: 'merge' | 'rebase' = 'merge';
     if (updateStrategyOf(task) === 'rebase') {
@@ -79,6 +84,8 @@ export const updateBranchMode: Mode<TargetTask> = {
         strategy,
         author: deps.bot.identity,
         jobId: ctx.jobId,
+        refs,
+        pushTo,
       })
       .catch(pushedByPerson);
     const base = codeSpan(pull.baseRef);
@@ -158,6 +165,7 @@ export const updateBranchMode: Mode<TargetTask> = {
             patch: run.patch.patch,
             message,
             author: deps.bot.identity,
+            pushTo,
           })
           .catch(pushedByPerson);
         await record(commitSha);
