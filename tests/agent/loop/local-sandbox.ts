@@ -21,7 +21,15 @@ export function createLocalSandbox(root: string): Sandbox {
       return new Promise((resolve) => {
         const child = spawn(file as string, args, {
           cwd: options.cwd ? abs(options.cwd) : root,
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, LANG: 'C.UTF-8', ...options.env },
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: root,
+            LANG: 'C.UTF-8',
+            // HOME is a fresh folder, so npm would fetch its registry entry to look for a newer npm on the
+            // first `npm test`: a network call from a test, a CPU-second, and a notice in the model's input.
+            npm_config_update_notifier: 'false',
+            ...options.env,
+          },
           detached: true,
         });
         let stdout = '';
