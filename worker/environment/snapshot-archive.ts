@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PullwrightError } from '../../src/errors.js';
@@ -19,6 +20,15 @@ const CAPTURE_WORKSPACE = 'git ls-files -z --others --directory | tar -c -f - --
 const HOME_EXCLUDES = ['./.npm/_cacache', './.npm/_logs', './.cache/pip', './.cache/yarn', './.cache/pnpm'];
 const CAPTURE_HOME = `tar -c -f - -C ${SANDBOX_HOME} ${HOME_EXCLUDES.map((e) => `--exclude=${e}`).join(' ')} .`;
 const RESTORE = (dir: string) => `tar -x -f - -C ${dir}`;
+/**
+ * Archives up to this size are unpacked by one `exec` with the archive as stdin: in the
+ * agent's container that is one request to its exec server, several times faster than
+ * streaming through a Docker exec's attached stdin. Bigger ones are streamed (`spawn`),
+ * so neither side ever holds a large archive in memory.
+ */
+export const RESTORE_IN_ONE_EXEC_BYTES = 8 * 1024 * 1024;
+/** A restore that takes longer than this is stuck, not slow. */
+const RESTORE_TIMEOUT_MS = 10 * 60_000;
 
 export type CaptureResult =
   | { ok: true; bytes: number }
@@ -128,21 +138,35 @@ export async function captureEnvironment(
 }
 
 async function restoreOne(box: Sandbox, file: string, dir: string, signal?: AbortSignal): Promise<void> {
+  if ((await stat(file)).size <= RESTORE_IN_ONE_EXEC_BYTES) {
+    const r = await box.exec({
+      cmd: ['tar', '-x', '-f', '-', '-C', dir],
+      cwd: SANDBOX_WORKDIR,
+      stdin: await readFile(file),
+      timeoutMs: RESTORE_TIMEOUT_MS,
+      maxOutputBytes: 8192,
+      signal,
+    });
+    if (r.exitCode !== 0) throw restoreFailed(r.exitCode, r.stderr);
+    return;
+  }
   if (!box.spawn) throw new PullwrightError('sandbox_failed', 'This sandbox cannot restore a snapshot.');
   const proc = await box.spawn({ cmd: RESTORE(dir), cwd: SANDBOX_WORKDIR, signal });
   const errors = collect(proc);
   proc.stdout.resume();
   await pipeline(createReadStream(file), proc.stdin);
   const exitCode = await proc.exited;
-  if (exitCode !== 0) {
-    throw new PullwrightError(
-      'sandbox_failed',
-      `Restoring the environment failed (tar exited with ${exitCode}).`,
-      {
-        details: { stderr: (await errors).slice(-500) },
-      },
-    );
-  }
+  if (exitCode !== 0) throw restoreFailed(exitCode, await errors);
+}
+
+function restoreFailed(exitCode: number | null, stderr: string): PullwrightError {
+  return new PullwrightError(
+    'sandbox_failed',
+    `Restoring the environment failed (tar exited with ${exitCode}).`,
+    {
+      details: { stderr: stderr.slice(-500) },
+    },
+  );
 }
 
 /**

@@ -1,8 +1,7 @@
 import type { Logger } from '../../src/logger.js';
 import type { EffectiveRepoConfig } from '../../src/repo-config/effective-repo-config.js';
 import type { AgentResult, Budgets } from '../agent/loop/run-agent.js';
-import { narrowNetworkPolicy } from '../agent/permissions/narrow-network-policy.js';
-import { EMPTY_RULES, type PermissionRules, resolveToolPolicy } from '../agent/permissions/tool-policy.js';
+import type { PermissionRules } from '../agent/permissions/tool-policy.js';
 import {
   type ReviewBeforeDeliveryInput,
   reviewBeforeDelivery,
@@ -14,6 +13,7 @@ import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import type { PatchStats } from '../workspace/patch.js';
 import type { AgentRunner } from './agent-runner.js';
 import { checkCancelled } from './check-cancelled.js';
+import { agentNetworkOf, type EarlyAgentSandbox, startExecServer } from './early-sandbox.js';
 import type { FreshCopy } from './fresh-copy.js';
 import type { PhaseTimings } from './phase-timings.js';
 import {
@@ -25,6 +25,7 @@ import {
 import { type RoundContext, runAgentRound } from './run-agent-round.js';
 import { type CommandResult, runCommand } from './run-command.js';
 
+export { type EarlyAgentSandbox, startAgentSandbox } from './early-sandbox.js';
 export type { FreshCopy } from './fresh-copy.js';
 export type { EnvironmentReport, SessionScope } from './prepare-environment.js';
 export { COMMAND_TIMEOUT_MS, type CommandResult, OUTPUT_TAIL_CHARS } from './run-command.js';
@@ -117,6 +118,12 @@ export interface AgentSessionInput {
    * make fresh copies, setup's result is snapshotted per scope and setup secrets apply.
    */
   scope?: SessionScope;
+  /**
+   * The agent's container, started by the caller on `workspace.workDir` while the working
+   * copy was being written (`startAgentSandbox`); used as the first agent container and
+   * always disposed here. Absent: the session starts it after setup.
+   */
+  earlySandbox?: EarlyAgentSandbox;
 }
 
 export interface AgentSessionResult {
@@ -149,13 +156,10 @@ export async function runAgentSession(
     deps.sandboxes.create({ image: deps.image, network, labels: input.labels }, workspace.workDir);
 
   // The tool policy's network rules narrow the agent container's network (they never widen it).
-  const toolPolicy = resolveToolPolicy(deps.operatorPolicy ?? EMPTY_RULES, repoConfig.permissions);
-  const agentNetwork = narrowNetworkPolicy(repoConfig.network.agent, toolPolicy);
+  const agentNetwork = agentNetworkOf(deps, repoConfig);
   // Only the agent's container ever gets the exec server (never setup or verify).
-  const startServer = (box: Sandbox) =>
-    deps.execServer === false
-      ? Promise.resolve(false)
-      : (box.useExecServer?.().catch(() => false) ?? Promise.resolve(false));
+  const startServer = (box: Sandbox) => startExecServer(deps, box);
+  const early = input.earlySandbox;
   let setup: CommandResult | null = null;
   let environment: EnvironmentReport = { source: 'none' };
   let prepared: PreparedEnvironment | null = null;
@@ -167,10 +171,10 @@ export async function runAgentSession(
       await setupBox.dispose();
     }
   };
-  checkCancelled(signal);
   const setupCommand = repoConfig.setupCommand;
   const freshCopy = workspace.freshCopy?.bind(workspace);
   try {
+    checkCancelled(signal);
     if (setupCommand) {
       // Setup may need the network (installing dependencies); the agent then gets its own,
       // usually stricter, policy in a fresh container on the same working copy.
@@ -206,25 +210,40 @@ export async function runAgentSession(
 
     checkCancelled(signal);
     emit({ type: 'phase', phase: 'sandbox' });
-    let sandbox: Sandbox = await create(agentNetwork);
-    let serverStarted = startServer(sandbox);
+    let sandbox: Sandbox;
+    let serverStarted: Promise<boolean>;
+    if (early) {
+      sandbox = await early.sandbox;
+      serverStarted = early.serverStarted;
+    } else {
+      sandbox = await create(agentNetwork);
+      serverStarted = startServer(sandbox);
+    }
+    // The early container measured its disk baseline before the checkout (and setup, when
+    // it ran in place) filled the folder; a restore re-measures it, otherwise it is done here.
+    let rebaseline = early !== undefined;
     if (prepared?.restore) {
       const started = Date.now();
       try {
+        // A small snapshot unpacks in one request to the exec server: wait for it (milliseconds).
+        await serverStarted;
         await prepared.restore(sandbox, signal);
+        rebaseline = false;
         if (environment.source !== 'none') environment = { ...environment, restoreMs: Date.now() - started };
       } catch (err) {
+        await sandbox.dispose();
         checkCancelled(signal);
         // A snapshot that does not unpack is not trusted further: set up from scratch instead.
         input.log.warn({ err }, 'Restoring the environment failed; running setup instead');
-        await sandbox.dispose();
         await legacySetup(setupCommand as string);
         environment = { source: 'setup', snapshot: 'not-saved', reason: 'restore-failed' };
         prepared = { ...prepared, restore: null, restoreHome: null };
         sandbox = await create(agentNetwork);
         serverStarted = startServer(sandbox);
+        rebaseline = false;
       }
     }
+    if (rebaseline) await sandbox.resetDiskBaseline?.();
     if (!(await serverStarted) && deps.execServer !== false && sandbox.useExecServer)
       input.log.info('Tool calls use Docker exec (the exec server did not start)');
     if (setupCommand && deps.environment) emit({ type: 'environment', report: environment });
@@ -279,7 +298,8 @@ export async function runAgentSession(
         checkCancelled(signal);
         const box = await create(agentNetwork);
         try {
-          await Promise.all([startServer(box), restoreHome?.(box, signal)]);
+          await startServer(box);
+          await restoreHome?.(box, signal);
         } catch (err) {
           await box.dispose();
           throw err;
@@ -290,5 +310,7 @@ export async function runAgentSession(
     return { ...reviewed, setup, environment };
   } finally {
     await prepared?.dispose();
+    // Idempotent: the agent round disposed it already unless the session stopped before it.
+    await early?.dispose();
   }
 }
