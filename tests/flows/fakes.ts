@@ -382,6 +382,7 @@ export function createHarness(configOverrides: Partial<FlowRepoConfig> = {}): Ha
       async pushResolution() {
         return { commitSha: 'r'.repeat(40) };
       },
+      async pushUpdate() {},
     },
     session: {
       sandboxes: {

@@ -378,4 +378,76 @@ describe('update-branch mode (orchestration with fakes)', () => {
     expect(body).toContain('git fetch origin pull/12/head:pullwright/pr-12');
     expect(body).toMatch(/ask `@\u200b?agent update` there/);
   });
+
+  describe('a clean merge is verified before it is pushed', () => {
+    function clean(verifyExit: number) {
+      const { h } = setup();
+      h.config.verifyCommands = ['npm test'];
+      const execLog: string[] = [];
+      h.deps.session.sandboxes = {
+        create: async () => {
+          const { fakeSandbox } = await import('./fakes.js');
+          return fakeSandbox(execLog, (cmd) => (cmd.includes('npm test') ? verifyExit : 0));
+        },
+      };
+      const updates: { verifyFirst?: boolean }[] = [];
+      h.deps.workspaces.updateBranch = async (input) => {
+        updates.push({ verifyFirst: input.verifyFirst });
+        return { kind: 'merged', sha: 'm'.repeat(40), baseSha: 'b'.repeat(40), rebased: false };
+      };
+      const pushed: { sha: string; expectedSha?: string }[] = [];
+      h.deps.workspaces.pushUpdate = async (input) => {
+        pushed.push({ sha: input.sha, expectedSha: input.expectedSha });
+      };
+      // A fresh copy of the merged commit, as verify of a conflict resolution gets.
+      const freshCopies: string[] = [];
+      const prepareWithCopy = h.deps.workspaces.prepare;
+      h.deps.workspaces.prepare = async (input) => {
+        const ws = await prepareWithCopy(input);
+        return {
+          ...ws,
+          freshCopy: async () => {
+            freshCopies.push(input.ref);
+            return { workDir: '/tmp/none-fresh', dispose: async () => {} };
+          },
+        };
+      };
+      return { h, execLog, updates, pushed, freshCopies };
+    }
+
+    it('pushes the merge only after the verify commands pass on it, with no agent', async () => {
+      const { h, execLog, updates, pushed, freshCopies } = clean(0);
+      const tasks = capture(h, []);
+      const outcome = await run(h, update());
+      expect(outcome.status).toBe('succeeded');
+      expect(updates).toEqual([{ verifyFirst: true }]);
+      expect(freshCopies).toEqual(['m'.repeat(40)]);
+      expect(execLog.some((c) => c.includes('npm test'))).toBe(true);
+      expect(pushed).toEqual([{ sha: 'm'.repeat(40), expectedSha: undefined }]);
+      expect(tasks).toHaveLength(0);
+      expect(h.github.comments.at(-1)?.body).toContain('without conflicts');
+    });
+
+    it('does not push a clean merge that fails verification (a semantic conflict), and says so', async () => {
+      const { h, pushed } = clean(1);
+      const outcome = await run(h, update());
+      expect(outcome.status).toBe('no-changes');
+      expect(pushed).toEqual([]);
+      const body = h.github.comments.at(-1)?.body ?? '';
+      expect(body).toContain('has no conflicts, but verification failed on the result (`npm test`)');
+      expect(body).toContain('nothing was pushed');
+    });
+
+    it('without verify commands, the workspace pushes a clean merge itself (nothing to verify)', async () => {
+      const { h } = setup();
+      const updates: { verifyFirst?: boolean }[] = [];
+      h.deps.workspaces.updateBranch = async (input) => {
+        updates.push({ verifyFirst: input.verifyFirst });
+        return { kind: 'pushed', sha: 'p'.repeat(40), baseSha: 'b'.repeat(40), rebased: false };
+      };
+      const outcome = await run(h, update());
+      expect(outcome.status).toBe('succeeded');
+      expect(updates).toEqual([{ verifyFirst: false }]);
+    });
+  });
 });

@@ -99,18 +99,40 @@ export function createGitWorkspaces(options: {
       }
     },
 
-    async updateBranch({ repo, token, branch, headSha, baseRef, strategy, author, jobId, refs, pushTo }) {
+    async updateBranch({
+      repo,
+      token,
+      branch,
+      headSha,
+      baseRef,
+      strategy,
+      author,
+      jobId,
+      refs,
+      pushTo,
+      verifyFirst,
+    }) {
       const cache = await cacheFor(repo, token, refs);
       // A fork-delivered PR's branch lives in Pullwright's fork: the update goes there, never here.
       const remoteUrl = pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl;
       const pushToken = pushTo?.token ?? token;
       const baseSha = await resolveRef(cache, baseRef);
       const dir = runDir(`update-${randomUUID()}`);
+      // Kept in the cache (outside refs/heads and refs/tags, so a fetch's prune leaves it) for the
+      // job's working copies (the agent's, verify's fresh copy); the clean checkout's objects go with it.
+      const keep = async (sha: string) => {
+        const ref = `refs/pullwright/merges/${jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+        await runGit(['-C', dir, 'push', '--quiet', '--no-verify', '--force', cache.dir, `${sha}:${ref}`]);
+      };
       try {
         const clean = await createCleanCheckout({ cache, ref: headSha, dir });
         if (strategy === 'rebase') {
           const rebased = await rebaseOntoBase({ dir: clean.dir, headSha, baseSha, committer: author });
           if (rebased === headSha) return { kind: 'up-to-date', baseSha };
+          if (rebased && verifyFirst) {
+            await keep(rebased);
+            return { kind: 'merged', sha: rebased, baseSha, rebased: true };
+          }
           if (rebased) {
             // The lease: replaced only if the branch still points where this run read it.
             await pushBranch({
@@ -126,24 +148,35 @@ export function createGitWorkspaces(options: {
         }
         const merged = await mergeBaseIntoHead({ dir: clean.dir, headSha, baseSha, baseRef, author });
         if (merged.kind === 'up-to-date') return { kind: 'up-to-date', baseSha };
+        if (merged.kind === 'clean' && verifyFirst) {
+          await keep(merged.sha);
+          return { kind: 'merged', sha: merged.sha, baseSha, rebased: false };
+        }
         if (merged.kind === 'clean') {
           await pushBranch({ dir: clean.dir, remoteUrl, token: pushToken, branch });
           return { kind: 'pushed', sha: merged.sha, baseSha, rebased: false };
         }
-        // Kept in the cache (outside refs/heads and refs/tags, so a fetch's prune leaves it) for
-        // the agent's working copy; the clean checkout's new objects go with it.
-        const ref = `refs/pullwright/merges/${jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-        await runGit([
-          '-C',
-          clean.dir,
-          'push',
-          '--quiet',
-          '--no-verify',
-          '--force',
-          cache.dir,
-          `${merged.sha}:${ref}`,
-        ]);
+        await keep(merged.sha);
         return { kind: 'conflicts', mergeSha: merged.sha, baseSha, conflicts: merged.conflicts };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    async pushUpdate({ repo, token, branch, sha, expectedSha, pushTo }) {
+      const known = fetched.get(remoteOf(repo));
+      const cache = known && (await hasCommit(known, sha)) ? known : await cacheFor(repo, token);
+      const dir = runDir(`push-update-${randomUUID()}`);
+      try {
+        const clean = await createCleanCheckout({ cache, ref: sha, dir });
+        await pushBranch({
+          dir: clean.dir,
+          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
+          token: pushTo?.token ?? token,
+          branch,
+          sha,
+          expectedSha,
+        });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

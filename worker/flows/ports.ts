@@ -41,8 +41,9 @@ export interface WorkspacePort extends CommitAndPush {
   /**
    * Brings `branch` (at `headSha`) up to date with `baseRef` on the host (issue 15 item 2):
    * a rebase with a lease when asked and it applies cleanly, else a merge. A clean result is
-   * pushed here; a conflicting merge is kept as a local commit with markers (`mergeSha`, in
-   * the cache so `prepare` can start from it) for the agent to resolve.
+   * pushed here, unless `verifyFirst`: then it is kept in the cache (`merged`) for the caller
+   * to verify and push with `pushUpdate`. A conflicting merge is kept as a local commit with
+   * markers (`mergeSha`, in the cache so `prepare` can start from it) for the agent to resolve.
    */
   updateBranch(input: {
     repo: RepoRef;
@@ -57,7 +58,22 @@ export interface WorkspacePort extends CommitAndPush {
     refs?: string[];
     /** Push there instead (Pullwright's fork, `delivery: fork`); the base still comes from `repo`. */
     pushTo?: { repo: RepoRef; token: string };
+    /** Keep a clean result unpushed (`merged`) so the repository's verify commands run on it first. */
+    verifyFirst?: boolean;
   }): Promise<BranchUpdate>;
+  /**
+   * Pushes a `merged` update kept by `updateBranch`: a merge as a fast-forward of the head, a
+   * rebase with a lease on `expectedSha` (the head it was rebased from). A person's push
+   * meanwhile makes either a `conflict`.
+   */
+  pushUpdate(input: {
+    repo: RepoRef;
+    token: string;
+    branch: string;
+    sha: string;
+    expectedSha?: string;
+    pushTo?: { repo: RepoRef; token: string };
+  }): Promise<void>;
   /** Commits the agent's resolution of `mergeSha` as a merge of `parents` and pushes it (no force). */
   pushResolution(input: {
     repo: RepoRef;
@@ -76,6 +92,8 @@ export interface WorkspacePort extends CommitAndPush {
 export type BranchUpdate =
   | { kind: 'up-to-date'; baseSha: string }
   | { kind: 'pushed'; sha: string; baseSha: string; rebased: boolean }
+  /** Clean, not pushed yet (`verifyFirst`): in the cache for `prepare` and `pushUpdate`. */
+  | { kind: 'merged'; sha: string; baseSha: string; rebased: boolean }
   | { kind: 'conflicts'; mergeSha: string; baseSha: string; conflicts: MergeConflict[] };
 
 export interface MaintenanceCaps {

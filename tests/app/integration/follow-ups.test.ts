@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppServer, startAppServer, WEBHOOK_PATH } from '../../../src/app/app-server.js';
 import type { Task } from '../../../src/domain/task.js';
+import { createOctokitGitHubForWorker } from '../../../src/github/octokit-github-for-worker.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import {
   createFollowUpMarks,
@@ -11,6 +12,9 @@ import {
   type RecordedPush,
 } from '../../../src/queue/follow-up-marks.js';
 import { TASK_QUEUE } from '../../../src/queue/queue-names.js';
+import { DEFAULT_FLOW_CONFIG } from '../../../worker/flows/flow-config.js';
+import type { FlowContext } from '../../../worker/flows/flow-context.js';
+import { repairIfAlreadyRed } from '../../../worker/flows/reconcile-ci.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../../queue/redis-helpers.js';
 import { type GitHubTwin, signBody, startGitHubTwin } from '../../twins/github/index.js';
 
@@ -437,5 +441,80 @@ describe('follow-ups through the GitHub twin (real Redis)', () => {
     await redCi(sha);
     await twin.settled();
     expect(await jobsFor(number)).toHaveLength(0);
+  });
+
+  /** The worker's reconcile right after it records `sha` on PR `number`, with a real client to the twin. */
+  async function reconcile(number: number, sha: string) {
+    const log = createSilentLogger();
+    const github = await createOctokitGitHubForWorker({
+      appId: twin.app.id,
+      privateKey: twin.app.privateKey,
+      baseUrl: twin.url,
+      log,
+    }).forRepo(installationId, repoRef());
+    const ctx = {
+      task: {
+        kind: 'implement',
+        installationId,
+        repo: repoRef(),
+        number: 1,
+        trigger: { source: 'assignment', actor: 'alice', actorId: 42 },
+        requestedAt: new Date().toISOString(),
+      },
+      deps: { followUps: marks, bot: { login: twin.app.botLogin } },
+      config: DEFAULT_FLOW_CONFIG,
+      github,
+      log,
+    } as unknown as FlowContext;
+    return repairIfAlreadyRed(ctx, { number, headSha: sha });
+  }
+
+  it('CI red before the head was recorded: the webhook is ignored, the reconcile at record time queues one repair', async () => {
+    const { number, sha } = await pullwrightPr('early red', 'pullwright/issue-20', { 'e.txt': 'e\n' });
+    await redCi(sha);
+    await twin.settled();
+    expect(await jobsFor(number)).toHaveLength(0);
+    await recordPush(number, sha);
+    expect(await reconcile(number, sha)).toBe('enqueued');
+    const jobs = await jobsFor(number);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.data).toMatchObject({
+      kind: 'repair-ci',
+      trigger: { source: 'follow-up', actor: 'alice', actorId: 42, reason: 'ci-failed', headSha: sha },
+    });
+    // Every webhook of that red head, delivered again now that the mark exists: still one repair.
+    for (const d of twin.deliveries.filter((d) =>
+      ['check_suite', 'workflow_run', 'status'].includes(d.event),
+    ))
+      await twin.redeliver(d.id);
+    expect(await reconcile(number, sha)).toBe('duplicate');
+    expect(await jobsFor(number)).toHaveLength(1);
+    expect(await marks.getRepair({ installationId, repo: repoRef(), number }, sha)).toMatchObject({
+      attempt: 1,
+    });
+  });
+
+  it('webhook first, reconcile second (both saw the red result): one repair; a green or approval-pending head: none', async () => {
+    const { number, sha } = await pullwrightPr('both see it', 'pullwright/issue-21', { 'f.txt': 'f\n' });
+    await recordPush(number, sha);
+    await redCi(sha);
+    await twin.settled();
+    expect(await jobsFor(number)).toHaveLength(1);
+    expect(await reconcile(number, sha)).toBe('duplicate');
+    expect(await jobsFor(number)).toHaveLength(1);
+
+    const green = await pullwrightPr('green', 'pullwright/issue-22', { 'g.txt': 'g\n' });
+    await twin.ci.run({ repo, sha: green.sha, jobs: [{ name: 'test', conclusion: 'success' }] });
+    await twin.settled();
+    await recordPush(green.number, green.sha);
+    expect(await reconcile(green.number, green.sha)).toBe('not red');
+    // A fork PR's workflow run awaiting a maintainer's approval is `action_required`: not red.
+    const pending = await pullwrightPr('approval', 'pullwright/issue-23', { 'h.txt': 'h\n' });
+    await recordPush(pending.number, pending.sha);
+    await twin.ci.run({ repo, sha: pending.sha, jobs: [{ name: 'test', conclusion: 'action_required' }] });
+    await twin.settled();
+    expect(await reconcile(pending.number, pending.sha)).toBe('not red');
+    expect(await jobsFor(green.number)).toHaveLength(0);
+    expect(await jobsFor(pending.number)).toHaveLength(0);
   });
 });

@@ -307,26 +307,31 @@ export class ScriptedCi {
       await sendWorkflowJob(core, repo, run, job, 'completed');
       const state =
         result.conclusion === 'success' || result.conclusion === 'skipped' ? 'success' : 'failure';
-      await sendStatus(
-        core,
-        repo,
-        newStatus(core, repo, {
-          sha: run.headSha,
-          state,
-          context: `ci/${spec.name}`,
-          description: check.output.title,
-          targetUrl: `${core.config.url}/${repo.fullName}/actions/runs/${run.id}/job/${job.id}`,
-          creator: 'github-actions[bot]',
-        }),
-        branches,
-      );
+      // A job waiting for a person (a fork PR's run awaiting approval) has no result to report yet.
+      if (result.conclusion !== 'action_required')
+        await sendStatus(
+          core,
+          repo,
+          newStatus(core, repo, {
+            sha: run.headSha,
+            state,
+            context: `ci/${spec.name}`,
+            description: check.output.title,
+            targetUrl: `${core.config.url}/${repo.fullName}/actions/runs/${run.id}/job/${job.id}`,
+            creator: 'github-actions[bot]',
+          }),
+          branches,
+        );
       await afterCompleted(core, repo, check, run.actor);
     }
     const latest = latestJobs(run);
     run.status = 'completed';
-    run.conclusion = latest.every((j) => j.conclusion === 'success' || j.conclusion === 'skipped')
+    const settled = (j: JobRec) => j.conclusion === 'success' || j.conclusion === 'skipped';
+    run.conclusion = latest.every(settled)
       ? 'success'
-      : 'failure';
+      : latest.every((j) => settled(j) || j.conclusion === 'action_required')
+        ? 'action_required'
+        : 'failure';
     run.updatedAt = nowIso();
     await sendWorkflowRun(core, repo, run, 'completed');
   }

@@ -6,6 +6,7 @@ import type { FlowContext } from '../flow-context.js';
 import { codeSpan, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange } from '../mode-helpers.js';
 import { recordPush } from '../record-push.js';
+import { verifyMerge } from '../verify-merge.js';
 import type { Mode, ModeOutcome } from './mode.js';
 import { agentPullOf, isOwnPull, onBehalfOf, ownOpenPull } from './own-pull.js';
 
@@ -86,6 +87,8 @@ export const updateBranchMode: Mode<TargetTask> = {
         jobId: ctx.jobId,
         refs,
         pushTo,
+        // A clean merge can still break the build (a semantic conflict): verify it before pushing.
+        verifyFirst: ctx.config.verifyCommands.length > 0,
       })
       .catch(pushedByPerson);
     const base = codeSpan(pull.baseRef);
@@ -111,14 +114,44 @@ export const updateBranchMode: Mode<TargetTask> = {
       commitSha,
       detail,
     });
-    if (update.kind === 'pushed') await record(update.sha);
-    if (update.kind === 'pushed')
-      return done(
-        update.sha,
-        update.rebased
-          ? `Rebased ${head} onto ${base} (${update.baseSha.slice(0, 7)}) and pushed ${update.sha.slice(0, 7)} with a lease: every commit on the branch was Pullwright's.`
-          : `Merged ${base} (${update.baseSha.slice(0, 7)}) into ${head} without conflicts: ${update.sha.slice(0, 7)}.`,
-      );
+    const cleanText = (u: { sha: string; baseSha: string; rebased: boolean }) =>
+      u.rebased
+        ? `Rebased ${head} onto ${base} (${u.baseSha.slice(0, 7)}) and pushed ${u.sha.slice(0, 7)} with a lease: every commit on the branch was Pullwright's.`
+        : `Merged ${base} (${u.baseSha.slice(0, 7)}) into ${head} without conflicts: ${u.sha.slice(0, 7)}.`;
+    if (update.kind === 'pushed') {
+      await record(update.sha);
+      return done(update.sha, cleanText(update));
+    }
+    if (update.kind === 'merged') {
+      ctx.tracking?.update({ phase: 'verify', step: 'Running the verify commands on the merge' });
+      const { verify, blockedHosts } = await verifyMerge(ctx, update.sha);
+      const failed = verify.filter((v) => !v.ok);
+      if (failed.length > 0) {
+        const what = update.rebased ? `Rebasing ${head} onto ${base}` : `Merging ${base} into ${head}`;
+        const commands = failed.map((v) => codeSpan(v.command.slice(0, 200))).join(', ');
+        return {
+          status: 'no-changes',
+          reason: 'verify failed',
+          verify,
+          blockedHosts,
+          detail: `${what} has no conflicts, but verification failed on the result (${commands}), so nothing was pushed: the two sides may not work together, or the branch failed already. A person needs to look; \`@agent fix ci\` can repair the branch first.`,
+        };
+      }
+      ctx.tracking?.update({ phase: 'deliver', step: `Pushing ${pull.headRef}` });
+      await deps.workspaces
+        .pushUpdate({
+          repo: task.repo,
+          token: ctx.github.token,
+          branch: pull.headRef,
+          sha: update.sha,
+          // A rebase replaces the branch only if it still points where this run read it.
+          expectedSha: update.rebased ? pull.headSha : undefined,
+          pushTo,
+        })
+        .catch(pushedByPerson);
+      await record(update.sha);
+      return { ...done(update.sha, cleanText(update)), verify, blockedHosts };
+    }
 
     const conflictPaths = update.conflicts.map((c) => c.path);
     const listed = conflictPaths
