@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { PullwrightError } from '../../src/errors.js';
 import { SANDBOX_HOME, SANDBOX_WORKDIR } from '../sandbox/container-spec.js';
 import type { Sandbox, SandboxProcess } from '../sandbox/sandbox.js';
+import { ArchiveSecretScanner } from './archive-secret-scanner.js';
 
 /**
  * Packing and unpacking an environment, always inside a container as the agent
@@ -34,47 +35,8 @@ export type CaptureResult =
   | { ok: true; bytes: number }
   | { ok: false; reason: 'too-large' | 'secret' | 'failed'; detail: string };
 
-/**
- * Finds any of `needles` in a byte stream without holding it: keeps only the last
- * (longest needle - 1) bytes between chunks.
- */
-export class SecretScanner extends Transform {
-  found = false;
-  private tail = Buffer.alloc(0);
-  private readonly needles: Buffer[];
-  private readonly keep: number;
-
-  constructor(values: readonly string[]) {
-    super();
-    this.needles = secretForms(values).map((v) => Buffer.from(v));
-    this.keep = Math.max(0, ...this.needles.map((n) => n.length - 1));
-  }
-
-  override _transform(
-    chunk: Buffer,
-    _enc: BufferEncoding,
-    done: (err?: Error | null, data?: Buffer) => void,
-  ) {
-    if (!this.found && this.needles.length > 0) {
-      const window = Buffer.concat([this.tail, chunk]);
-      if (this.needles.some((n) => window.includes(n))) this.found = true;
-      this.tail = window.subarray(Math.max(0, window.length - this.keep));
-    }
-    done(null, chunk);
-  }
-}
-
-/** The value and the encodings a tool commonly writes it in (base64, URL-encoded). */
-export function secretForms(values: readonly string[]): string[] {
-  const forms = new Set<string>();
-  for (const v of values) {
-    if (!v) continue;
-    forms.add(v);
-    forms.add(Buffer.from(v).toString('base64').replace(/=+$/, ''));
-    forms.add(encodeURIComponent(v));
-  }
-  return [...forms];
-}
+/** The scanner of a snapshot's archives (raw bytes and gzip content); the old name stays for callers. */
+export { ArchiveSecretScanner as SecretScanner, secretForms } from './archive-secret-scanner.js';
 
 async function collect(proc: SandboxProcess, cap = 8192): Promise<string> {
   let out = '';
@@ -93,7 +55,7 @@ async function captureOne(
   const proc = await box.spawn({ cmd, cwd: SANDBOX_WORKDIR });
   proc.stdin.end();
   const errors = collect(proc);
-  const scanner = new SecretScanner(secrets);
+  const scanner = new ArchiveSecretScanner(secrets);
   let bytes = 0;
   let tooLarge = false;
   const counter = new Transform({
@@ -114,6 +76,8 @@ async function captureOne(
   if (tooLarge) return { ok: false, reason: 'too-large', detail: `over ${budget.left} bytes` };
   // A secret in the archive means setup wrote one down: nothing of it may be kept or shown.
   if (scanner.found) return { ok: false, reason: 'secret', detail: 'the output contains a setup secret' };
+  // What could not be scanned is not kept either.
+  if (scanner.unscannable) return { ok: false, reason: 'too-large', detail: scanner.unscannable };
   if (exitCode !== 0)
     return { ok: false, reason: 'failed', detail: `tar exited with ${exitCode}: ${stderr.slice(-500)}` };
   budget.left -= bytes;
