@@ -48,11 +48,13 @@ export function createGitWorkspaces(options: {
   const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
   return {
-    async prepare({ repo, token, ref, jobId, refs }) {
-      const cache = await cacheFor(repo, token, refs);
+    async prepare({ repo, token, ref, jobId, refs, onWorkDir }) {
       const dir = runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
-      await mkdir(dir, { recursive: true });
+      // The empty `work` folder first: a container can be started on it while we fetch and check out.
+      await mkdir(join(dir, 'work'), { recursive: true });
       try {
+        onWorkDir?.(join(dir, 'work'));
+        const cache = await cacheFor(repo, token, refs);
         const copy = await createWorkingCopy({ cache, ref, dir: join(dir, 'work') });
         return {
           workDir: copy.dir,

@@ -29,6 +29,11 @@ export interface WorkspacePort extends CommitAndPush {
     jobId: string;
     /** Extra refs to fetch, e.g. `refs/pull/12/head` (a fork's pull request head, kept by the base repository). */
     refs?: string[];
+    /**
+     * Called once with the working copy's folder, made empty before the fetch and the
+     * checkout, so the agent's container can start on it meanwhile (issue 17: startAgentSandbox).
+     */
+    onWorkDir?: (workDir: string) => void;
   }): Promise<PreparedWorkspace>;
   /** Commits on `branch` since `baseSha` whose author is not `botEmail` (a person pushed). */
   foreignCommits(input: {

@@ -2,7 +2,12 @@ import { join } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
 import { JOB_LABEL } from '../sandbox/sandbox-labels.js';
 import { checkCancelled } from '../session/check-cancelled.js';
-import { runAgentSession, type SessionEvent } from '../session/run-agent-session.js';
+import {
+  type EarlyAgentSandbox,
+  runAgentSession,
+  type SessionEvent,
+  startAgentSandbox,
+} from '../session/run-agent-session.js';
 import type { FlowContext, SessionRun } from './flow-context.js';
 import type { ModePlan } from './modes/mode.js';
 import type { TrackingComment, TrackingState } from './tracking-comment.js';
@@ -49,13 +54,25 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
   const { deps, task, signal, tracking, timings } = ctx;
   checkCancelled(signal);
   tracking?.update({ phase: 'workspace', step: 'Fetching the repository' });
-  const workspace = await deps.workspaces.prepare({
-    repo: task.repo,
-    token: ctx.github.token,
-    ref: plan.startRef,
-    refs: plan.fetchRefs,
-    jobId: ctx.jobId,
-  });
+  const labels = { [JOB_LABEL]: ctx.jobId };
+  // Issue 17: the agent's container starts while the repository is fetched and checked out;
+  // the session uses it and disposes it (or it is disposed here when the fetch fails).
+  let early: EarlyAgentSandbox | undefined;
+  const workspace = await deps.workspaces
+    .prepare({
+      repo: task.repo,
+      token: ctx.github.token,
+      ref: plan.startRef,
+      refs: plan.fetchRefs,
+      jobId: ctx.jobId,
+      onWorkDir: (workDir) => {
+        early = startAgentSandbox(deps.session, { workDir, repoConfig: ctx.config, labels });
+      },
+    })
+    .catch(async (err) => {
+      await early?.dispose();
+      throw err;
+    });
   timings.end('workspace');
   try {
     const session = await runAgentSession(deps.session, {
@@ -69,7 +86,8 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
         ...(task.repo.id !== undefined ? { repoId: task.repo.id } : {}),
         setupCacheKey: ctx.config.setupCacheKey,
       },
-      labels: { [JOB_LABEL]: ctx.jobId },
+      labels,
+      earlySandbox: early,
       signal,
       log: ctx.log,
       transcriptPath: join(deps.runDir, `${ctx.jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`),
