@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { firstUserText, lastToolResults, type MessagesRequest, testOutcome, toolExchanges } from './index.js';
+import {
+  firstUserText,
+  lastToolResults,
+  type MessagesRequest,
+  scenarios,
+  type TestCommand,
+  testOutcome,
+  toolExchanges,
+} from './index.js';
 
 const request: MessagesRequest = {
   model: 'm',
@@ -79,4 +87,45 @@ describe('model twin scenario helpers', () => {
   ])('reads a test run: %j → %s', (output, outcome) => {
     expect(testOutcome(output)).toBe(outcome);
   });
+
+  it.each([
+    [undefined, 'npm test'],
+    ['npm test', 'npm test'],
+    ['node --test', 'node --test'],
+  ] as const)(
+    'the coding scenarios run the tests with the twin option testCommand=%s: %s',
+    (option, expected) => {
+      const ctx = { turn: 1, state: {}, conversationId: 'c', testCommand: option as TestCommand | undefined };
+      const task = (text: string): MessagesRequest => ({
+        model: 'm',
+        max_tokens: 10,
+        messages: [{ role: 'user', content: text }],
+      });
+      const commands = (name: string, text: string) =>
+        (
+          scenarios[name]!.respond(task(text), ctx) as { content: { type: string; input?: unknown }[] }
+        ).content
+          .filter((b) => b.type === 'tool_use')
+          .map((b) => (b.input as { command?: unknown }).command);
+      expect(commands('fix-failing-test', 'Fix the tests.').at(-1)).toBe(expected);
+      expect(commands('malformed-tool-input', 'Check.')).toEqual([expected.split(' ')]);
+      // A run the loop answered: the next step of the fix loop runs the tests the same way.
+      const answered: MessagesRequest = {
+        model: 'm',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'Title: x' },
+          {
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'l', name: 'list_files', input: {} }],
+          },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'l', content: 'src/' }] },
+        ],
+      };
+      const next = scenarios['implement-issue']!.respond(answered, ctx) as { content: { input?: unknown }[] };
+      expect(next.content.map((b) => (b.input as { command?: unknown } | undefined)?.command)).toContain(
+        expected,
+      );
+    },
+  );
 });

@@ -10,6 +10,7 @@ export {
   minCacheableTokensFor,
   TTL_MS,
 } from './prompt-cache.js';
+export { TEST_COMMAND } from './scenarios/fix-loop.js';
 export {
   assistantTurns,
   finish,
@@ -55,6 +56,7 @@ export type {
   ScriptedBlock,
   ScriptedReply,
   StopReason,
+  TestCommand,
   Usage,
   UsageTotals,
 } from './types.js';

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { CacheRuleError, checkBreakpoints, minCacheableTokensFor, PromptCache } from './prompt-cache.js';
+import { TEST_COMMAND } from './scenarios/fix-loop.js';
 import { scenarios as shippedScenarios } from './scenarios/index.js';
 import {
   blockKey,
@@ -757,7 +758,12 @@ export async function startModelTwin(options: ModelTwinOptions = {}): Promise<Mo
     }
     let scripted: ScriptedReply;
     try {
-      scripted = await scenario.respond(request, { turn, state, conversationId });
+      scripted = await scenario.respond(request, {
+        turn,
+        state,
+        conversationId,
+        testCommand: options.testCommand ?? TEST_COMMAND,
+      });
     } catch (error) {
       throw new HttpError(
         500,

@@ -168,7 +168,16 @@ export interface ScenarioContext {
   state: Record<string, unknown>;
   /** The conversation key the state belongs to. */
   conversationId: string;
+  /** How the coding scenarios run the sample repo's tests (`ModelTwinOptions.testCommand`); default `npm test`. */
+  testCommand?: TestCommand;
 }
+
+/**
+ * The commands a coding scenario may run the sample repo's tests with: `npm test`, as a model
+ * reading its README would, or `node --test`, the script `npm test` runs, without npm's own
+ * start-up (about 0.35 CPU-s a run).
+ */
+export type TestCommand = 'npm test' | 'node --test';
 
 export interface Scenario {
   name: string;
@@ -271,6 +280,11 @@ export interface ModelTwinOptions {
   maxRecordedRequests?: number;
   /** Called once per API request when its response ends (or its connection drops). */
   onRequest?: (request: RecordedRequest) => void;
+  /**
+   * The command the coding scenarios run the sample repo's tests with (default `npm test`).
+   * Service-free unit tests pass `node --test`: the same tests of the fixture, without npm.
+   */
+  testCommand?: TestCommand;
 }
 
 export interface ModelTwin {

@@ -11,7 +11,8 @@ export const fixFailingTestScenario: Scenario = {
   name: 'fix-failing-test',
   description:
     'Fixes the failing tests of the sample repo (writeFixFailingTestRepo), adapting to test output.',
-  respond(request) {
+  respond(request, ctx) {
+    const testCommand = ctx.testCommand ?? TEST_COMMAND;
     const all = toolExchanges(request);
     if (all.length === 0) {
       return reply(
@@ -21,10 +22,10 @@ export const fixFailingTestScenario: Scenario = {
           ['Fix the failing code', 'pending'],
           ['Re-run the tests', 'pending'],
         ]),
-        tool('bash', { command: TEST_COMMAND }),
+        tool('bash', { command: testCommand }),
       );
     }
-    const step = fixLoopStep(request);
+    const step = fixLoopStep(request, 4, testCommand);
     if (step.kind === 'reply') return step.reply;
     if (step.kind === 'gave-up') return finish(`Could not make the tests pass: ${step.reason}.`);
     const lastTest = lastExchange(all, 'bash', isTestRun)!;

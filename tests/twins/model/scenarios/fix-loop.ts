@@ -1,12 +1,22 @@
 import { SAMPLE_BUGS } from '../fixtures/sample-repo.js';
-import type { MessagesRequest, ScriptedReply } from '../types.js';
+import type { MessagesRequest, ScriptedReply, TestCommand } from '../types.js';
 import { lastExchange, reply, type ToolExchange, testOutcome, text, tool, toolExchanges } from './helpers.js';
 
-export const TEST_COMMAND = 'npm test';
+/** The default test command of the coding scenarios (`ModelTwinOptions.testCommand` may pick `node --test`). */
+export const TEST_COMMAND: TestCommand = 'npm test';
 export const EDIT_TOOL = 'str_replace_based_edit_tool';
 
+const TEST_COMMANDS: readonly TestCommand[] = ['npm test', 'node --test'];
+
+/** A bash call that runs the sample repo's tests, with either test command. */
 export function isTestRun(e: ToolExchange): boolean {
-  return e.name === 'bash' && typeof e.input.command === 'string' && e.input.command.includes(TEST_COMMAND);
+  const command = e.input.command;
+  return e.name === 'bash' && typeof command === 'string' && TEST_COMMANDS.some((t) => command.includes(t));
+}
+
+/** The test command with extra arguments for node's test runner (npm needs `--` before them). */
+export function testCommandWith(command: TestCommand, args: string): string {
+  return command === 'npm test' ? `${command} -- ${args}` : `${command} ${args}`;
 }
 
 export function isEdit(e: ToolExchange, path?: string): boolean {
@@ -35,7 +45,11 @@ function failingTests(output: string): string[] {
  * view the file, fix the bug the failing test points at, run the tests again, and
  * repeat until they pass or the attempts run out. A pure function of the history.
  */
-export function fixLoopStep(request: MessagesRequest, maxEdits = 4): FixLoopStep {
+export function fixLoopStep(
+  request: MessagesRequest,
+  maxEdits = 4,
+  testCommand: TestCommand = TEST_COMMAND,
+): FixLoopStep {
   const all = toolExchanges(request);
   const fixed = all
     .filter((e) => isEdit(e, 'src/math.js') && e.result && !e.result.isError)
@@ -44,7 +58,7 @@ export function fixLoopStep(request: MessagesRequest, maxEdits = 4): FixLoopStep
   if (!lastTest?.result) {
     return {
       kind: 'reply',
-      reply: reply(text('Let me run the test suite first.'), tool('bash', { command: TEST_COMMAND })),
+      reply: reply(text('Let me run the test suite first.'), tool('bash', { command: testCommand })),
     };
   }
   const outcome = testOutcome(lastTest.result.text);
@@ -87,6 +101,6 @@ export function fixLoopStep(request: MessagesRequest, maxEdits = 4): FixLoopStep
   // After an edit (or anything else), check the result by running the tests again.
   return {
     kind: 'reply',
-    reply: reply(text('Re-running the tests.'), tool('bash', { command: TEST_COMMAND })),
+    reply: reply(text('Re-running the tests.'), tool('bash', { command: testCommand })),
   };
 }

@@ -1,5 +1,5 @@
 import { SAMPLE_BUGS } from '../fixtures/sample-repo.js';
-import type { MessagesRequest, Scenario, ScriptedReply } from '../types.js';
+import type { MessagesRequest, Scenario, ScriptedReply, TestCommand } from '../types.js';
 import { EDIT_TOOL, fixLoopStep, isTestRun, TEST_COMMAND } from './fix-loop.js';
 import { finish, firstUserText, lastExchange, reply, text, tool, toolExchanges } from './helpers.js';
 import { extractTaskTitle } from './implement-issue.js';
@@ -46,14 +46,14 @@ function changelogOnly(request: MessagesRequest): ScriptedReply {
   return finish('Added a changelog entry.');
 }
 
-function fixBugs(request: MessagesRequest, summary: string): ScriptedReply {
+function fixBugs(request: MessagesRequest, summary: string, testCommand: TestCommand): ScriptedReply {
   const all = toolExchanges(request);
   if (!all.some(isTestRun))
-    return reply(text('Running the failing checks locally.'), tool('bash', { command: TEST_COMMAND }));
-  const step = fixLoopStep(request);
+    return reply(text('Running the failing checks locally.'), tool('bash', { command: testCommand }));
+  const step = fixLoopStep(request, 4, testCommand);
   if (step.kind === 'reply') return step.reply;
   if (step.kind === 'gave-up') return finish(`Could not make the tests pass: ${step.reason}.`);
-  return finish(`${summary} Fixed ${step.fixed.length} bug(s) in src/math.js; npm test passes.`);
+  return finish(`${summary} Fixed ${step.fixed.length} bug(s) in src/math.js; ${testCommand} passes.`);
 }
 
 function noFix(request: MessagesRequest): ScriptedReply {
@@ -104,7 +104,7 @@ function unionScript(path: string): string {
   return `node -e "${js}" ${JSON.stringify(path)}`;
 }
 
-function resolveConflicts(request: MessagesRequest, task: string): ScriptedReply {
+function resolveConflicts(request: MessagesRequest, task: string, testCommand: TestCommand): ScriptedReply {
   const paths = [...task.matchAll(/^## Conflict \d+ in (.+)$/gm)].map((m) => m[1]!.trim());
   const all = toolExchanges(request);
   const resolved = all.filter(
@@ -116,7 +116,7 @@ function resolveConflicts(request: MessagesRequest, task: string): ScriptedReply
       text(`Resolving ${next} by keeping both sides.`),
       tool('bash', { command: unionScript(next) }),
     );
-  if (!lastExchange(all, 'bash', isTestRun)) return reply(tool('bash', { command: TEST_COMMAND }));
+  if (!lastExchange(all, 'bash', isTestRun)) return reply(tool('bash', { command: testCommand }));
   return finish(`Resolved the conflicts in ${paths.join(', ')} by keeping both sides.`);
 }
 
@@ -149,22 +149,23 @@ export const followThroughScenario: Scenario = {
   name: 'follow-through',
   description:
     'Issue 15 e2e agent: red-CI PRs ([changelog-only]), CI repairs ([no-fix] to fail), conflict resolution, review threads (one declined) and questions ([ask]).',
-  respond(request) {
+  respond(request, ctx) {
+    const testCommand = ctx.testCommand ?? TEST_COMMAND;
     const task = firstUserText(request);
     const title = extractTaskTitle(task);
     switch (kindOf(task)) {
       case 'repair':
         return task.includes('[no-fix]')
           ? noFix(request)
-          : fixBugs(request, 'The CI failure was in src/math.js.');
+          : fixBugs(request, 'The CI failure was in src/math.js.', testCommand);
       case 'update':
-        return resolveConflicts(request, task);
+        return resolveConflicts(request, task, testCommand);
       case 'review':
         return review(request, task);
       case 'implement':
         if (title.includes('[ask]')) return askOrAnswer(request, task);
         if (title.includes('[changelog-only]')) return changelogOnly(request);
-        return fixBugs(request, `Implemented "${title}".`);
+        return fixBugs(request, `Implemented "${title}".`, testCommand);
       default:
         return finish('Nothing to do.');
     }

@@ -1,5 +1,5 @@
-import type { MessagesRequest, Scenario, ScriptedReply } from '../types.js';
-import { fixLoopStep, isEdit } from './fix-loop.js';
+import type { MessagesRequest, Scenario, ScriptedReply, TestCommand } from '../types.js';
+import { fixLoopStep, isEdit, TEST_COMMAND } from './fix-loop.js';
 import { finish, firstUserText, lastExchange, reply, text, tool, toolExchanges } from './helpers.js';
 
 /**
@@ -89,7 +89,7 @@ function reviewer(request: MessagesRequest): ScriptedReply {
   };
 }
 
-function mainAgent(request: MessagesRequest): ScriptedReply {
+function mainAgent(request: MessagesRequest, testCommand: TestCommand): ScriptedReply {
   const tools = offered(request);
   const all = toolExchanges(request);
   const task = firstUserText(request);
@@ -123,7 +123,7 @@ function mainAgent(request: MessagesRequest): ScriptedReply {
     );
   // Leave the averaging bug in when the task says so (to give the reviewer something real).
   const leaveBug = /leave the average bug/i.test(task);
-  const step = fixLoopStep(request);
+  const step = fixLoopStep(request, 4, testCommand);
   if (step.kind === 'reply') {
     if (leaveBug && all.some((e) => isEdit(e, 'src/math.js') && e.result && !e.result.isError))
       return done(all);
@@ -149,10 +149,10 @@ export const harnessToolsScenario: Scenario = {
   name: 'harness-tools',
   description:
     'Parallel subagents (delegate), a denied git push, every offered MCP tool, then the fix loop; also answers subagent and reviewer conversations.',
-  respond(request: MessagesRequest): ScriptedReply {
+  respond(request: MessagesRequest, ctx): ScriptedReply {
     const system = systemText(request);
     if (system.includes('read-only research subagent')) return subagent(request);
     if (system.includes(REVIEWER_MARKER)) return reviewer(request);
-    return mainAgent(request);
+    return mainAgent(request, ctx.testCommand ?? TEST_COMMAND);
   },
 };

@@ -1,5 +1,5 @@
-import type { MessagesRequest, Scenario, ScriptedReply } from '../types.js';
-import { EDIT_TOOL, fixLoopStep, isEdit } from './fix-loop.js';
+import type { MessagesRequest, Scenario, ScenarioContext, ScriptedReply } from '../types.js';
+import { EDIT_TOOL, fixLoopStep, isEdit, TEST_COMMAND } from './fix-loop.js';
 import { finish, firstUserText, oneLine, planUpdate, reply, text, tool, toolExchanges } from './helpers.js';
 
 /**
@@ -23,7 +23,7 @@ const PLAN: [string, 'pending' | 'in_progress' | 'completed'][] = [
   ['Record the change in CHANGELOG.md', 'pending'],
 ];
 
-function next(request: MessagesRequest): ScriptedReply {
+function next(request: MessagesRequest, ctx: ScenarioContext): ScriptedReply {
   const title = extractTaskTitle(firstUserText(request));
   const all = toolExchanges(request);
   if (all.length === 0) {
@@ -33,7 +33,7 @@ function next(request: MessagesRequest): ScriptedReply {
       tool('list_files', { path: '.', depth: 2 }),
     );
   }
-  const step = fixLoopStep(request);
+  const step = fixLoopStep(request, 4, ctx.testCommand ?? TEST_COMMAND);
   if (step.kind === 'reply') return step.reply;
   if (step.kind === 'gave-up') return finish(`Could not complete "${title}": ${step.reason}.`);
 

@@ -1,5 +1,12 @@
-import type { MessagesRequest, Scenario, ScriptedBlock, ScriptedReply } from '../types.js';
-import { EDIT_TOOL, fixLoopStep, isTestRun } from './fix-loop.js';
+import type {
+  MessagesRequest,
+  Scenario,
+  ScenarioContext,
+  ScriptedBlock,
+  ScriptedReply,
+  TestCommand,
+} from '../types.js';
+import { EDIT_TOOL, fixLoopStep, isTestRun, TEST_COMMAND, testCommandWith } from './fix-loop.js';
 import {
   assistantTurns,
   finish,
@@ -44,7 +51,7 @@ const EXPLORE: ScriptedBlock[][] = [
 ];
 
 /** After the tests pass: more reading, a notes file, a verbose test run. */
-const WRAP_UP: ScriptedBlock[][] = [
+const wrapUp = (testCommand: TestCommand): ScriptedBlock[][] => [
   [
     planUpdate([
       ['Explore the repository', 'completed'],
@@ -52,7 +59,7 @@ const WRAP_UP: ScriptedBlock[][] = [
       ['Write notes and verify', 'in_progress'],
     ]),
   ],
-  [sh('npm test -- --test-reporter=spec')],
+  [sh(testCommandWith(testCommand, '--test-reporter=spec'))],
   [v('src/math.js')],
   [tool('search', { pattern: 'TODO|FIXME' })],
   [
@@ -76,7 +83,7 @@ const WRAP_UP: ScriptedBlock[][] = [
       new_str: 'Run `npm test`. See docs/NOTES.md for known pitfalls.',
     }),
   ],
-  [sh('npm test')],
+  [sh(testCommand)],
   [
     planUpdate([
       ['Explore the repository', 'completed'],
@@ -86,17 +93,19 @@ const WRAP_UP: ScriptedBlock[][] = [
   ],
 ];
 
-function next(request: MessagesRequest): ScriptedReply {
+function next(request: MessagesRequest, ctx: ScenarioContext): ScriptedReply {
+  const testCommand = ctx.testCommand ?? TEST_COMMAND;
   const turn = assistantTurns(request);
   if (turn < EXPLORE.length) return reply(...EXPLORE[turn]!);
-  const step = fixLoopStep(request, 6);
+  const step = fixLoopStep(request, 6, testCommand);
   if (step.kind === 'reply') return step.reply;
   if (step.kind === 'gave-up') return finish(`Gave up: ${step.reason}.`);
   // Index into the wrap-up counted from the turn that saw the first passing test run.
   const all = toolExchanges(request);
   const firstPass = all.find((e) => isTestRun(e) && e.result && testOutcome(e.result.text) !== 'fail');
   const index = firstPass ? turn - firstPass.assistantTurn - 1 : 0;
-  if (index < WRAP_UP.length) return reply(...WRAP_UP[index]!);
+  const steps = wrapUp(testCommand);
+  if (index < steps.length) return reply(...steps[index]!);
   const finalRun = lastExchange(all, 'bash', isTestRun);
   const passing = finalRun?.result && testOutcome(finalRun.result.text) !== 'fail';
   return finish(

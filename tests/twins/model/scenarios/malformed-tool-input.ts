@@ -1,4 +1,5 @@
 import type { Scenario } from '../types.js';
+import { TEST_COMMAND } from './fix-loop.js';
 import { assistantTurns, finish, reply, text, tool, toolExchanges } from './helpers.js';
 
 /**
@@ -10,7 +11,8 @@ export const malformedToolInputScenario: Scenario = {
   name: 'malformed-tool-input',
   description:
     'Sends invalid tool input first (bash command as an array, view without path), then corrects itself.',
-  respond(request) {
+  respond(request, ctx) {
+    const testCommand = ctx.testCommand ?? TEST_COMMAND;
     const turn = assistantTurns(request);
     const all = toolExchanges(request);
     const rejected = (assistantTurn: number) =>
@@ -19,7 +21,7 @@ export const malformedToolInputScenario: Scenario = {
       case 0:
         return reply(
           text('Running the tests.'),
-          tool('bash', { command: ['npm', 'test'], timeout_ms: 'soon' }),
+          tool('bash', { command: testCommand.split(' '), timeout_ms: 'soon' }),
         );
       case 1:
         return reply(
@@ -28,7 +30,7 @@ export const malformedToolInputScenario: Scenario = {
               ? 'The bash tool rejected my input: command must be a string. Retrying.'
               : 'That call should have been rejected; retrying with valid input anyway.',
           ),
-          tool('bash', { command: 'npm test' }),
+          tool('bash', { command: testCommand }),
         );
       case 2:
         return reply(text('Let me view the code.'), tool('str_replace_based_edit_tool', { command: 'view' }));
