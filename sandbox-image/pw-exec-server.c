@@ -17,13 +17,18 @@
  *                                                      -> PW <id> S   (started)
  *                                                      -> PW <id> R <exit> <stdout> <stderr>
  *
- * Each command runs like `pw-exec CAP -- command`: in its own session, with exactly
- * the container's HOME, LANG and PATH, BASH_ENV and ENV emptied, plus the request's
- * environment; stdout and stderr are kept up to CAP+1 bytes each and the rest is
+ * Each command runs like `pw-exec CAP -- command` under a Docker exec: in its own
+ * session, with the container's environment (the server's own, minus its exec marker and
+ * the proxy variables, which each request carries when the network needs them), BASH_ENV
+ * and ENV emptied, plus the request's environment; stdout and stderr are kept up to CAP+1 bytes each and the rest is
  * read and dropped (the command is never blocked by the cap); once the command has
  * exited, its pipes are drained for DRAIN_GRACE_MS, so a background child holding
  * stdout (`server &`) does not hold the answer. The exit status is the command's, or
  * 128+signal. Several commands may run at once; answers come as they finish.
+ *
+ * One file on purpose (longer than the project's usual ~400 lines): the Dockerfile builds
+ * it with one gcc line, it has no dependency beyond libc, and the whole protocol, its
+ * parser and the process handling can be read, and audited, in one place.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -201,7 +206,17 @@ static void env_set(char **env, size_t *count, char *kv) {
   env[*count] = NULL;
 }
 
-static char *base_home, *base_lang, *base_path;
+/* The container's environment as commands get it (see the top of this file). */
+static char **base_env;
+static size_t base_count;
+
+static int inherited(const char *kv) {
+  static const char *dropped[] = {"PW_EXEC_ID=", "HTTP_PROXY=", "HTTPS_PROXY=", "http_proxy=", "https_proxy=",
+                                  "NO_PROXY=",   "no_proxy=",   "BASH_ENV=",    "ENV=",        NULL};
+  for (int i = 0; dropped[i]; i++)
+    if (strncmp(kv, dropped[i], strlen(dropped[i])) == 0) return 0;
+  return strchr(kv, '=') != NULL;
+}
 
 static void start_job(char *line) {
   char *p = line;
@@ -219,7 +234,7 @@ static void start_job(char *line) {
   unsigned long argc = strtoul(tok, &end, 10);
   if (*end || argc == 0 || argc > MAX_ITEMS) return;
   char **argv = calloc(argc + 1, sizeof(char *));
-  char **env = calloc(MAX_ITEMS + 8, sizeof(char *));
+  char **env = calloc(MAX_ITEMS + base_count + 8, sizeof(char *));
   if (!argv || !env) _exit(125);
   for (unsigned long i = 0; i < argc; i++) {
     argv[i] = strsep(&p, " ");
@@ -229,13 +244,7 @@ static void start_job(char *line) {
   unsigned long envc = strtoul(tok, &end, 10);
   if (*end || envc > MAX_ITEMS) goto invalid;
   size_t count = 0;
-  static char home[4096], lang[256], path[8192];
-  snprintf(home, sizeof home, "HOME=%s", base_home);
-  snprintf(lang, sizeof lang, "LANG=%s", base_lang);
-  snprintf(path, sizeof path, "PATH=%s", base_path);
-  env_set(env, &count, home);
-  env_set(env, &count, lang);
-  env_set(env, &count, path);
+  for (size_t i = 0; i < base_count; i++) env_set(env, &count, base_env[i]);
   env_set(env, &count, "BASH_ENV=");
   env_set(env, &count, "ENV=");
   for (unsigned long i = 0; i < envc; i++) {
@@ -400,9 +409,12 @@ static void reap(void) {
 }
 
 int main(void) {
-  base_home = getenv("HOME") ? getenv("HOME") : "/home/agent";
-  base_lang = getenv("LANG") ? getenv("LANG") : "C.UTF-8";
-  base_path = getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin:/bin";
+  size_t n_env = 0;
+  while (environ[n_env]) n_env++;
+  base_env = calloc(n_env + 1, sizeof(char *));
+  if (!base_env) return 125;
+  for (size_t i = 0; i < n_env; i++)
+    if (inherited(environ[i])) base_env[base_count++] = environ[i];
   signal(SIGPIPE, SIG_IGN);
   sigset_t mask;
   sigemptyset(&mask);

@@ -43,11 +43,19 @@ describe('exec server', { timeout: 120_000 }, () => {
     // Startup files in the writable HOME are not read.
     await both({ cmd: "echo 'exit 0' > ~/.bashrc && echo 'exit 0' > ~/.bash_profile" });
     expect((await both({ cmd: 'exit 3' })).exitCode).toBe(3);
+    // Commands see the container's environment, as under Docker exec (the image's npm settings
+    // included: no update check reaching for the registry from a fresh HOME).
+    await both({ cmd: 'env | cut -d= -f1 | sort' });
+    expect((await both({ cmd: 'echo "$NPM_CONFIG_UPDATE_NOTIFIER:$NO_UPDATE_NOTIFIER"' })).stdout).toBe(
+      'false:1\n',
+    );
     // No variable of the server's own (its exec marker) leaks into commands beyond their own.
     const env = await server.sandbox().exec({ cmd: 'env | cut -d= -f1 | sort' });
     expect(env.stdout.split('\n').filter(Boolean)).toEqual(
       expect.not.arrayContaining(['NODE_OPTIONS', 'npm_config_cache']),
     );
+    const markers = await server.sandbox().exec({ cmd: 'env | grep -c "^PW_EXEC_ID="' });
+    expect(markers.stdout).toBe('1\n');
   });
 
   it('runs several commands at once, each answered with its own output', async () => {
