@@ -63,6 +63,35 @@ export function queueRepairForFailedHead(ctx: IntakeContext, ci: CiResult): Prom
 }
 
 /**
+ * A re-run of a workflow run finished (`run_attempt` > 1). When it is one Pullwright started
+ * to rule out a flaky check (the repair records them, src/queue/ci-reruns.ts) and the last of
+ * them, the repair of that head is queued again, exactly once, green or red: it compares what
+ * failed before with what fails now. The repair that started the re-runs released its worker
+ * slot instead of waiting for them.
+ */
+export async function continueAfterRerun(
+  ctx: IntakeContext,
+  input: {
+    installationId: number;
+    repo: RepoRef;
+    headSha: string;
+    runId: number;
+    runAttempt: number;
+    log: Logger;
+  },
+): Promise<HandledDeliveryOutcome> {
+  const { installationId, repo, headSha, log } = input;
+  const found = await ctx.followUps.findPullByHead(installationId, repo, headSha);
+  if (found === null) return 'ignored';
+  const target: Target = { installationId, repo, number: found.number };
+  if (!(await ctx.followUps.rerunFinished(target, headSha, input.runId, input.runAttempt))) return 'ignored';
+  log.info({ number: found.number, headSha }, 'Re-runs finished: continuing the repair');
+  const task = followUpTask(target, found.mark, 'repair-ci', 'ci-failed', headSha);
+  const status = await enqueueFollowUp(ctx, task, `rerun-${headSha}`, 0, log);
+  return status === 'duplicate' ? 'duplicate' : 'enqueued';
+}
+
+/**
  * A push to branch `baseRef`: Pullwright's open PRs on that base that now conflict
  * (GitHub's `mergeable: false`), or with `updateBranch: always-behind` that lack the
  * new base commits, get an `update-branch` follow-up, once per (PR, base head).

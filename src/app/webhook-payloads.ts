@@ -179,6 +179,8 @@ export const WorkflowRunEvent = z.object({
     head_branch: z.string().max(255).nullable().optional(),
     status: z.string().max(50).nullable().optional(),
     conclusion: z.string().max(50).nullable().optional(),
+    /** 2 and up for a re-run (a flaky-check re-run Pullwright started waits for it). */
+    run_attempt: z.number().int().positive().optional(),
     pull_requests: PullRefs,
   }),
 });

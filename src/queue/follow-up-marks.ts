@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { GitSha, type RepoRef, TaskKind } from '../domain/task.js';
+import { createCiReruns, type RerunState } from './ci-reruns.js';
 import { keyPrefix, repoSlug, type Target, targetId } from './queue-names.js';
 import { createTaskQueue, type TaskQueue } from './task-queue.js';
 
@@ -23,7 +24,8 @@ import { createTaskQueue, type TaskQueue } from './task-queue.js';
  *
  * Keys under `<prefix>:pw:` (see src/queue/README.md): `follow-up:<target>` (hash),
  * `follow-up-head:<inst>/<owner>/<repo>:<sha>` (→ PR number), `follow-up-open:<inst>/<owner>/<repo>`
- * (set of PR numbers), `follow-up:<target>:repair:<sha>`, `follow-up:<target>:update:<baseSha>`.
+ * (set of PR numbers), `follow-up:<target>:repair:<sha>`, `follow-up:<target>:update:<baseSha>`,
+ * `follow-up:<target>:rerun:<sha>` (src/queue/ci-reruns.ts).
  */
 
 /** Marks outlive any reasonable PR; each push refreshes them. */
@@ -126,6 +128,21 @@ export interface FollowUpMarks {
   /** The PR was closed or merged: no more follow-ups. */
   forgetPull(target: Target): Promise<void>;
   /**
+   * A repair re-runs `headSha`'s failed Actions runs instead of waiting for them in its slot
+   * (src/queue/ci-reruns.ts): recorded before the re-runs start.
+   */
+  startRerun(
+    target: Target,
+    headSha: string,
+    runs: { id: number; runAttempt: number }[],
+    state: Pick<RerunState, 'failures'>,
+  ): Promise<void>;
+  /** A re-run finished (`workflow_run.completed`); true exactly once, when it was the last one. */
+  rerunFinished(target: Target, headSha: string, runId: number, runAttempt: number): Promise<boolean>;
+  getRerun(target: Target, headSha: string): Promise<RerunState | null>;
+  /** The re-runs could not start: the repair goes on without them. */
+  forgetRerun(target: Target, headSha: string): Promise<void>;
+  /**
    * The task queue on this store's connection, for the worker's reconcile: a red CI result
    * that came before the head was recorded is queued by the recorder (worker/flows/reconcile-ci.ts)
    * with the same claim and job id as the app's. Created on first use; the app uses its own queue.
@@ -215,6 +232,8 @@ export function createFollowUpMarks(
   const updateKey = (target: Target, sha: string) => `${pullKey(target)}:update:${sha.toLowerCase()}`;
 
   let queue: TaskQueue | null = null;
+  const reruns = createCiReruns(redis);
+  const rerunKey = (target: Target, sha: string) => `${pullKey(target)}:rerun:${sha.toLowerCase()}`;
 
   async function getPull(target: Target): Promise<PullMark | null> {
     const raw = await redis.hgetall(pullKey(target));
@@ -325,6 +344,12 @@ export function createFollowUpMarks(
       for (const sha of mark?.pushedHeads ?? []) tx.del(headKey(target.installationId, target.repo, sha));
       await tx.exec();
     },
+
+    startRerun: (target, headSha, runs, state) => reruns.start(rerunKey(target, headSha), runs, state),
+    rerunFinished: (target, headSha, runId, runAttempt) =>
+      reruns.runFinished(rerunKey(target, headSha), runId, runAttempt),
+    getRerun: (target, headSha) => reruns.get(rerunKey(target, headSha)),
+    forgetRerun: (target, headSha) => reruns.forget(rerunKey(target, headSha)),
 
     tasks: {
       enqueueTask(task, options) {

@@ -327,3 +327,75 @@ describe('repair-ci on fork pull requests', () => {
     expect(body).toMatch(/ask `@\u200b?agent fix ci` there/);
   });
 });
+
+describe('flaky-check re-runs that do not hold the worker slot', () => {
+  /** The follow-up store's re-run record, in memory (src/queue/ci-reruns.ts on Redis in production). */
+  function withRerunStore(h: ReturnType<typeof createHarness>) {
+    const records = new Map<string, { status: 'pending' | 'done'; failures: string[] }>();
+    Object.assign(h.deps.followUps!, {
+      startRerun: async (_t: unknown, sha: string, _runs: unknown, state: { failures: string[] }) => {
+        records.set(sha, { status: 'pending', failures: state.failures });
+      },
+      getRerun: async (_t: unknown, sha: string) => records.get(sha) ?? null,
+      forgetRerun: async (_t: unknown, sha: string) => {
+        records.delete(sha);
+      },
+    });
+    return records;
+  }
+
+  it('starts the re-runs and ends the job; when they finish green the next job reports the check as flaky', async () => {
+    const { h, seenTasks } = harness();
+    h.github.tokenPermissions.actions = 'write';
+    const records = withRerunStore(h);
+    let waited = false;
+    h.github.getWorkflowRun = async () => {
+      waited = true;
+      throw new Error('the job must not poll for the re-run');
+    };
+    const first = await run(h, repairTask());
+    expect(first.status).toBe('skipped');
+    expect(h.github.reruns).toEqual([500]);
+    expect(waited).toBe(false);
+    expect(records.get(HEAD)).toEqual({ status: 'pending', failures: ['test'] });
+    expect(h.github.comments.at(-1)?.body).toContain('Re-running the failed jobs of');
+
+    // The re-run passed; the app saw its completion and queued the repair again.
+    records.set(HEAD, { status: 'done', failures: ['test'] });
+    h.github.checkRuns[0]!.conclusion = 'success';
+    h.github.workflowRuns[0]!.conclusion = 'success';
+    const second = await run(h, repairTask());
+    expect(second.status).toBe('skipped');
+    expect(h.github.reruns).toEqual([500]);
+    expect(h.github.comments.at(-1)?.body).toContain('Flaky (failed, then passed on a re-run), not repaired');
+    expect(seenTasks).toHaveLength(0);
+    expect(h.pushes).toHaveLength(0);
+  });
+
+  it('a check that fails again after the re-run is repaired, without a second re-run', async () => {
+    const { h, seenTasks } = harness();
+    h.github.tokenPermissions.actions = 'write';
+    const records = withRerunStore(h);
+    await run(h, repairTask());
+    records.set(HEAD, { status: 'done', failures: ['test'] });
+    const second = await run(h, repairTask());
+    expect(second.status).toBe('succeeded');
+    expect(h.github.reruns).toEqual([500]);
+    expect(seenTasks).toHaveLength(1);
+    expect(h.pushes).toHaveLength(1);
+    expect(h.github.comments.at(-1)?.body).not.toContain('Flaky');
+  });
+
+  it('a re-run that cannot start leaves no record and the failure is repaired at once', async () => {
+    const { h, seenTasks } = harness();
+    h.github.tokenPermissions.actions = 'write';
+    const records = withRerunStore(h);
+    h.github.rerunFailedJobs = async () => {
+      throw new Error('forbidden');
+    };
+    const outcome = await run(h, repairTask());
+    expect(outcome.status).toBe('succeeded');
+    expect(records.size).toBe(0);
+    expect(seenTasks).toHaveLength(1);
+  });
+});

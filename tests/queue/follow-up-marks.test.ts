@@ -141,4 +141,29 @@ describe('follow-up marks (real Redis)', () => {
       marks.recordPush(target, { ...push(sha('a')), origin: undefined } as unknown as RecordedPush),
     ).rejects.toThrow();
   });
+
+  it('a re-run record: the last re-run to finish continues the repair exactly once', async () => {
+    const head = sha('e');
+    await marks.startRerun(
+      target,
+      head,
+      [
+        { id: 500, runAttempt: 1 },
+        { id: 501, runAttempt: 1 },
+      ],
+      { failures: ['test', 'lint'] },
+    );
+    expect(await marks.getRerun(target, head)).toEqual({ status: 'pending', failures: ['test', 'lint'] });
+    // The first attempt's own completion (redelivered) and an unknown run do not count.
+    expect(await marks.rerunFinished(target, head, 500, 1)).toBe(false);
+    expect(await marks.rerunFinished(target, head, 999, 2)).toBe(false);
+    expect(await marks.rerunFinished(target, head, 500, 2)).toBe(false);
+    // The last one, delivered three times at once: one continuation.
+    const results = await Promise.all([1, 2, 3].map(() => marks.rerunFinished(target, head, 501, 2)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await marks.rerunFinished(target, head, 501, 2)).toBe(false);
+    expect((await marks.getRerun(target, head))?.status).toBe('done');
+    await marks.forgetRerun(target, head);
+    expect(await marks.getRerun(target, head)).toBeNull();
+  });
 });

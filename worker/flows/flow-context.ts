@@ -38,7 +38,12 @@ export interface FlowDeps {
    * (worker/flows/reconcile-ci.ts).
    */
   followUps?: Pick<FollowUpMarks, 'recordPush' | 'getPull' | 'getRepair' | 'claimRepair'> &
-    Partial<Pick<FollowUpMarks, 'findPullByHead' | 'releaseRepair' | 'tasks'>>;
+    Partial<
+      Pick<
+        FollowUpMarks,
+        'findPullByHead' | 'releaseRepair' | 'tasks' | 'startRerun' | 'getRerun' | 'forgetRerun'
+      >
+    >;
   /** Session memory per issue/PR (issue 18), loaded before the agent and stored after it. */
   memoryStore?: Pick<SessionMemoryStore, 'load' | 'save'>;
   /** The run record (issue 16): what the run pages show. Absent: nothing is recorded. */

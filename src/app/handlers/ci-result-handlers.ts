@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger.js';
 import { defineHandler, type HandlerSpec } from '../delivery-dispatch.js';
 import type { HandledDeliveryOutcome } from '../delivery-outcome.js';
-import { isFailingConclusion, queueRepairForFailedHead } from '../follow-ups.js';
+import { continueAfterRerun, isFailingConclusion, queueRepairForFailedHead } from '../follow-ups.js';
 import type { IntakeContext } from '../intake-context.js';
 import { CheckSuiteEvent, refOf, StatusEvent, WorkflowRunEvent } from '../webhook-payloads.js';
 
@@ -52,6 +52,18 @@ export function createCiResultHandlers(ctx: IntakeContext): HandlerSpec[] {
       schema: WorkflowRunEvent,
       async handle(p, _delivery, log) {
         const run = p.workflow_run;
+        if ((run.run_attempt ?? 1) > 1) {
+          // A re-run Pullwright started to rule out a flaky check: its end continues that repair.
+          const continued = await continueAfterRerun(ctx, {
+            installationId: p.installation.id,
+            repo: refOf(p.repository),
+            headSha: run.head_sha,
+            runId: run.id,
+            runAttempt: run.run_attempt ?? 1,
+            log,
+          });
+          if (continued !== 'ignored') return continued;
+        }
         return red(
           p,
           { conclusion: run.conclusion, headSha: run.head_sha, pulls: run.pull_requests },

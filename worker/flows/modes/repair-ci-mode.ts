@@ -1,6 +1,6 @@
 import type { TargetTask } from '../../../src/domain/task.js';
 import { type CiState, gatherCiState } from '../ci/gather-ci-failures.js';
-import { waitForReruns } from '../ci/rerun-failed.js';
+import { ruleOutFlaky } from '../ci/rule-out-flaky.js';
 import type { FlowContext } from '../flow-context.js';
 import { codeSpan, inertInline, inertMarkdown } from '../inert-markdown.js';
 import { approvedText, assertRunPatchSafe, hasChange, pushRun } from '../mode-helpers.js';
@@ -103,7 +103,10 @@ export const repairCiMode: Mode<TargetTask> = {
 
     ctx.tracking?.update({ phase: 'prepare', step: `Reading the checks of ${short}` });
     let state = await gatherCiState(github, headSha, { botLogin: ctx.deps.bot.login });
-    if (state.failures.length === 0)
+    const target = { installationId: task.installationId, repo: task.repo, number: task.number };
+    // Failed jobs this repair re-ran earlier (ci/rule-out-flaky.ts): done means compare now.
+    const rerun = (await ctx.deps.followUps?.getRerun?.(target, headSha)) ?? null;
+    if (state.failures.length === 0 && rerun?.status !== 'done')
       return state.pending.length > 0
         ? {
             status: 'skipped',
@@ -133,25 +136,22 @@ export const repairCiMode: Mode<TargetTask> = {
         state = { ...state, failures: state.failures.filter((f) => !onBase.has(f.name)) };
       }
     }
-    if (
-      state.failures.length > 0 &&
-      github.tokenPermissions.actions === 'write' &&
-      state.failedRuns.length > 0
-    ) {
-      // Re-run once before changing code: a check that passes the second time is flaky, not broken.
-      ctx.tracking?.update({ step: 'Re-running the failed jobs to rule out flakiness' });
-      const rerun = await waitForReruns(github, state.failedRuns, ctx.signal);
-      if (rerun) {
-        const again = await gatherCiState(github, headSha, { botLogin: ctx.deps.bot.login });
-        const still = new Set(again.failures.map((f) => f.name));
-        const flaky = state.failures.filter((f) => !still.has(f.name));
-        if (flaky.length > 0)
-          notes.push(`Flaky (failed, then passed on a re-run), not repaired: ${names(flaky)}.`);
-        state = {
-          ...again,
-          failures: again.failures.filter((f) => state.failures.some((g) => g.name === f.name)),
-        };
-      }
+    const flakyCheck = await ruleOutFlaky(ctx, { target, headSha, state, rerun });
+    if (flakyCheck.kind === 'started' || flakyCheck.kind === 'pending')
+      return {
+        status: 'skipped',
+        reason: 'rerunning',
+        detail: [
+          ...notes,
+          `Re-running the failed jobs of ${short} (${names(state.failures)}) once to rule out a flaky check. Pullwright continues when they finish: a check that passes then is reported as flaky, one that fails again is repaired.`,
+        ].join('\n\n'),
+      };
+    if (flakyCheck.kind === 'decided') {
+      if (flakyCheck.flaky.length > 0)
+        notes.push(
+          `Flaky (failed, then passed on a re-run), not repaired: ${names(flakyCheck.flaky.map((name) => ({ name })))}.`,
+        );
+      state = flakyCheck.state;
     }
     if (state.failures.length === 0)
       return { status: 'skipped', reason: 'nothing to repair', detail: notes.join('\n\n') };
