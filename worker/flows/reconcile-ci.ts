@@ -26,6 +26,9 @@ export async function repairIfAlreadyRed(
   const marks = ctx.deps.followUps;
   if (!marks?.findPullByHead || !marks.releaseRepair || !marks.tasks) return 'ignored';
   if (!ctx.config.ci.repair) return 'ignored';
+  // Only a PR Pullwright opened is repaired automatically: no GitHub reads for anything else.
+  const found = await marks.findPullByHead(ctx.task.installationId, ctx.task.repo, pushed.headSha);
+  if (!found?.mark.openedByPullwright) return 'ignored';
   const ownSlug = ctx.deps.bot.login.replace(/\[bot\]$/, '');
   const [suites, combined] = await Promise.all([
     ctx.github.listCheckSuitesForRef(pushed.headSha),

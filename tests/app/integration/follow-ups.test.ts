@@ -516,5 +516,12 @@ describe('follow-ups through the GitHub twin (real Redis)', () => {
     expect(await reconcile(pending.number, pending.sha)).toBe('not red');
     expect(await jobsFor(green.number)).toHaveLength(0);
     expect(await jobsFor(pending.number)).toHaveLength(0);
+    // A person's PR Pullwright pushed to (a revise): red, but never repaired by itself.
+    const theirs = await pullwrightPr('theirs', 'feature/theirs', { 'i.txt': 'i\n' });
+    await redCi(theirs.sha);
+    await twin.settled();
+    await recordPush(theirs.number, theirs.sha, { openedByPullwright: false, pushedBy: 'revise' });
+    expect(await reconcile(theirs.number, theirs.sha)).toBe('ignored');
+    expect(await jobsFor(theirs.number)).toHaveLength(0);
   });
 });
