@@ -9,10 +9,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
 import { startGitHttpServer } from '../tests/workspace/git-http-server.js';
 import { DockerSandboxProvider } from '../worker/sandbox/docker-sandbox-provider.js';
 import { reapSandboxes } from '../worker/sandbox/reap-sandboxes.js';
@@ -63,87 +61,6 @@ function fastImportStream(): Buffer {
     commit(`change ${c}`, body);
   }
   return Buffer.from(parts.join(''));
-}
-
-/**
- * What a small exec server inside the container would cost per command: a node
- * process listening on a unix socket in the bind-mounted workspace, spawning each
- * request. Measured only, to compare with Docker's own exec.
- */
-const EXEC_SERVER = `
-const net = require('node:net');
-const { spawn } = require('node:child_process');
-const path = process.argv[1];
-try { require('node:fs').unlinkSync(path); } catch {}
-net.createServer((c) => {
-  let buf = '';
-  c.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\\n')) >= 0) {
-      const argv = JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      const ch = spawn(argv[0], argv.slice(1));
-      const out = [];
-      ch.stdout.on('data', (x) => out.push(x));
-      ch.on('close', (code) => c.write(JSON.stringify({ code, stdout: Buffer.concat(out).toString() }) + '\\n'));
-    }
-  });
-}).listen(path);
-`;
-
-async function measureExecServer(
-  container: Docker.Container,
-  workspace: string,
-): Promise<{ p50: number; p99: number }> {
-  const e = await container.exec({
-    Cmd: ['node', '-e', EXEC_SERVER, '/workspace/.pw-bench-exec.sock'],
-    User: '1000:1000',
-    AttachStdout: false,
-    AttachStderr: false,
-  });
-  // The detached start still returns its HTTP response as a stream; close it, or its
-  // socket keeps the process alive (the same leak as bug 8 in the egress relay).
-  const started = (await e.start({ Detach: true })) as { destroy?: () => void } | undefined;
-  started?.destroy?.();
-  const socketPath = join(workspace, '.pw-bench-exec.sock');
-  let sock: Socket | null = null;
-  for (let i = 0; i < 100 && !sock; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    sock = await new Promise<Socket | null>((resolve) => {
-      const s = connect(socketPath);
-      s.once('connect', () => resolve(s));
-      s.once('error', () => resolve(null));
-    });
-  }
-  if (!sock) throw new Error('exec server did not start');
-  const conn = sock;
-  let buf = '';
-  const waiting: ((line: string) => void)[] = [];
-  conn.on('data', (d) => {
-    buf += d.toString();
-    let i = buf.indexOf('\n');
-    while (i >= 0) {
-      waiting.shift()?.(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-      i = buf.indexOf('\n');
-    }
-  });
-  const call = () =>
-    new Promise<string>((resolve) => {
-      waiting.push(resolve);
-      conn.write(`${JSON.stringify(['true'])}\n`);
-    });
-  for (let i = 0; i < 10; i++) await call();
-  const times: number[] = [];
-  for (let i = 0; i < EXEC_RUNS; i++) {
-    const t = performance.now();
-    const line = await call();
-    times.push(performance.now() - t);
-    if (JSON.parse(line).code !== 0) throw new Error('exec server: command failed');
-  }
-  conn.destroy();
-  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
 }
 
 async function main(): Promise<void> {
@@ -310,9 +227,18 @@ async function main(): Promise<void> {
       process.stdout.write(
         `ratio p50 ${(o50 / r50).toFixed(2)}x, p99 ${(o99 / r99).toFixed(2)}x; target <= 1.2x -> ${o50 / r50 <= 1.2 ? 'MET' : 'MISSED'}\n`,
       );
-      const server = await measureExecServer(container, ws);
+      // The agent container's tool calls: the same DockerSandbox.exec through its exec server.
+      if (!(await box.useExecServer())) throw new Error('the exec server did not start');
+      for (let i = 0; i < 10; i++) await ours();
+      const viaServer: number[] = [];
+      for (let i = 0; i < EXEC_RUNS; i++) {
+        const s = performance.now();
+        await ours();
+        viaServer.push(performance.now() - s);
+      }
+      const s50 = quantile(viaServer, 0.5);
       process.stdout.write(
-        `exec server inside the container (prototype, not used: see worker/sandbox/README.md): p50 ${ms(server.p50)}  p99 ${ms(server.p99)} (${(server.p50 / r50).toFixed(2)}x raw)\n`,
+        `DockerSandbox.exec through the exec server (pw-exec-server): p50 ${ms(s50)}  p99 ${ms(quantile(viaServer, 0.99))} (${(s50 / r50).toFixed(2)}x raw Docker exec)\n`,
       );
     } finally {
       await box.dispose();
