@@ -399,3 +399,33 @@ describe('flaky-check re-runs that do not hold the worker slot', () => {
     expect(seenTasks).toHaveLength(1);
   });
 });
+
+describe("a writer's @agent fix ci and flaky checks", () => {
+  it('waits for its re-runs in place (its PR may have no mark for the app to continue from)', async () => {
+    const { h } = harness();
+    h.github.tokenPermissions.actions = 'write';
+    const started: string[] = [];
+    Object.assign(h.deps.followUps!, {
+      startRerun: async (_t: unknown, sha: string) => {
+        started.push(sha);
+      },
+      getRerun: async () => null,
+      forgetRerun: async () => {},
+    });
+    h.github.rerunFailedJobs = async (id) => {
+      h.github.reruns.push(id);
+      const run = h.github.workflowRuns.find((r) => r.id === id)!;
+      run.runAttempt = 2;
+      run.conclusion = 'success';
+      h.github.checkRuns[0]!.conclusion = 'success';
+    };
+    const outcome = await run(
+      h,
+      repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
+    );
+    expect(started).toEqual([]);
+    expect(h.github.reruns).toEqual([500]);
+    expect(outcome.status).toBe('skipped');
+    expect(h.github.comments.at(-1)?.body).toContain('Flaky');
+  }, 15_000);
+});

@@ -7,11 +7,11 @@ import { waitForReruns } from './rerun-failed.js';
  * Re-running failed Actions jobs once before changing code (issue 15 item 1): a check that
  * passes the second time is flaky, not broken. Needs `actions: write`.
  *
- * With the follow-up store (Redis), the repair does not wait for the re-runs in its worker
+ * For a follow-up with the follow-up store (Redis), the repair does not wait for the re-runs in its worker
  * slot: it records what was failing and which runs it re-ran (src/queue/ci-reruns.ts), starts
  * them and ends (`started`); the last re-run's `workflow_run.completed` makes the app queue the
- * repair again, which finds the record `done` and compares (`decided`). Without the store (a
- * unit harness) it waits in place, bounded by RERUN_TIMEOUT_MS, as before.
+ * repair again, which finds the record `done` and compares (`decided`). A writer's request, or no
+ * store (a unit harness), waits in place, bounded by RERUN_TIMEOUT_MS.
  */
 export type FlakyCheck =
   /** Re-runs started (or already running): the job ends and continues when they finish. */
@@ -50,7 +50,10 @@ export async function ruleOutFlaky(
     return { kind: 'none' };
   if (rerun?.status === 'pending') return { kind: 'pending' };
   ctx.tracking?.update({ step: 'Re-running the failed jobs to rule out flakiness' });
-  if (marks?.startRerun && marks.forgetRerun) {
+  // Only a follow-up continues by webhook: the app finds its PR by the recorded head and queues the
+  // continuation for the PR's requester. A writer's `@agent fix ci` (maybe on a PR Pullwright never
+  // pushed to, so without a mark) waits for its re-runs in place, as it is theirs.
+  if (ctx.task.trigger.source === 'follow-up' && marks?.startRerun && marks.forgetRerun) {
     // Recorded first: a re-run that finishes at once must find the record.
     await marks.startRerun(
       target,
