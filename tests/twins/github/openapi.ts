@@ -58,7 +58,19 @@ export interface OpenApiValidator {
   validateComponent(name: string, body: unknown): { ok: boolean; errors: string };
 }
 
+/**
+ * One per process: parsing and rewriting the 13 MB description costs about a CPU-second, and the
+ * unit project shares modules between files (`isolate: false`). Safe to share: the validator keeps
+ * nothing but its compile cache, and each call reads its validator's errors synchronously.
+ */
+let loaded: OpenApiValidator | null = null;
+
 export function loadOpenApi(): OpenApiValidator {
+  loaded ??= parseOpenApi();
+  return loaded;
+}
+
+function parseOpenApi(): OpenApiValidator {
   const file = require.resolve('@octokit/openapi/generated/api.github.com.json');
   const spec = JSON.parse(readFileSync(file, 'utf8')) as Obj;
   const components = convertNullable(spec.components) as Obj;
