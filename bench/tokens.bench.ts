@@ -10,8 +10,11 @@
  *   default, no clearing, no compaction), with the twin's simple tool runner;
  * - harness without clearing: the real `runAgent` and tools as they were before stale
  *   results were cleared (caps, cache breakpoints, compaction only near the window);
- * - harness: the real `runAgent` with its defaults (stale tool results cleared in batches
- *   anchored on a cache breakpoint, compaction at the context cap, session memory);
+ * - harness, clearing as before: the real `runAgent` as it was before the cache-share work
+ *   (every stale result cleared at once, giant outputs kept at the 16,000-character cap);
+ * - harness: the real `runAgent` with its defaults (giant outputs sampled once as they
+ *   enter, stale tool results cleared in batches that reach a target with the least cache
+ *   rewrite, anchored on a cache breakpoint, compaction at the context cap, session memory);
  * - harness, thinking: the same on the scenario's thinking variant on a model with
  *   preserved thinking, to measure what clearing costs in invalidated thinking.
  *
@@ -202,6 +205,7 @@ async function runHarness(
   dir: string,
   compaction: Partial<CompactionOptions>,
   model: Model = twinModel(),
+  extra: { maxGiantResultChars?: number } = {},
 ): Promise<HarnessRun> {
   const modelSpans: { start: number; end: number }[] = [];
   const sandboxSpans: { start: number; end: number }[] = [];
@@ -216,6 +220,7 @@ async function runHarness(
     log: createSilentLogger(),
     transcriptPath: join(dir, '..', `transcript-${Date.now()}.jsonl`),
     compaction,
+    ...extra,
   });
   // Harness time of a turn: from the end of one model call to the start of the next, minus time in the sandbox.
   const overheadMs: number[] = [];
@@ -241,19 +246,35 @@ const NO_CLEARING: Partial<CompactionOptions> = {
   maxContextTokens: Number.POSITIVE_INFINITY,
 };
 
+/** The loop before the cache-share work: every stale result cleared at once, no giant-output sample. */
+const CLEARING_BEFORE: Partial<CompactionOptions> = { clearTargetShare: 0 };
+const NO_GIANT_SAMPLE = { maxGiantResultChars: Number.POSITIVE_INFINITY };
+
 const root = await mkdtemp(join(tmpdir(), 'pw-bench-tokens-'));
 try {
-  const dirs = ['baseline', 'plain-harness', 'harness', 'thinking'].map((d) => join(root, d));
+  const dirs = ['baseline', 'plain-harness', 'harness-before', 'harness', 'thinking'].map((d) =>
+    join(root, d),
+  );
   for (const d of dirs) await writeHeavyTrajectoryRepo(d);
-  const [baseDir, plainDir, harnessDir, thinkingDir] = dirs as [string, string, string, string];
+  const [baseDir, plainDir, beforeDir, harnessDir, thinkingDir] = dirs as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
 
   twin.reset();
   const baseFinished = await runBaseline(baseDir);
   const base = figures(twin.requests, baseFinished);
 
   twin.reset();
-  const p = await runHarness(plainDir, NO_CLEARING);
+  const p = await runHarness(plainDir, NO_CLEARING, twinModel(), NO_GIANT_SAMPLE);
   const plain = figures(twin.requests, p.finished);
+
+  twin.reset();
+  const b = await runHarness(beforeDir, CLEARING_BEFORE, twinModel(), NO_GIANT_SAMPLE);
+  const before = figures(twin.requests, b.finished);
 
   twin.reset();
   const h = await runHarness(harnessDir, {});
@@ -267,6 +288,7 @@ try {
   const cols: [string, Figures][] = [
     ['baseline', base],
     ['no clearing', plain],
+    ['harness before', before],
     ['harness', harness],
     ['harness+think', thinking],
   ];
@@ -296,9 +318,10 @@ try {
   const p95 = pct(h.overheadMs, 95);
   lines.push(
     '',
-    `cost per request vs baseline: no clearing ${ratio(plain).toFixed(3)}x, harness ${ratio(harness).toFixed(3)}x (target <= 0.45x), harness+thinking ${ratio(thinking).toFixed(3)}x`,
+    `cost per request vs baseline: no clearing ${ratio(plain).toFixed(3)}x, harness before ${ratio(before).toFixed(3)}x, harness ${ratio(harness).toFixed(3)}x (target <= 0.45x), harness+thinking ${ratio(thinking).toFixed(3)}x`,
     `total cache-weighted input vs baseline: no clearing ${((plain.weightedPerRequest * plain.requests) / (base.weightedPerRequest * base.requests)).toFixed(3)}x, harness ${((harness.weightedPerRequest * harness.requests) / (base.weightedPerRequest * base.requests)).toFixed(3)}x`,
     `harness cache share: ${(harness.cacheShare * 100).toFixed(1)} % (target >= 92 %); peak context ${n(harness.peakContext)} (target <= 40,000)`,
+    describeRun('harness before', b),
     describeRun('harness', h),
     describeRun('harness+thinking', t),
     `thinking run: ${rejected} requests rejected by the twin's thinking rules (must be 0)`,

@@ -7,6 +7,7 @@ import { createSilentLogger } from '../../../src/logger.js';
 import type { RunAgentOptions } from '../../../worker/agent/loop/run-agent.js';
 import type { Tool } from '../../../worker/agent/tool.js';
 import type {
+  Message,
   Model,
   ModelRequest,
   ModelResponse,
@@ -175,3 +176,20 @@ export function baseOptions(
 
 export const use = (name: string, input: unknown) => ({ type: 'tool_use' as const, name, input });
 export const text = (t: string) => ({ type: 'text' as const, text: t });
+
+/** A history: the task, then one bash turn per size, whose output is `${turn}:` and that many characters. */
+export function bashTurns(sizes: number[]): Message[] {
+  const out: Message[] = [{ role: 'user', content: [{ type: 'text', text: 'the task' }] }];
+  sizes.forEach((size, n) => {
+    const i = n + 1;
+    out.push({
+      role: 'assistant',
+      content: [{ type: 'tool_use', id: `t${i}`, name: 'bash', input: { command: `cmd ${i}` } }],
+    });
+    out.push({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: `${i}:${'o'.repeat(size)}` }],
+    });
+  });
+  return out;
+}

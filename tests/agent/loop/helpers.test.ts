@@ -7,20 +7,10 @@ import { canonicalize, stableStringify } from '../../../worker/agent/loop/stable
 import { capText } from '../../../worker/agent/loop/truncate.js';
 import type { Message } from '../../../worker/model/model.js';
 import { emptyUsage } from '../../../worker/model/model.js';
+import { bashTurns } from './fakes.js';
 
 function history(turns: number, size: number): Message[] {
-  const out: Message[] = [{ role: 'user', content: [{ type: 'text', text: 'the task' }] }];
-  for (let i = 1; i <= turns; i += 1) {
-    out.push({
-      role: 'assistant',
-      content: [{ type: 'tool_use', id: `t${i}`, name: 'bash', input: { command: `cmd ${i}` } }],
-    });
-    out.push({
-      role: 'user',
-      content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: `${i}:${'o'.repeat(size)}` }],
-    });
-  }
-  return out;
+  return bashTurns(Array.from({ length: turns }, () => size));
 }
 
 describe('capText', () => {

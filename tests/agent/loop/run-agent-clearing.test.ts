@@ -95,6 +95,9 @@ describe('stale tool results cleared and session memory kept, through the real l
         {
           tools: withMemoryTool(createDefaultTools()),
           compaction: COMPACTION,
+          // The big file's reads enter whole up to the 16,000-character cap (not as a giant
+          // output's smaller sample), so 14 turns reach the summary this test is about.
+          maxGiantResultChars: 16_000,
           onEvent: (e) => events.push(e),
         },
       ),

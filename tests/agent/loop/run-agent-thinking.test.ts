@@ -136,11 +136,16 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
   it('keeps thinking verbatim through compaction on a model without the prefix check (budgeted form)', async () => {
     await writeRepo(memoryClearingRepo());
     const result = await runAgent(
-      options('memory-clearing-thinking', {
-        model: 'claude-opus-4-5',
-        contextWindow: 20_000,
-        thinkingBudgetTokens: 2048,
-      }),
+      options(
+        'memory-clearing-thinking',
+        {
+          model: 'claude-opus-4-5',
+          contextWindow: 20_000,
+          thinkingBudgetTokens: 2048,
+        },
+        // The whole 16,000-character cap on each read of the big file, so a 20k window needs a summary.
+        { maxGiantResultChars: 16_000 },
+      ),
     );
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
     expect(result.outcome).toBe('succeeded');

@@ -75,6 +75,12 @@ export interface StaleResults {
   firstChanged: number;
   /** The newest message a clear would leave fixed (the cache anchor for the next batch). */
   boundary: number;
+  /**
+   * Characters of the messages already sent (before `sentCount`), from the first change
+   * on, after the clear: the part of the cached prefix written to the cache again
+   * instead of read. What was added since the last request is written either way.
+   */
+  rewriteChars: number;
 }
 
 function toolUses(messages: Message[]): Map<string, ToolUseBlock> {
@@ -84,25 +90,64 @@ function toolUses(messages: Message[]): Map<string, ToolUseBlock> {
   return uses;
 }
 
-/** What a clear would remove now, without changing anything (decides whether a batch pays). */
-export function measureStale(messages: Message[], options: ClearOptions): StaleResults {
-  const boundary = keepBoundary(messages, options.keepTurns);
-  const uses = toolUses(messages);
+/** Characters a clear of message `m` would remove, and how many results. */
+function staleIn(
+  m: Message,
+  uses: Map<string, ToolUseBlock>,
+  options: ClearOptions,
+): { chars: number; count: number } {
   let chars = 0;
   let count = 0;
-  let firstChanged = -1;
-  for (let i = 1; i < boundary; i += 1) {
-    const m = messages[i] as Message;
-    if (m.role !== 'user') continue;
-    for (const b of m.content) {
-      if (b.type !== 'tool_result' || keeps(uses.get(b.tool_use_id), b, options)) continue;
-      const stub = stubFor(uses.get(b.tool_use_id), b);
-      chars += b.content.length - stub.length;
-      count += 1;
-      if (firstChanged < 0) firstChanged = i;
-    }
+  if (m.role !== 'user') return { chars, count };
+  for (const b of m.content) {
+    if (b.type !== 'tool_result' || keeps(uses.get(b.tool_use_id), b, options)) continue;
+    chars += b.content.length - stubFor(uses.get(b.tool_use_id), b).length;
+    count += 1;
   }
-  return { chars, count, firstChanged, boundary };
+  return { chars, count };
+}
+
+/**
+ * Every batch a clear could make now, without changing anything: a batch clears the
+ * stale results from its first change up to the kept turns, so there is one per message
+ * holding stale results, newest first (each one a superset of the one before). `sentCount`
+ * is how many messages the last request sent (default: all): only those are cached.
+ */
+export function staleBatches(
+  messages: Message[],
+  options: ClearOptions,
+  sentCount = messages.length,
+): StaleResults[] {
+  const boundary = keepBoundary(messages, options.keepTurns);
+  const uses = toolUses(messages);
+  const sentSize = (i: number) => (i < sentCount ? estimateTokens([messages[i] as Message]) * 4 : 0);
+  let rewriteChars = 0;
+  for (let i = boundary; i < messages.length; i += 1) rewriteChars += sentSize(i);
+  let chars = 0;
+  let count = 0;
+  const batches: StaleResults[] = [];
+  for (let i = boundary - 1; i >= 1; i -= 1) {
+    const stale = staleIn(messages[i] as Message, uses, options);
+    rewriteChars += sentSize(i) - (i < sentCount ? stale.chars : 0);
+    if (stale.count === 0) continue;
+    chars += stale.chars;
+    count += stale.count;
+    batches.push({ chars, count, firstChanged: i, boundary, rewriteChars });
+  }
+  return batches;
+}
+
+/** What clearing everything stale would remove now (the largest batch). */
+export function measureStale(messages: Message[], options: ClearOptions): StaleResults {
+  return (
+    staleBatches(messages, options).at(-1) ?? {
+      chars: 0,
+      count: 0,
+      firstChanged: -1,
+      boundary: keepBoundary(messages, options.keepTurns),
+      rewriteChars: 0,
+    }
+  );
 }
 
 export interface ClearResult {
@@ -126,14 +171,35 @@ export interface ClearResult {
  */
 export function clearStaleResults(
   messages: Message[],
-  options: ClearOptions & { preservedThinking: boolean },
+  options: ClearOptions & {
+    preservedThinking: boolean;
+    /** The batch's first change (a `staleBatches` entry's `firstChanged`); default: everything stale. */
+    from?: number;
+  },
 ): ClearResult {
-  const stale = measureStale(messages, options);
+  const from = options.from;
+  const stale =
+    from === undefined
+      ? measureStale(messages, options)
+      : (staleBatches(messages, options)
+          .filter((b) => b.firstChanged >= from)
+          .at(-1) ?? {
+          ...measureStale([], options),
+          firstChanged: -1,
+          boundary: keepBoundary(messages, options.keepTurns),
+        });
   const uses = toolUses(messages);
   let cleared = 0;
   let savedChars = 0;
   const out = messages.map((m, i) => {
-    if (m.role !== 'user' || i === 0 || i >= stale.boundary) return m;
+    if (
+      m.role !== 'user' ||
+      i === 0 ||
+      stale.firstChanged < 0 ||
+      i < stale.firstChanged ||
+      i >= stale.boundary
+    )
+      return m;
     let changed = false;
     const content = m.content.map((b) => {
       if (b.type !== 'tool_result' || keeps(uses.get(b.tool_use_id), b, options)) return b;
@@ -167,4 +233,33 @@ export function clearStaleResults(
     thinkingDropped,
     thinkingTokensDropped,
   };
+}
+
+export interface BatchPolicy {
+  /** The next request's context, tokens. */
+  size: number;
+  /** From this size a batch is made (the context must come down). */
+  trigger: number;
+  /** A batch removes what brings the context down to this size, at least. */
+  target: number;
+  /** A batch removes at least this many tokens (a smaller one saves less than its rewrite costs). */
+  minTokens: number;
+}
+
+/**
+ * Which batch to make now, if any. Every batch writes the cached prefix again from its
+ * first change on (`rewriteChars`), and removes outputs that cost only a cache read (a
+ * tenth of the price) while they stay. So a batch is made only when the context reaches
+ * `trigger`, and it is the one that brings the context down to `target` with the least
+ * rewrite: the newest stale results first, back from the kept turns; older ones stay in
+ * the cached prefix, where they cost little. If no batch gets there, all of them.
+ * (Anthropic's context editing has the same knobs: a trigger, and `clear_at_least`.)
+ */
+export function chooseBatch(batches: StaleResults[], policy: BatchPolicy): StaleResults | undefined {
+  const worth = batches.filter((b) => b.chars >= policy.minTokens * 4);
+  if (worth.length === 0 || policy.size < policy.trigger) return undefined;
+  const need = (policy.size - policy.target) * 4;
+  const enough = worth.filter((b) => b.chars >= need);
+  if (enough.length === 0) return worth.at(-1);
+  return enough.reduce((a, b) => (b.rewriteChars < a.rewriteChars ? b : a));
 }

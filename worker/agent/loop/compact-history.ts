@@ -24,13 +24,14 @@ function lastText(content: Message['content']): string {
  * the anchor breakpoint moved to the end of the cleared stretch, the cost recorded
  * (thinking removed, the cache from the first change on). Returns the characters saved.
  */
-export function clearStale(run: Run, reason: 'batch' | 'compaction'): number {
+export function clearStale(run: Run, reason: 'batch' | 'compaction', from?: number): number {
   const { ctx, state } = run;
   const result = clearStaleResults(state.history, {
     // A batch keeps the newest clearKeepTurns; compaction, which may summarize, keeps keepTurns.
     keepTurns: reason === 'batch' ? ctx.compaction.clearKeepTurns : ctx.compaction.keepTurns,
     minClearChars: ctx.compaction.minClearChars,
     preservedThinking: ctx.model.preservedThinking === true,
+    ...(from === undefined ? {} : { from }),
   });
   if (result.cleared === 0) return 0;
   const rewritten = estimateTokens(result.messages.slice(result.firstChanged));
@@ -41,6 +42,8 @@ export function clearStale(run: Run, reason: 'batch' | 'compaction'): number {
       ? state.clearAnchor
       : undefined;
   state.clearAnchor = result.anchor;
+  // The newest message this clear left unchanged: the request after it reads up to there.
+  state.bridge = result.firstChanged - 1;
   state.previousTail = undefined;
   state.logged = state.history.length;
   state.lastContext = Math.max(0, state.lastContext - Math.floor(result.savedChars / 4));
@@ -131,6 +134,7 @@ export async function compactHistory(run: Run): Promise<void> {
       // The rebuilt first message is the new fixed prefix: later clears change only what follows it.
       state.clearAnchor = 0;
       state.anchorBefore = undefined;
+      state.bridge = undefined;
       state.summaries += 1;
       kind = 'summary';
     }

@@ -1,4 +1,5 @@
 import { isThinkingBlock, type Message } from '../../model/model.js';
+import type { BatchPolicy } from './clear-stale.js';
 import { stableStringify } from './stable-json.js';
 
 export interface CompactionOptions {
@@ -24,6 +25,12 @@ export interface CompactionOptions {
   /** ...and only when at least this many tokens would go (a smaller batch saves less than its rewrite costs). */
   clearBatchTokens: number;
   /**
+   * A batch brings the context down to this share of `clearAtTokens`, newest stale results
+   * first, and no further: the older ones stay in the cached prefix (read at a tenth of
+   * the price) and the stretch written to the cache again is as short as it can be.
+   */
+  clearTargetShare: number;
+  /**
    * Tool results of the newest this-many turns are never cleared. Fewer than `keepTurns`:
    * everything after a clear's first change is written to the cache again, so the kept
    * tail is what each batch pays for.
@@ -40,6 +47,7 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   clearStale: true,
   clearAtTokens: 36_000,
   clearBatchTokens: 8_000,
+  clearTargetShare: 0.55,
   clearKeepTurns: 2,
 };
 
@@ -51,6 +59,12 @@ export function compactionTrigger(options: CompactionOptions, contextWindow: num
 /** The context size at which stale results are cleared: below the compaction trigger on a small window too. */
 export function clearingTrigger(options: CompactionOptions, contextWindow: number): number {
   return Math.min(options.clearAtTokens, 0.9 * compactionTrigger(options, contextWindow));
+}
+
+/** When and how much to clear (clear-stale.ts chooseBatch). */
+export function clearingPolicy(options: CompactionOptions, contextWindow: number, size: number): BatchPolicy {
+  const trigger = clearingTrigger(options, contextWindow);
+  return { size, trigger, target: options.clearTargetShare * trigger, minTokens: options.clearBatchTokens };
 }
 
 /** The size a compaction aims below (summarizes when clearing alone does not get there). */

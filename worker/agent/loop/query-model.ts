@@ -25,9 +25,11 @@ export async function queryModel(
     tools: ctx.toolDefs,
     system: ctx.system,
     messages,
-    // Right after a clear there is no previous tail in the new history: the earlier anchor bridges instead.
-    previousTailIndex: state.previousTail ?? state.anchorBefore,
-    anchorIndex: state.clearAnchor,
+    // Right after a clear there is no previous tail in the new history: the newest unchanged
+    // message bridges instead, and the earlier anchor (kept alive by every request) backs it up.
+    previousTailIndex: state.previousTail ?? state.bridge,
+    anchorIndex:
+      state.previousTail === undefined ? (state.anchorBefore ?? state.clearAnchor) : state.clearAnchor,
   });
   const response = await ctx.model.complete({
     ...placed,

@@ -41,6 +41,11 @@ export interface RunAgentOptions {
   toolTimeoutMs?: number;
   /** Final cap on one tool result entering the history (head and tail kept). */
   maxToolResultChars?: number;
+  /**
+   * A giant output (the tool cut more than four times what it kept) enters the history as a
+   * sample this long, with a note on narrowing it down (default 8,000; truncate.ts).
+   */
+  maxGiantResultChars?: number;
   compaction?: Partial<CompactionOptions>;
   onText?: (delta: string) => void;
   /**
@@ -51,6 +56,8 @@ export interface RunAgentOptions {
 }
 
 export const DEFAULT_MAX_TOOL_RESULT_CHARS = 16_000;
+/** A giant output's sample (truncate.ts capGiantOutput): mini-swe-agent shows 10,000 characters, Codex 10 KiB. */
+export const DEFAULT_MAX_GIANT_RESULT_CHARS = 8_000;
 const DEFAULT_TOOL_TIMEOUT_MS = 15 * 60_000;
 
 /** What stays fixed for the whole run: options resolved once, and the signals that stop it. */
@@ -61,6 +68,7 @@ export interface RunContext {
   readonly secrets: string[];
   readonly compaction: CompactionOptions;
   readonly maxResultChars: number;
+  readonly maxGiantResultChars: number;
   readonly toolTimeoutMs: number;
   readonly toolsByName: Map<string, Tool>;
   /** Fixed for the whole run: any change would invalidate every cached prefix and every thinking block. */
@@ -107,6 +115,12 @@ export interface RunState {
    * (through the bridge breakpoint) and writes only from there on.
    */
   anchorBefore?: number;
+  /**
+   * The newest message the latest clear left unchanged, for the one request right after
+   * it: a breakpoint there finds, within the lookback, the entry an earlier request wrote
+   * at its tail, so the whole unchanged prefix is read, not only the part before an anchor.
+   */
+  bridge?: number;
   /** What clearing stale tool results did and cost over the run (clear-stale.ts). */
   clearing: ClearingTotals;
   /** Summaries made by compaction. */
@@ -143,6 +157,7 @@ export async function createRunContext(options: RunAgentOptions): Promise<RunCon
     secrets: options.secrets ?? [],
     compaction: { ...DEFAULT_COMPACTION, ...options.compaction },
     maxResultChars: options.maxToolResultChars ?? DEFAULT_MAX_TOOL_RESULT_CHARS,
+    maxGiantResultChars: options.maxGiantResultChars ?? DEFAULT_MAX_GIANT_RESULT_CHARS,
     toolTimeoutMs: options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
     toolsByName: new Map(options.tools.map((t) => [t.name, t])),
     toolDefs: options.tools.map((t) => ({

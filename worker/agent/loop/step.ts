@@ -1,8 +1,8 @@
 import type { AssistantBlock, TextBlock, ToolUseBlock } from '../../model/model.js';
 import { nearLimits, wrapUpNote } from './budgets.js';
-import { measureStale } from './clear-stale.js';
+import { chooseBatch, staleBatches } from './clear-stale.js';
 import { clearStale, compactHistory, lastText } from './compact-history.js';
-import { clearingTrigger, compactionTrigger } from './compaction.js';
+import { clearingPolicy, compactionTrigger } from './compaction.js';
 import { type Ending, endingOnBudget } from './ending.js';
 import { executeTools } from './execute-tools.js';
 import { queryModel } from './query-model.js';
@@ -23,15 +23,15 @@ async function prepare(run: Run): Promise<void> {
     ctx.emit({ type: 'status', message: `Near the ${near.join(', ')} budget; asked the agent to wrap up` });
   }
   // Stale tool output goes in batches, when the context is large and the batch pays for its cache rewrite.
-  if (
-    ctx.compaction.clearStale &&
-    upcomingContext(state) >= clearingTrigger(ctx.compaction, ctx.model.contextWindow)
-  ) {
-    const stale = measureStale(state.history, {
-      keepTurns: ctx.compaction.clearKeepTurns,
-      minClearChars: ctx.compaction.minClearChars,
-    });
-    if (stale.count > 0 && stale.chars / 4 >= ctx.compaction.clearBatchTokens) clearStale(run, 'batch');
+  const policy = clearingPolicy(ctx.compaction, ctx.model.contextWindow, upcomingContext(state));
+  if (ctx.compaction.clearStale && policy.size >= policy.trigger) {
+    const options = { keepTurns: ctx.compaction.clearKeepTurns, minClearChars: ctx.compaction.minClearChars };
+    const batch = chooseBatch(
+      // Only what the last request sent is cached; what was added since is written either way.
+      staleBatches(state.history, options, state.previousTail === undefined ? 0 : state.previousTail + 1),
+      policy,
+    );
+    if (batch) clearStale(run, 'batch', batch.firstChanged);
   }
   // Hysteresis: compacting invalidates the cache from the first changed message, so never two in a row.
   if (
@@ -60,6 +60,7 @@ async function query(run: Run) {
   const { response, cost, durationMs } = await queryModel(run, state.history);
   state.previousTail = state.history.length - 1;
   state.anchorBefore = undefined;
+  state.bridge = undefined;
   state.turns += 1;
   const u = response.usage;
   state.lastContext = u.input + u.cacheRead + u.cacheWrite + u.output;

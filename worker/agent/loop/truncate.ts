@@ -8,3 +8,41 @@ export function capText(text: string, maxChars: number): string {
   const cut = text.length - head - tail;
   return `${text.slice(0, head)}${marker(cut)}${tail > 0 ? text.slice(text.length - tail) : ''}`;
 }
+
+/** The marker the tools' head-and-tail cut leaves in an output (worker/agent/tools/cap-output.ts). */
+const TOOL_CUT = /\n\[\.\.\. (?:(\d+) lines \()?(\d+(?:\.\d+)?) (B|KB|MB)\)? cut \.\.\.\]\n/;
+const UNIT = { B: 1, KB: 1024, MB: 1024 ** 2 } as const;
+
+export const GIANT_OUTPUT_NOTE =
+  '[harness] Only the start and the end of this very long output are shown. Narrow it down instead of reading it whole again: grep -n for what you need, head/tail, sed -n "A,Bp", the editor\'s view_range, or search with a path or glob.';
+
+/**
+ * A giant output, once, as it enters the history: a tool already cut it to its head and
+ * tail, and what it cut is more than `ratio` times what it kept (a 600 KB test log shown
+ * as 14 KB). The model sees a sample of it either way, so the sample shrinks to
+ * `maxChars` around the tool's marker (still saying how much was cut) with a note on
+ * how to look at the part it needs. Every character of it would otherwise be written to
+ * the prompt cache and read on every later request until cleared. Outputs the tools
+ * showed whole, or nearly whole, are left to the ordinary cap.
+ */
+export function capGiantOutput(text: string, maxChars: number, ratio = 4): string {
+  const m = TOOL_CUT.exec(text);
+  if (!m || text.length <= maxChars) return text;
+  const cutBytes = Number(m[2]) * UNIT[m[3] as keyof typeof UNIT];
+  if (cutBytes < ratio * (text.length - m[0].length)) return text;
+  const head = text.slice(0, m.index);
+  const tail = text.slice(m.index + m[0].length);
+  const room = Math.max(0, maxChars - m[0].length - GIANT_OUTPUT_NOTE.length - 64);
+  // The end of a log holds the failures and the summary: it gets as much as the start.
+  const keepHead = Math.min(head.length, Math.floor(room / 2));
+  const keepTail = Math.min(tail.length, room - keepHead);
+  // Whole lines where there are some: a half line of a log is noise.
+  let kept = head.slice(0, keepHead);
+  if (kept.length < head.length && kept.lastIndexOf('\n') > kept.length / 2)
+    kept = kept.slice(0, kept.lastIndexOf('\n'));
+  let end = tail.slice(tail.length - keepTail);
+  if (end.length < tail.length && end.indexOf('\n') >= 0 && end.indexOf('\n') < end.length / 2)
+    end = end.slice(end.indexOf('\n') + 1);
+  const dropped = head.length - kept.length + (tail.length - end.length);
+  return `${kept}${m[0].slice(0, -1)}\n[... and ${dropped} more characters around it, cut by the harness ...]\n${end}\n${GIANT_OUTPUT_NOTE}`;
+}
