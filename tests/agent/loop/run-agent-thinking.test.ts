@@ -38,7 +38,8 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    twin = await startModelTwin({ scenario: 'echo' });
+    // The fixture's tests run with node --test, not through npm (npm's start-up is ~0.35 CPU-s a run).
+    twin = await startModelTwin({ scenario: 'echo', testCommand: 'node --test' });
   });
   afterAll(async () => {
     await twin.close();
