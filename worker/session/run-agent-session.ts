@@ -13,7 +13,12 @@ import type { Sandbox, SandboxProvider } from '../sandbox/sandbox.js';
 import type { PatchStats } from '../workspace/patch.js';
 import type { AgentRunner } from './agent-runner.js';
 import { checkCancelled } from './check-cancelled.js';
-import { agentNetworkOf, type EarlyAgentSandbox, startExecServer } from './early-sandbox.js';
+import {
+  agentNetworkOf,
+  type EarlyAgentSandbox,
+  startAgentSandbox,
+  startExecServer,
+} from './early-sandbox.js';
 import type { FreshCopy } from './fresh-copy.js';
 import type { PhaseTimings } from './phase-timings.js';
 import {
@@ -159,7 +164,13 @@ export async function runAgentSession(
   const agentNetwork = agentNetworkOf(deps, repoConfig);
   // Only the agent's container ever gets the exec server (never setup or verify).
   const startServer = (box: Sandbox) => startExecServer(deps, box);
-  const early = input.earlySandbox;
+  // With a setup phase, the agent's container starts now and overlaps it (a snapshot lookup
+  // on a warm run, the whole setup on a cold one) unless the caller started it even earlier.
+  const early =
+    input.earlySandbox ??
+    (repoConfig.setupCommand
+      ? startAgentSandbox(deps, { workDir: workspace.workDir, repoConfig, labels: input.labels })
+      : undefined);
   let setup: CommandResult | null = null;
   let environment: EnvironmentReport = { source: 'none' };
   let prepared: PreparedEnvironment | null = null;
