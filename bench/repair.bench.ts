@@ -7,6 +7,9 @@
  * in a Docker sandbox, runs verify in a fresh container and pushes. The intake's CI
  * settle delay is 0 here (production waits `ciSettleMs`, 15 s by default, so the other
  * suites of a push finish first); the parts come from the worker's `Run timings` line.
+ * When CI fails before the worker has recorded the head (it pushes, opens the PR, then records),
+ * the worker's own check at record time queues the repair, which can start before the red
+ * webhook is even delivered: the clock then starts when the check failed (its completion).
  */
 
 import { Writable } from 'node:stream';
@@ -63,6 +66,7 @@ const percentile = (xs: number[], p: number) => {
 };
 
 const rows: Record<string, number>[] = [];
+let reconciled = 0;
 try {
   for (let i = 0; i <= RUNS; i++) {
     const { number } = github.seed.issue({
@@ -79,18 +83,29 @@ try {
     const pushed = await waitFor('the repair push', () =>
       github.inspect.pushes(repo).find((p) => p.before === red && p.pusher.kind === 'installation'),
     );
-    // The first webhook that told the app this head's CI failed.
-    const redAt = Math.min(
+    // The first webhook that told the app this head's CI failed, or, when the failure came before
+    // the worker had recorded the head (then the worker's own check at record time queues the
+    // repair, possibly before the webhook is even delivered), the moment the check failed.
+    const webhookAt = Math.min(
       ...github.deliveries
         .filter((d) => (d.event === 'check_suite' || d.event === 'workflow_run') && d.action === 'completed')
         .filter((d) => d.body.includes(red) && d.body.includes('"conclusion":"failure"'))
         .map((d) => Date.parse(d.at)),
     );
+    const failedAt = Math.min(
+      ...github.ci
+        .checkRuns(repo, red)
+        .filter((c) => c.conclusion === 'failure' && c.completedAt !== null)
+        .map((c) => Date.parse(c.completedAt as string)),
+    );
+    const redAt = Math.min(webhookAt, failedAt);
     const pushedAt = Date.parse(pushed.at);
     // The repair job's own phases (the last run whose timings were logged before its push).
     await waitFor('the repair run timings', () => timings.find((t) => t.startedAt >= redAt));
     const t = timings.filter((x) => x.startedAt >= redAt)[0]!;
     const ms = (p: string) => t.phases[p] ?? 0;
+    // Which side queued the repair: the red webhook, or the worker's check when it recorded the head.
+    if (i > 0 && (t.startedAt < webhookAt || Date.parse(pull.createdAt) > webhookAt)) reconciled += 1;
     const row = {
       total: pushedAt - redAt,
       queue: t.startedAt - redAt,
@@ -106,6 +121,9 @@ try {
     process.stdout.write(`run ${i}: ${row.total} ms${i === 0 ? ' (warm-up)' : ''}\n`);
   }
   process.stdout.write(`\nred CI webhook → repair commit pushed, ${rows.length} runs, ms\n`);
+  process.stdout.write(
+    `(at least ${reconciled} of them failed before the PR was recorded: queued by the worker's record-time check)\n`,
+  );
   process.stdout.write(`${'part'.padEnd(12)}${'p50'.padStart(8)}${'p90'.padStart(8)}\n`);
   for (const k of Object.keys(rows[0] ?? {})) {
     const xs = rows.map((r) => r[k] as number);

@@ -116,6 +116,7 @@ export function createCiApi(core: TwinCore, ci: ScriptedCi): TwinCi {
             level: a.level,
             message: a.message,
           })),
+          completedAt: r.completedAt,
         }));
     },
     async settleMergeability(repoName, number) {

@@ -53,6 +53,8 @@ export interface InspectedCheckRun {
   summary: string | null;
   text: string | null;
   annotations: { path: string; startLine: number; level: string; message: string }[];
+  /** When it completed (ISO time), null while it runs. */
+  completedAt: string | null;
 }
 
 export interface InspectedWorkflowRun {
