@@ -429,3 +429,29 @@ describe("a writer's @agent fix ci and flaky checks", () => {
     expect(h.github.comments.at(-1)?.body).toContain('Flaky');
   }, 15_000);
 });
+
+describe('a re-run that never reported back', () => {
+  it("does not hold up a writer's @agent fix ci: it re-runs and waits in place", async () => {
+    const { h } = harness();
+    h.github.tokenPermissions.actions = 'write';
+    Object.assign(h.deps.followUps!, {
+      startRerun: async () => {},
+      getRerun: async () => ({ status: 'pending' as const, failures: ['test'] }),
+      forgetRerun: async () => {},
+    });
+    h.github.rerunFailedJobs = async (id) => {
+      h.github.reruns.push(id);
+      const run = h.github.workflowRuns.find((r) => r.id === id)!;
+      run.runAttempt = 2;
+      run.conclusion = 'success';
+      h.github.checkRuns[0]!.conclusion = 'success';
+    };
+    const outcome = await run(
+      h,
+      repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
+    );
+    expect(h.github.reruns).toEqual([500]);
+    expect(outcome.status).toBe('skipped');
+    expect(h.github.comments.at(-1)?.body).toContain('Flaky');
+  }, 15_000);
+});

@@ -48,12 +48,14 @@ export async function ruleOutFlaky(
     state.failedRuns.length === 0
   )
     return { kind: 'none' };
-  if (rerun?.status === 'pending') return { kind: 'pending' };
+  const followUp = ctx.task.trigger.source === 'follow-up';
+  // A writer asking meanwhile is not held up by a record whose re-run never reported back.
+  if (rerun?.status === 'pending' && followUp) return { kind: 'pending' };
   ctx.tracking?.update({ step: 'Re-running the failed jobs to rule out flakiness' });
   // Only a follow-up continues by webhook: the app finds its PR by the recorded head and queues the
   // continuation for the PR's requester. A writer's `@agent fix ci` (maybe on a PR Pullwright never
   // pushed to, so without a mark) waits for its re-runs in place, as it is theirs.
-  if (ctx.task.trigger.source === 'follow-up' && marks?.startRerun && marks.forgetRerun) {
+  if (followUp && rerun === null && marks?.startRerun && marks.forgetRerun) {
     // Recorded first: a re-run that finishes at once must find the record.
     await marks.startRerun(
       target,
