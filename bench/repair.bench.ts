@@ -12,6 +12,7 @@
  * webhook is even delivered: the clock then starts when the check failed (its completion).
  */
 
+import { appendFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startLocalStack } from '../scripts/local-stack.js';
@@ -29,6 +30,8 @@ const workerLog = pino(
   { level: 'info' },
   new Writable({
     write(chunk: Buffer, _enc, done) {
+      // BENCH_LOG=<file> keeps the worker's whole log, to see why a run did not push.
+      if (process.env.BENCH_LOG) appendFileSync(process.env.BENCH_LOG, chunk);
       for (const line of chunk.toString('utf8').split('\n')) {
         if (line.includes('"Run timings"')) timings.push(JSON.parse(line) as RunTimings);
       }
