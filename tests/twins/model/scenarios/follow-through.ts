@@ -1,7 +1,17 @@
 import { SAMPLE_BUGS } from '../fixtures/sample-repo.js';
 import type { MessagesRequest, Scenario, ScriptedReply, TestCommand } from '../types.js';
 import { EDIT_TOOL, fixLoopStep, isTestRun, TEST_COMMAND } from './fix-loop.js';
-import { finish, firstUserText, lastExchange, reply, text, tool, toolExchanges } from './helpers.js';
+import { REVIEWER_MARKER } from './harness-tools.js';
+import {
+  finish,
+  firstUserText,
+  lastExchange,
+  reply,
+  systemText,
+  text,
+  tool,
+  toolExchanges,
+} from './helpers.js';
 import { extractTaskTitle } from './implement-issue.js';
 
 /**
@@ -19,7 +29,35 @@ import { extractTaskTitle } from './implement-issue.js';
  * - update-branch: resolves every conflict by keeping both sides (a union of the lines),
  *   removing the markers, then runs the tests.
  * - address-review: edits the file of review thread 1 and declines thread 2.
+ * - the reviewer before delivery (its own conversation, the reviewer's system prompt):
+ *   approves when every verify command passed, asks for changes naming the failing
+ *   command otherwise, as the reviewer's prompt tells a real model to.
  */
+
+/** The self-review: judges by the verify results it is shown (the only thing these tasks vary). */
+function reviewer(request: MessagesRequest): ScriptedReply {
+  const body = firstUserText(request);
+  const failed = [...body.matchAll(/^- `([^`]+)`: FAILED \(exit code/gm)].map((m) => m[1] as string);
+  if (failed.length > 0)
+    return reply(
+      tool('submit_review', {
+        verdict: 'changes-requested',
+        summary: `Verification still fails: ${failed.join(', ')}.`,
+        findings: failed.map((command) => ({
+          severity: 'blocker',
+          problem: `\`${command}\` fails on this change.`,
+          suggestion: 'Make it pass before delivering.',
+        })),
+      }),
+    );
+  return reply(
+    tool('submit_review', {
+      verdict: 'approve',
+      summary: 'Verification passes; the change does what the task asks.',
+      findings: [],
+    }),
+  );
+}
 
 function kindOf(task: string): 'repair' | 'update' | 'review' | 'implement' | 'other' {
   if (task.includes('Repair the failing CI checks')) return 'repair';
@@ -150,6 +188,7 @@ export const followThroughScenario: Scenario = {
   description:
     'Issue 15 e2e agent: red-CI PRs ([changelog-only]), CI repairs ([no-fix] to fail), conflict resolution, review threads (one declined) and questions ([ask]).',
   respond(request, ctx) {
+    if (systemText(request).includes(REVIEWER_MARKER)) return reviewer(request);
     const testCommand = ctx.testCommand ?? TEST_COMMAND;
     const task = firstUserText(request);
     const title = extractTaskTitle(task);

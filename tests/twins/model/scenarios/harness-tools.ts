@@ -1,6 +1,15 @@
 import type { MessagesRequest, Scenario, ScriptedReply, TestCommand } from '../types.js';
 import { fixLoopStep, isEdit, TEST_COMMAND } from './fix-loop.js';
-import { finish, firstUserText, lastExchange, reply, text, tool, toolExchanges } from './helpers.js';
+import {
+  finish,
+  firstUserText,
+  lastExchange,
+  reply,
+  systemText,
+  text,
+  tool,
+  toolExchanges,
+} from './helpers.js';
 
 /**
  * Issue 18's harness tools on the sample repo (writeFixFailingTestRepo), in one run:
@@ -17,12 +26,6 @@ export const SUBAGENT_QUESTIONS = [
 ];
 /** The reviewer's answer is scripted from the diff: a change that still divides by `length - 1` is a real problem. */
 const REVIEW_BUG = /length\s*-\s*1/;
-
-function systemText(request: MessagesRequest): string {
-  const s = request.system;
-  if (s === undefined) return '';
-  return typeof s === 'string' ? s : s.map((b) => b.text).join('\n');
-}
 
 function offered(request: MessagesRequest): string[] {
   return (request.tools ?? []).map((t) => t.name);

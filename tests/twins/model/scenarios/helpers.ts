@@ -146,3 +146,10 @@ export function oneLine(value: string, max = 100): string {
     .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
+
+/** The request's system prompt as one text (string or blocks). */
+export function systemText(request: MessagesRequest): string {
+  const s = request.system;
+  if (s === undefined) return '';
+  return typeof s === 'string' ? s : s.map((b) => b.text).join('\n');
+}
