@@ -2,6 +2,12 @@ import type { RepoRef, Trigger } from '../../src/domain/task.js';
 import { PullwrightError, toPullwrightError } from '../../src/errors.js';
 import type { GitIdentity } from './git-delivery.js';
 
+/** Where a fork-delivered branch is pushed (`delivery: fork`): Pullwright's fork and its token. */
+export interface PushTarget {
+  repo: RepoRef;
+  token: string;
+}
+
 /** Commits a patch onto a clean checkout of `parentSha` and pushes `branch`; the flows' workspace port does it. */
 export interface CommitAndPush {
   commitAndPush(input: {
@@ -18,7 +24,7 @@ export interface CommitAndPush {
      */
     replaceSha?: string;
     /** Push there instead (a fork, `delivery: fork`); the clean checkout still comes from `repo`. */
-    pushTo?: { repo: RepoRef; token: string };
+    pushTo?: PushTarget;
   }): Promise<{ commitSha: string }>;
 }
 

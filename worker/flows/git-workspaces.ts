@@ -9,6 +9,7 @@ import {
   listCommits,
   pushBranch,
 } from '../delivery/git-delivery.js';
+import type { PushTarget } from '../delivery/push-change.js';
 import { createFreshCopier } from '../session/fresh-copy.js';
 import { runGit } from '../workspace/git.js';
 import { commitResolution, mergeBaseIntoHead, rebaseOntoBase } from '../workspace/merge-branch.js';
@@ -46,6 +47,16 @@ export function createGitWorkspaces(options: {
     return cache;
   };
   const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  // The job's own prepare() fetched the commit already; fetch again only if the cache lost it.
+  const cacheHolding = async (repo: RepoRef, token: string, sha: string) => {
+    const known = fetched.get(remoteOf(repo));
+    return known && (await hasCommit(known, sha)) ? known : await cacheFor(repo, token);
+  };
+  // A fork-delivered PR's branch lives in Pullwright's fork: pushes go there, never to the repository.
+  const pushTarget = (cache: RepoCache, token: string, pushTo: PushTarget | undefined) => ({
+    remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
+    token: pushTo?.token ?? token,
+  });
 
   return {
     async prepare({ repo, token, ref, jobId, refs, onWorkDir }) {
@@ -79,9 +90,7 @@ export function createGitWorkspaces(options: {
     },
 
     async commitAndPush({ repo, token, parentSha, branch, patch, message, author, replaceSha, pushTo }) {
-      // The job's own prepare() fetched the parent already; fetch again only if the cache lost it.
-      const known = fetched.get(remoteOf(repo));
-      const cache = known && (await hasCommit(known, parentSha)) ? known : await cacheFor(repo, token);
+      const cache = await cacheHolding(repo, token, parentSha);
       const dir = runDir(`deliver-${randomUUID()}`);
       try {
         const clean = await createCleanCheckout({ cache, ref: parentSha, dir });
@@ -89,9 +98,7 @@ export function createGitWorkspaces(options: {
         const commitSha = await commitChange({ dir: clean.dir, message, author });
         await pushBranch({
           dir: clean.dir,
-          // A fork (`delivery: fork`) gets the branch; the base repository never does.
-          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
-          token: pushTo?.token ?? token,
+          ...pushTarget(cache, token, pushTo),
           branch,
           expectedSha: replaceSha,
         });
@@ -115,9 +122,7 @@ export function createGitWorkspaces(options: {
       verifyFirst,
     }) {
       const cache = await cacheFor(repo, token, refs);
-      // A fork-delivered PR's branch lives in Pullwright's fork: the update goes there, never here.
-      const remoteUrl = pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl;
-      const pushToken = pushTo?.token ?? token;
+      const target = pushTarget(cache, token, pushTo);
       const baseSha = await resolveRef(cache, baseRef);
       const dir = runDir(`update-${randomUUID()}`);
       // Kept in the cache (outside refs/heads and refs/tags, so a fetch's prune leaves it) for the
@@ -137,13 +142,7 @@ export function createGitWorkspaces(options: {
           }
           if (rebased) {
             // The lease: replaced only if the branch still points where this run read it.
-            await pushBranch({
-              dir: clean.dir,
-              remoteUrl,
-              token: pushToken,
-              branch,
-              expectedSha: headSha,
-            });
+            await pushBranch({ dir: clean.dir, ...target, branch, expectedSha: headSha });
             return { kind: 'pushed', sha: rebased, baseSha, rebased: true };
           }
           await runGit(['-C', clean.dir, 'checkout', '--quiet', '--detach', headSha]);
@@ -155,7 +154,7 @@ export function createGitWorkspaces(options: {
           return { kind: 'merged', sha: merged.sha, baseSha, rebased: false };
         }
         if (merged.kind === 'clean') {
-          await pushBranch({ dir: clean.dir, remoteUrl, token: pushToken, branch });
+          await pushBranch({ dir: clean.dir, ...target, branch });
           return { kind: 'pushed', sha: merged.sha, baseSha, rebased: false };
         }
         await keep(merged.sha);
@@ -166,15 +165,13 @@ export function createGitWorkspaces(options: {
     },
 
     async pushUpdate({ repo, token, branch, sha, expectedSha, pushTo }) {
-      const known = fetched.get(remoteOf(repo));
-      const cache = known && (await hasCommit(known, sha)) ? known : await cacheFor(repo, token);
+      const cache = await cacheHolding(repo, token, sha);
       const dir = runDir(`push-update-${randomUUID()}`);
       try {
         const clean = await createCleanCheckout({ cache, ref: sha, dir });
         await pushBranch({
           dir: clean.dir,
-          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
-          token: pushTo?.token ?? token,
+          ...pushTarget(cache, token, pushTo),
           branch,
           sha,
           expectedSha,
@@ -196,21 +193,14 @@ export function createGitWorkspaces(options: {
       author,
       pushTo,
     }) {
-      const known = fetched.get(remoteOf(repo));
-      const cache = known && (await hasCommit(known, mergeSha)) ? known : await cacheFor(repo, token);
+      const cache = await cacheHolding(repo, token, mergeSha);
       const dir = runDir(`resolve-${randomUUID()}`);
       try {
         const clean = await createCleanCheckout({ cache, ref: mergeSha, dir });
         if (patch.trim() !== '') await applyPatch({ cleanDir: clean.dir, patch });
         const commitSha = await commitResolution({ dir: clean.dir, parents, conflictPaths, message, author });
         // A fast-forward of the head (its first parent): a person's push meanwhile makes this a conflict.
-        await pushBranch({
-          dir: clean.dir,
-          remoteUrl: pushTo ? remoteOf(pushTo.repo) : cache.remoteUrl,
-          token: pushTo?.token ?? token,
-          branch,
-          sha: commitSha,
-        });
+        await pushBranch({ dir: clean.dir, ...pushTarget(cache, token, pushTo), branch, sha: commitSha });
         return { commitSha };
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import type { RepoRef } from '../../src/domain/task.js';
 import type { GitIdentity } from '../delivery/git-delivery.js';
-import type { CommitAndPush } from '../delivery/push-change.js';
+import type { CommitAndPush, PushTarget } from '../delivery/push-change.js';
 import type { SessionWorkspace } from '../session/run-agent-session.js';
 import type { MergeConflict } from '../workspace/merge-branch.js';
 
@@ -62,7 +62,7 @@ export interface WorkspacePort extends CommitAndPush {
     /** Extra refs to fetch, e.g. `refs/pull/12/head` (the head of a PR from Pullwright's fork). */
     refs?: string[];
     /** Push there instead (Pullwright's fork, `delivery: fork`); the base still comes from `repo`. */
-    pushTo?: { repo: RepoRef; token: string };
+    pushTo?: PushTarget;
     /** Keep a clean result unpushed (`merged`) so the repository's verify commands run on it first. */
     verifyFirst?: boolean;
   }): Promise<BranchUpdate>;
@@ -77,7 +77,7 @@ export interface WorkspacePort extends CommitAndPush {
     branch: string;
     sha: string;
     expectedSha?: string;
-    pushTo?: { repo: RepoRef; token: string };
+    pushTo?: PushTarget;
   }): Promise<void>;
   /** Commits the agent's resolution of `mergeSha` as a merge of `parents` and pushes it (no force). */
   pushResolution(input: {
@@ -90,7 +90,7 @@ export interface WorkspacePort extends CommitAndPush {
     patch: string;
     message: string;
     author: GitIdentity;
-    pushTo?: { repo: RepoRef; token: string };
+    pushTo?: PushTarget;
   }): Promise<{ commitSha: string }>;
 }
 
