@@ -23,6 +23,7 @@ import {
 import { removeContainersOf } from '../sandbox/helpers.js';
 import { makeTmp } from '../workspace/fixtures.js';
 import {
+  containerExists,
   done,
   environmentService,
   makeNodeRepo,
@@ -68,14 +69,7 @@ describe('early agent container', { timeout: 300_000 }, () => {
     await mkdir(workDir, { recursive: true });
     return { parentDir, workDir };
   };
-  const exists = async (id: string) =>
-    docker
-      .getContainer(id)
-      .inspect()
-      .then(
-        () => true,
-        () => false,
-      );
+  const exists = (id: string) => containerExists(docker, id);
 
   it('the checkout lands in the started container; the session restores into it and removes it', async () => {
     const environment = environmentService({ dir: join(tmp.dir, 'snapshots'), secretsYaml: SECRETS });

@@ -107,6 +107,41 @@ export async function workspaceFor(root: string, cache: RepoCache): Promise<Sess
   };
 }
 
+/**
+ * A working copy made the way the worker's `prepare` makes it: the empty folder first
+ * (`onWorkDir` is called with it, so the agent's container can start on it), then the
+ * checkout into that folder.
+ */
+export async function workspaceInEmptyDir(
+  root: string,
+  cache: RepoCache,
+  onWorkDir: (workDir: string) => void,
+): Promise<SessionWorkspace> {
+  runs += 1;
+  const parentDir = join(root, `run-${runs}`);
+  const workDir = join(parentDir, 'work');
+  mkdirSync(workDir, { recursive: true });
+  onWorkDir(workDir);
+  const copy = await createWorkingCopy({ cache, ref: 'main', dir: workDir });
+  return {
+    workDir: copy.dir,
+    baseSha: copy.baseSha,
+    extractPatch: () => extractPatch({ workDir: copy.dir, baseSha: copy.baseSha, cache }),
+    freshCopy: createFreshCopier({ cache, baseSha: copy.baseSha, parentDir }),
+  };
+}
+
+/** Whether a container still exists (removed ones answer 404). */
+export function containerExists(docker: Docker, id: string): Promise<boolean> {
+  return docker
+    .getContainer(id)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
 export function environmentService(options: {
   dir: string;
   secretsYaml?: string;

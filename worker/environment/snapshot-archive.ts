@@ -143,10 +143,14 @@ export async function restoreEnvironment(
   signal?: AbortSignal,
   parts: { workspace: boolean } = { workspace: true },
 ): Promise<void> {
+  // What was unpacked is the environment, not the agent's growth of the workspace: the
+  // baseline is measured once the workspace part is in (HOME is a tmpfs the bound does not
+  // measure), while HOME may still be unpacking.
   await Promise.all([
-    parts.workspace ? restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal) : undefined,
+    parts.workspace
+      ? restoreOne(box, files.workspaceTar, SANDBOX_WORKDIR, signal).then(() => box.resetDiskBaseline?.())
+      : undefined,
     restoreOne(box, files.homeTar, SANDBOX_HOME, signal),
   ]);
-  // What was unpacked is the environment, not the agent's growth of the workspace.
-  await box.resetDiskBaseline?.();
+  if (!parts.workspace) await box.resetDiskBaseline?.();
 }

@@ -10,6 +10,7 @@ import type { AgentResult } from '../agent/loop/run-agent.js';
 import type { RunRecorder } from '../run-record/run-recorder.js';
 import type { PhaseTimings } from '../session/phase-timings.js';
 import type { AgentSessionDeps, AgentSessionResult } from '../session/run-agent-session.js';
+import type { AgentSandboxPool } from './agent-sandbox-pool.js';
 import type { CheckRunReporter } from './check-run.js';
 import type { FlowRepoConfig } from './flow-config.js';
 import type { Identity, MaintenanceCaps, WorkspacePort } from './ports.js';
@@ -24,6 +25,11 @@ export interface FlowDeps {
   workspaces: WorkspacePort;
   /** Containers, image and agent runner of the one agent session (worker/session). */
   session: AgentSessionDeps;
+  /**
+   * Agent containers started ahead of any run on empty run folders (issue 17,
+   * agent-sandbox-pool.ts); absent or empty: each run starts its own during the fetch.
+   */
+  agentPool?: Pick<AgentSandboxPool, 'take'>;
   caps: MaintenanceCaps;
   /** The repository's effective settings, read from its default branch. */
   loadRepoConfig(github: RepoGitHub): Promise<FlowRepoConfig>;

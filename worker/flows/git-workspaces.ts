@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { RepoRef } from '../../src/domain/task.js';
+import { PullwrightError } from '../../src/errors.js';
 import {
   commitChange,
   createCleanCheckout,
@@ -30,7 +31,7 @@ export function createGitWorkspaces(options: {
   /** This worker's own run folders. */
   runsDir: string;
   gitBaseUrl: string;
-}): WorkspacePort {
+}): WorkspacePort & Required<Pick<WorkspacePort, 'newRunFolder'>> {
   const runsRoot = resolve(options.runsDir);
   const remoteOf = (repo: RepoRef) =>
     `${options.gitBaseUrl.replace(/\/$/, '')}/${repo.owner}/${repo.name}.git`;
@@ -47,6 +48,8 @@ export function createGitWorkspaces(options: {
     return cache;
   };
   const runDir = (id: string) => join(runsRoot, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  // Empty `work` folders made by newRunFolder and not yet taken by a prepare.
+  const pooledFolders = new Set<string>();
   // The job's own prepare() fetched the commit already; fetch again only if the cache lost it.
   const cacheHolding = async (repo: RepoRef, token: string, sha: string) => {
     const known = fetched.get(remoteOf(repo));
@@ -59,12 +62,30 @@ export function createGitWorkspaces(options: {
   });
 
   return {
-    async prepare({ repo, token, ref, jobId, refs, onWorkDir }) {
-      const dir = runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
-      // The empty `work` folder first: a container can be started on it while we fetch and check out.
+    async newRunFolder() {
+      const dir = runDir(`pool-${randomUUID()}`);
       await mkdir(join(dir, 'work'), { recursive: true });
+      pooledFolders.add(join(dir, 'work'));
+      return {
+        workDir: join(dir, 'work'),
+        dispose: async () => {
+          pooledFolders.delete(join(dir, 'work'));
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+
+    async prepare({ repo, token, ref, jobId, refs, onWorkDir, workDir }) {
+      // Only a folder this port made for the pool (never a path from elsewhere), taken once.
+      if (workDir !== undefined && !pooledFolders.delete(workDir))
+        throw new PullwrightError('input_invalid', 'Not a run folder made by newRunFolder.', {
+          retryable: false,
+        });
+      const dir = workDir !== undefined ? dirname(workDir) : runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
+      // The empty `work` folder first: a container can be started on it while we fetch and check out.
+      if (workDir === undefined) await mkdir(join(dir, 'work'), { recursive: true });
       try {
-        onWorkDir?.(join(dir, 'work'));
+        if (workDir === undefined) onWorkDir?.(join(dir, 'work'));
         const cache = await cacheFor(repo, token, refs);
         const copy = await createWorkingCopy({ cache, ref, dir: join(dir, 'work') });
         return {

@@ -19,6 +19,14 @@ export interface PreparedWorkspace extends SessionWorkspace {
 
 export type Identity = GitIdentity;
 
+/** An empty working-copy folder inside a new run folder (`WorkspacePort.newRunFolder`). */
+export interface RunFolder {
+  /** The empty folder a container can mount and `prepare({ workDir })` checks out into. */
+  workDir: string;
+  /** Removes the whole run folder. */
+  dispose(): Promise<void>;
+}
+
 /** The host's git: working copies for the session, and commit-and-push for delivery. */
 export interface WorkspacePort extends CommitAndPush {
   /** Fetches into the per-repo cache and makes a working copy of `ref` (a branch or sha). */
@@ -34,7 +42,17 @@ export interface WorkspacePort extends CommitAndPush {
      * checkout, so the agent's container can start on it meanwhile (issue 17: startAgentSandbox).
      */
     onWorkDir?: (workDir: string) => void;
+    /**
+     * An empty folder from `newRunFolder` (a pooled agent container already mounts it):
+     * the working copy is made in it instead of in a new run folder, and `onWorkDir` is not called.
+     */
+    workDir?: string;
   }): Promise<PreparedWorkspace>;
+  /**
+   * A new run folder holding only an empty `work` folder, for an agent container started
+   * before any run (worker/flows/agent-sandbox-pool.ts); `prepare({ workDir })` takes it.
+   */
+  newRunFolder?(): Promise<RunFolder>;
   /** Commits on `branch` since `baseSha` whose author is not `botEmail` (a person pushed). */
   foreignCommits(input: {
     repo: RepoRef;

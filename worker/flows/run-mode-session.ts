@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PullwrightError } from '../../src/errors.js';
 import { JOB_LABEL } from '../sandbox/sandbox-labels.js';
 import { checkCancelled } from '../session/check-cancelled.js';
+import { agentNetworkOf } from '../session/early-sandbox.js';
 import {
   type EarlyAgentSandbox,
   runAgentSession,
@@ -55,9 +56,14 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
   checkCancelled(signal);
   tracking?.update({ phase: 'workspace', step: 'Fetching the repository' });
   const labels = { [JOB_LABEL]: ctx.jobId };
-  // Issue 17: the agent's container starts while the repository is fetched and checked out;
-  // the session uses it and disposes it (or it is disposed here when the fetch fails).
-  let early: EarlyAgentSandbox | undefined;
+  // Issue 17: the agent's container was started ahead of the run (the pool, on an empty
+  // run folder the checkout is then written into) or starts while the repository is fetched
+  // and checked out; the session uses it and disposes it (or it is disposed here when the
+  // fetch fails).
+  const pooled = deps.workspaces.newRunFolder
+    ? (deps.agentPool?.take({ network: agentNetworkOf(deps.session, ctx.config) }) ?? null)
+    : null;
+  let early: EarlyAgentSandbox | undefined = pooled?.early;
   const workspace = await deps.workspaces
     .prepare({
       repo: task.repo,
@@ -65,9 +71,13 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
       ref: plan.startRef,
       refs: plan.fetchRefs,
       jobId: ctx.jobId,
-      onWorkDir: (workDir) => {
-        early = startAgentSandbox(deps.session, { workDir, repoConfig: ctx.config, labels });
-      },
+      ...(pooled
+        ? { workDir: pooled.workDir }
+        : {
+            onWorkDir: (workDir: string) => {
+              early = startAgentSandbox(deps.session, { workDir, repoConfig: ctx.config, labels });
+            },
+          }),
     })
     .catch(async (err) => {
       await early?.dispose();

@@ -6,6 +6,8 @@ export const HOST_LABEL = 'dev.pullwright.host';
 export const JOB_LABEL = 'dev.pullwright.job';
 export const WORKSPACE_LABEL = 'dev.pullwright.workspace';
 export const EGRESS_DIR_LABEL = 'dev.pullwright.egress-dir';
+/** On agent containers started ahead of any run (worker/flows/agent-sandbox-pool.ts); informational. */
+export const POOL_LABEL = 'dev.pullwright.pool';
 
 /**
  * Labels only the provider sets. The reaper trusts them to decide what to delete

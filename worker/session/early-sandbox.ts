@@ -60,8 +60,23 @@ export function startAgentSandbox(
     labels: Record<string, string>;
   },
 ): EarlyAgentSandbox {
+  return startAgentSandboxOn(deps, {
+    workDir: input.workDir,
+    network: agentNetworkOf(deps, input.repoConfig),
+    labels: input.labels,
+  });
+}
+
+/**
+ * `startAgentSandbox` with the agent network already worked out (`agentNetworkOf`): the
+ * pool of pre-started containers keys on it (worker/flows/agent-sandbox-pool.ts).
+ */
+export function startAgentSandboxOn(
+  deps: AgentSandboxDeps,
+  input: { workDir: string; network: NetworkPolicy; labels: Record<string, string> },
+): EarlyAgentSandbox {
   const sandbox = deps.sandboxes.create(
-    { image: deps.image, network: agentNetworkOf(deps, input.repoConfig), labels: input.labels },
+    { image: deps.image, network: input.network, labels: input.labels },
     input.workDir,
   );
   // Handled here so an early start that fails is reported by the session, not as unhandled.
