@@ -17,6 +17,7 @@ import { createRunStore } from '../src/runs/run-store.js';
 import { startTranscriptRetention } from './agent/loop/transcript-retention.js';
 import { loadAgentHarness } from './agent/tools/create-run-tools.js';
 import { createEnvironmentService } from './environment/environment-service.js';
+import { createAgentSandboxPool } from './flows/agent-sandbox-pool.js';
 import { createGitWorkspaces } from './flows/git-workspaces.js';
 import { loadFlowConfig } from './flows/load-flow-config.js';
 import { type FlowDeps, runFlow } from './flows/run-flow.js';
@@ -138,13 +139,14 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     PROTECTED_PATHS: config.PROTECTED_PATHS,
     EGRESS_ALLOW_PRIVATE_RANGES: config.EGRESS_ALLOW_PRIVATE_RANGES,
   };
+  const workspaces = createGitWorkspaces({
+    cacheDir: join(workRoot, 'cache'),
+    runsDir,
+    gitBaseUrl: config.GITHUB_GIT_URL,
+  });
   const deps: FlowDeps = {
     github,
-    workspaces: createGitWorkspaces({
-      cacheDir: join(workRoot, 'cache'),
-      runsDir,
-      gitBaseUrl: config.GITHUB_GIT_URL,
-    }),
+    workspaces,
     session: {
       sandboxes: withBasePolicy(provider, {
         labels: { [INSTANCE_LABEL]: instanceId, [DEPLOYMENT_LABEL]: config.QUEUE_PREFIX },
@@ -180,6 +182,16 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
     costLedger: createCostLedger(redis, config.QUEUE_PREFIX),
     runPages: { publicUrl: config.PUBLIC_URL, maxMonthlyCostUsd: config.MAX_MONTHLY_COST_USD },
   };
+  // Issue 17: agent containers started ahead of runs (SANDBOX_POOL_SIZE; 0 = off). Created through
+  // the same provider and base labels as every run's sandbox, so the reaper removes them if this
+  // instance dies.
+  const agentPool = createAgentSandboxPool({
+    session: deps.session,
+    newRunFolder: () => workspaces.newRunFolder(),
+    size: config.SANDBOX_POOL_SIZE,
+    log,
+  });
+  deps.agentPool = agentPool;
 
   // The maintenance dashboard issue (issue 15 item 6) shows each task's last run: refreshed after each one.
   const dashboards = createDashboardRefresher({
@@ -246,6 +258,8 @@ export async function startWorkerRuntime(options: WorkerRuntimeOptions): Promise
       await transcriptRetention.stop();
       await acknowledger.stop();
       await worker.close(graceMs);
+      // Waiting pooled containers and their empty run folders go before the runs folder does.
+      await agentPool.close();
       await stopHeartbeat();
       await rm(runsDir, { recursive: true, force: true });
       redis.disconnect();

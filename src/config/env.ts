@@ -152,6 +152,11 @@ export const Env = z.object({
   SETUP_SECRETS_FILE: z.string().min(1).optional(),
   /** Tool calls go through an in-container exec server when it answers (docker exec otherwise). */
   SANDBOX_EXEC_SERVER: bool.default(true),
+  /**
+   * Agent containers kept started on empty run folders, per agent network policy, so a run's
+   * `docker start` is off its path (issue 17); 0 turns it off.
+   */
+  SANDBOX_POOL_SIZE: int(0, 8).default(1),
   // Harness
   /** The operator's tool permission policy (YAML or JSON); repos can only narrow it. */
   TOOL_POLICY_FILE: z.string().min(1).optional(),
