@@ -1,11 +1,52 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { PullwrightError } from '../../../src/errors.js';
 import type { CommitInfo } from './types.js';
 
 export const ZERO_SHA = '0000000000000000000000000000000000000000';
+
+const SHA = /^[0-9a-f]{40}$/;
+
+/**
+ * Answers about commits never change, so the twin keeps them per repository instead of spawning git
+ * again: every spawn forks the whole test process (hundreds of MB under vitest), which costs more than
+ * git's own work. Keys hold only full shas, never a ref name; refs are read from the files each time.
+ * A repository made anew at the same path (initBareRepo) starts with an empty memo.
+ */
+const memo = new Map<string, Map<string, unknown>>();
+const MEMO_LIMIT = 20_000;
+let memoSize = 0;
+
+function remembered<T>(gitDir: string, key: string): T | undefined {
+  return memo.get(gitDir)?.get(key) as T | undefined;
+}
+
+function remember<T>(gitDir: string, key: string, value: T): T {
+  if (memoSize >= MEMO_LIMIT) {
+    memo.clear();
+    memoSize = 0;
+  }
+  let entries = memo.get(gitDir);
+  if (!entries) {
+    entries = new Map();
+    memo.set(gitDir, entries);
+  }
+  if (!entries.has(key)) memoSize++;
+  entries.set(key, value);
+  return value;
+}
+
+function forgetRepo(gitDir: string): void {
+  memoSize -= memo.get(gitDir)?.size ?? 0;
+  memo.delete(gitDir);
+}
+
+/** Marks `sha` as a commit of `gitDir` (fast-import just wrote it, or git said so). */
+function knownCommit(gitDir: string, sha: string): void {
+  remember(gitDir, `commit ${sha}`, true);
+}
 
 /**
  * Environment for every git process the twin runs. No system/global config and no hooks: the served
@@ -63,6 +104,7 @@ async function gitOk(args: string[], options: Parameters<typeof runGit>[1] = {})
  * spawning git (tests start many twins). Hooks are pointed at /dev/null so a planted hook never runs here.
  */
 export async function initBareRepo(gitDir: string, defaultBranch: string): Promise<void> {
+  forgetRepo(gitDir);
   await Promise.all([
     mkdir(join(gitDir, 'objects', 'info'), { recursive: true }),
     mkdir(join(gitDir, 'objects', 'pack'), { recursive: true }),
@@ -134,11 +176,59 @@ export async function commitFiles(
   const loose = await readFile(join(gitDir, 'refs', 'heads', ...input.branch.split('/')), 'utf8').catch(
     () => '',
   );
-  if (/^[0-9a-f]{40}\s*$/.test(loose)) return loose.trim();
-  return (await gitOk(['rev-parse', `refs/heads/${input.branch}`], { cwd: gitDir })).trim();
+  const sha = /^[0-9a-f]{40}\s*$/.test(loose)
+    ? loose.trim()
+    : (await gitOk(['rev-parse', `refs/heads/${input.branch}`], { cwd: gitDir })).trim();
+  knownCommit(gitDir, sha);
+  return sha;
+}
+
+/**
+ * The branches as `git for-each-ref refs/heads/` lists them, read from the ref files: loose refs
+ * override packed-refs, sorted by name. Null when a file is not a plain sha (a symbolic ref, a ref
+ * being written), so the caller asks git instead.
+ */
+async function readBranchFiles(gitDir: string): Promise<Record<string, string> | null> {
+  const found = new Map<string, string>();
+  const packed = await readFile(join(gitDir, 'packed-refs'), 'utf8').catch(() => '');
+  for (const l of packed.split('\n')) {
+    if (!l || l.startsWith('#') || l.startsWith('^')) continue;
+    const [sha = '', ref = ''] = l.split(' ');
+    if (!SHA.test(sha)) return null;
+    if (ref.startsWith('refs/heads/')) found.set(ref, sha);
+  }
+  const walk = async (dir: string, prefix: string): Promise<boolean> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const ref = `${prefix}${e.name}`;
+      if (e.isDirectory()) {
+        if (!(await walk(join(dir, e.name), `${ref}/`))) return false;
+        continue;
+      }
+      if (e.name.endsWith('.lock') || !e.isFile()) return false;
+      const content = await readFile(join(dir, e.name), 'utf8').catch(() => null);
+      if (content === null) return false;
+      const sha = content.trim();
+      if (!SHA.test(sha) || content !== `${sha}\n`) return false;
+      found.set(ref, sha);
+    }
+    return true;
+  };
+  if (!(await walk(join(gitDir, 'refs', 'heads'), 'refs/heads/'))) return null;
+  const branches: Record<string, string> = {};
+  for (const ref of [...found.keys()].sort(byBytes))
+    branches[ref.slice('refs/heads/'.length)] = found.get(ref)!;
+  return branches;
+}
+
+/** git sorts ref names by bytes. */
+function byBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 export async function listBranches(gitDir: string): Promise<Record<string, string>> {
+  const fromFiles = await readBranchFiles(gitDir);
+  if (fromFiles) return fromFiles;
   const out = await gitOk(['for-each-ref', '--format=%(objectname) %(refname)', 'refs/heads/'], {
     cwd: gitDir,
   });
@@ -152,8 +242,13 @@ export async function listBranches(gitDir: string): Promise<Record<string, strin
 
 export async function resolveRef(gitDir: string, ref: string): Promise<string | null> {
   if (ref.startsWith('-')) return null;
+  // A full sha git has already called a commit here is still one (objects are never deleted here).
+  if (SHA.test(ref) && remembered(gitDir, `commit ${ref}`)) return ref;
   const r = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: gitDir });
-  return r.code === 0 ? r.stdout.toString('utf8').trim() : null;
+  if (r.code !== 0) return null;
+  const sha = r.stdout.toString('utf8').trim();
+  if (SHA.test(sha)) knownCommit(gitDir, sha);
+  return sha;
 }
 
 export async function deleteBranch(gitDir: string, branch: string): Promise<boolean> {
@@ -172,8 +267,13 @@ export async function setRef(gitDir: string, ref: string, sha: string | null): P
 }
 
 export async function countAhead(gitDir: string, base: string, head: string): Promise<number> {
+  const key = `ahead ${base}..${head}`;
+  const immutable = SHA.test(base) && SHA.test(head);
+  const known = immutable ? remembered<number>(gitDir, key) : undefined;
+  if (known !== undefined) return known;
   const out = await gitOk(['rev-list', '--count', `${base}..${head}`], { cwd: gitDir });
-  return Number(out.trim());
+  const count = Number(out.trim());
+  return immutable ? remember(gitDir, key, count) : count;
 }
 
 export type PathEntry =
@@ -209,7 +309,34 @@ export async function readPath(gitDir: string, commit: string, path: string): Pr
   return { type: 'dir', entries };
 }
 
+/** Commits reachable from `ref` (a sha, `a..b` of shas, or a ref name), newest first. */
 export async function gitLog(gitDir: string, ref: string): Promise<CommitInfo[]> {
+  if (ref.startsWith('refs/heads/')) {
+    // A branch is read from its file, so its history is the memoized history of a sha.
+    const branches = await readBranchFiles(gitDir);
+    if (branches) {
+      const sha = branches[ref.slice('refs/heads/'.length)];
+      return sha ? gitLog(gitDir, sha) : [];
+    }
+  }
+  const immutable = ref.split('..').every((part) => SHA.test(part)) && ref.split('..').length <= 2;
+  const key = `log ${ref}`;
+  const known = immutable ? remembered<CommitInfo[]>(gitDir, key) : undefined;
+  // Callers may reorder the list (git-http reverses it): each gets its own copy.
+  if (known) return known.map((c) => ({ ...c, parents: [...c.parents] }));
+  const commits = await gitLogUncached(gitDir, ref);
+  if (immutable && commits.length > 0) {
+    remember(
+      gitDir,
+      key,
+      commits.map((c) => ({ ...c, parents: [...c.parents] })),
+    );
+  }
+  for (const c of commits) knownCommit(gitDir, c.sha);
+  return commits;
+}
+
+async function gitLogUncached(gitDir: string, ref: string): Promise<CommitInfo[]> {
   const r = await runGit(['log', '-z', '--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cn%x1f%B', ref, '--'], {
     cwd: gitDir,
   });
@@ -233,7 +360,12 @@ export async function gitLog(gitDir: string, ref: string): Promise<CommitInfo[]>
 }
 
 export async function gitDiff(gitDir: string, base: string, head: string): Promise<string> {
-  return gitOk(['diff', `${base}...${head}`], { cwd: gitDir });
+  const immutable = SHA.test(base) && SHA.test(head);
+  const key = `diff ${base}...${head}`;
+  const known = immutable ? remembered<string>(gitDir, key) : undefined;
+  if (known !== undefined) return known;
+  const diff = await gitOk(['diff', `${base}...${head}`], { cwd: gitDir });
+  return immutable ? remember(gitDir, key, diff) : diff;
 }
 
 export async function diffStat(
@@ -241,7 +373,11 @@ export async function diffStat(
   base: string,
   head: string,
 ): Promise<{ additions: number; deletions: number; changedFiles: number }> {
-  const out = await gitOk(['diff', '--numstat', `${base}...${head}`], { cwd: gitDir });
+  const immutable = SHA.test(base) && SHA.test(head);
+  const key = `numstat ${base}...${head}`;
+  const known = immutable ? remembered<string>(gitDir, key) : undefined;
+  const out = known ?? (await gitOk(['diff', '--numstat', `${base}...${head}`], { cwd: gitDir }));
+  if (immutable && known === undefined) remember(gitDir, key, out);
   let additions = 0;
   let deletions = 0;
   let changedFiles = 0;
