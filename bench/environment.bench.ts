@@ -13,8 +13,8 @@
  *  3. tool-call round trip (`exec(['true'])` and `cat package.json`) through the
  *     exec server against Docker exec on the same kind of container. Target <= 10 ms p50.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createSilentLogger } from '../src/logger.js';
@@ -35,6 +35,7 @@ import {
   workspaceInEmptyDir,
 } from '../tests/integration/environment-helpers.js';
 import { makeTmp } from '../tests/workspace/fixtures.js';
+import { createAgentSandboxPool } from '../worker/flows/agent-sandbox-pool.js';
 import {
   type EarlyAgentSandbox,
   runAgentSession,
@@ -47,6 +48,9 @@ const TOKEN = `npm_${'b3nchT0ken'.repeat(3)}`;
 const SECRETS = `- repos: ["acme/*", "alice/*"]\n  env:\n    NPM_TOKEN: "${TOKEN}"\n`;
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/** The ways a session's agent container is started (SessionMode, below). */
+const SESSION_MODES: readonly SessionMode[] = ['pool', 'early', 'bare'];
 
 /** The run phases before the first model request, in the order they run (worker/flows, worker/session). */
 const FIRST_REQUEST_PHASES = ['token', 'prepare', 'gather', 'workspace', 'setup', 'sandbox', 'context'];
@@ -67,19 +71,37 @@ process.exit(0);
 
 /**
  * How a session's agent container is started in a measured run:
- *  - worker: as the worker's flows do it (worker/flows/run-mode-session.ts): the empty run
- *    folder first, the agent's container started on it (`startAgentSandbox`) while the
- *    checkout is written, then the session with `earlySandbox`. The clock starts where the
- *    worker's `setup` phase starts (the working copy is ready) and stops when the agent
- *    loop may start (the runner is called), i.e. the worker's `setup` + `sandbox` phases.
+ *  - pool: as the worker runs it by default (SANDBOX_POOL_SIZE=1, worker/flows/run-mode-session.ts):
+ *    the agent's container was started ahead of the run on an empty run folder
+ *    (worker/flows/agent-sandbox-pool.ts, same code and defaults); the checkout is written
+ *    into that folder, then the session runs with `earlySandbox`. Before each run the bench
+ *    waits (unclocked) until the pool has its container again, as a worker whose runs are
+ *    further apart than a container start; a miss falls back to `early` and is counted.
+ *  - early: the worker with SANDBOX_POOL_SIZE=0: the empty run folder first, the agent's
+ *    container started on it (`startAgentSandbox`) while the checkout is written.
  *  - bare: the session alone on a finished checkout (`pullwright run`): it starts the
  *    agent's container itself at once, so the whole `docker start` is inside the span.
+ * In all three the clock starts where the worker's `setup` phase starts (the working copy
+ * is ready) and stops when the agent loop may start (the runner is called): the worker's
+ * `setup` + `sandbox` phases.
  */
-type SessionMode = 'worker' | 'bare';
+type SessionMode = 'pool' | 'early' | 'bare';
 
 async function sessionBench(reg: LocalRegistry): Promise<void> {
   const { provider } = registryProvider();
   const cache = await makeNodeRepo(tmp.dir, 'widgets', reg, TOKEN);
+  const agentNetwork = { mode: 'none' as const };
+  let folders = 0;
+  const pool = createAgentSandboxPool({
+    session: { sandboxes: provider, image: SANDBOX_IMAGE },
+    newRunFolder: async () => {
+      const workDir = join(tmp.dir, `pool-${++folders}`, 'work');
+      await mkdir(workDir, { recursive: true });
+      return { workDir, dispose: () => rm(dirname(workDir), { recursive: true, force: true }) };
+    },
+    size: 1,
+  });
+  let poolMisses = 0;
   const runOnce = async (snapshotDir: string, mode: SessionMode) => {
     let readyAt = 0;
     const agent = {
@@ -97,13 +119,21 @@ async function sessionBench(reg: LocalRegistry): Promise<void> {
     const labels = { 'dev.pullwright.job': 'environment-bench' };
     let early: EarlyAgentSandbox | undefined;
     let workspace: SessionWorkspace;
-    if (mode === 'worker') {
-      const repoConfig = { network: { agent: { mode: 'none' as const } } };
-      workspace = await workspaceInEmptyDir(tmp.dir, cache, (workDir) => {
-        early = startAgentSandbox(deps, { workDir, repoConfig, labels });
-      });
-    } else {
+    if (mode === 'bare') {
       workspace = await workspaceFor(tmp.dir, cache);
+    } else {
+      const pooled = mode === 'pool' ? pool.take({ network: agentNetwork }) : null;
+      if (mode === 'pool' && !pooled) poolMisses++;
+      early = pooled?.early;
+      const repoConfig = { network: { agent: agentNetwork } };
+      workspace = await workspaceInEmptyDir(
+        tmp.dir,
+        cache,
+        (workDir) => {
+          early = startAgentSandbox(deps, { workDir, repoConfig, labels });
+        },
+        pooled?.workDir,
+      );
     }
     const input = sessionInput(workspace, reg, { labels });
     const started = performance.now();
@@ -119,45 +149,60 @@ async function sessionBench(reg: LocalRegistry): Promise<void> {
       restoreMs: (result.environment as { restoreMs?: number }).restoreMs,
     };
   };
-  const warmDir = join(tmp.dir, 'warm-snapshots');
-  const prime = await runOnce(warmDir, 'worker');
-  if (prime.source !== 'setup') throw new Error('priming run did not set up');
-  const runs = {
-    worker: { cold: [] as number[], warm: [] as number[], restore: [] as number[] },
-    bare: { cold: [] as number[], warm: [] as number[], restore: [] as number[] },
+  /** The pool refilled (unclocked), and nothing of it still starting during the next run. */
+  const poolRefilled = async () => {
+    const deadline = Date.now() + 60_000;
+    while (pool.size() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   };
-  let cold = 0;
-  for (let i = 0; i < RUNS; i++) {
-    // Interleaved, so a change in the machine's load hits every kind of run alike.
-    for (const mode of ['worker', 'bare'] as const) {
-      const c = await runOnce(join(tmp.dir, `cold-${cold++}`), mode);
-      if (c.source !== 'setup') throw new Error('a cold run restored');
-      runs[mode].cold.push(c.ms);
-      const w = await runOnce(warmDir, mode);
-      if (w.source !== 'snapshot') throw new Error('a warm run did not restore');
-      runs[mode].warm.push(w.ms);
-      runs[mode].restore.push(w.restoreMs ?? Number.NaN);
+  const warmDir = join(tmp.dir, 'warm-snapshots');
+  try {
+    const prime = await runOnce(warmDir, 'early');
+    if (prime.source !== 'setup') throw new Error('priming run did not set up');
+    // A worker's pool fills a spec once a run asked for it; this miss makes the bench's pool ask.
+    if (pool.take({ network: agentNetwork }) !== null) throw new Error('the pool started full');
+    const runs = Object.fromEntries(
+      SESSION_MODES.map((m) => [m, { cold: [] as number[], warm: [] as number[], restore: [] as number[] }]),
+    ) as Record<SessionMode, { cold: number[]; warm: number[]; restore: number[] }>;
+    let cold = 0;
+    for (let i = 0; i < RUNS; i++) {
+      // Interleaved, so a change in the machine's load hits every kind of run alike.
+      for (const mode of SESSION_MODES) {
+        await poolRefilled();
+        const c = await runOnce(join(tmp.dir, `cold-${cold++}`), mode);
+        if (c.source !== 'setup') throw new Error('a cold run restored');
+        runs[mode].cold.push(c.ms);
+        await poolRefilled();
+        const w = await runOnce(warmDir, mode);
+        if (w.source !== 'snapshot') throw new Error('a warm run did not restore');
+        runs[mode].warm.push(w.ms);
+        runs[mode].restore.push(w.restoreMs ?? Number.NaN);
+      }
     }
-  }
-  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
-  out(
-    `setup → agent ready, session (npm ci of 121 packages through the egress proxy), ${RUNS} runs each, ms`,
-  );
-  for (const mode of ['worker', 'bare'] as const) {
-    const r = runs[mode];
+    const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
     out(
-      mode === 'worker'
-        ? '  as the worker runs it (agent container started on the empty run folder during the checkout;\n' +
-            "  clock from the end of the checkout = start of the worker's setup phase, to the agent runner's call):"
-        : '  bare session, as `pullwright run` has it (the session starts the agent container itself: the whole\n' +
-            '  docker start is inside the span):',
+      `setup → agent ready, session (npm ci of 121 packages through the egress proxy), ${RUNS} runs each, ms`,
     );
-    out(`    cold p50 ${p50(r.cold).toFixed(0)}  (runs: ${fmt(r.cold)})`);
     out(
-      `    warm p50 ${p50(r.warm).toFixed(0)}  (runs: ${fmt(r.warm)}; unpack p50 ${p50(r.restore).toFixed(0)})`,
+      "  clock: from the working copy being ready (the worker's setup phase starts) to the agent runner's call",
     );
-    const ratio = p50(r.warm) / p50(r.cold);
-    out(`    warm / cold = ${ratio.toFixed(3)} (target <= 0.1: ${ratio <= 0.1 ? 'met' : 'NOT met'})`);
+    const label: Record<SessionMode, string> = {
+      pool: `the worker's default (SANDBOX_POOL_SIZE=1): agent container taken from the pool (${2 * RUNS - poolMisses} of ${2 * RUNS} runs; a miss starts one during the checkout)`,
+      early:
+        'the worker with SANDBOX_POOL_SIZE=0: agent container started on the empty run folder during the checkout',
+      bare: 'bare session, as `pullwright run` has it: the session starts the agent container itself (whole docker start inside)',
+    };
+    for (const mode of SESSION_MODES) {
+      const r = runs[mode];
+      out(`  ${label[mode]}:`);
+      out(`    cold p50 ${p50(r.cold).toFixed(0)}  (runs: ${fmt(r.cold)})`);
+      out(
+        `    warm p50 ${p50(r.warm).toFixed(0)}  (runs: ${fmt(r.warm)}; unpack p50 ${p50(r.restore).toFixed(0)})`,
+      );
+      const ratio = p50(r.warm) / p50(r.cold);
+      out(`    warm / cold = ${ratio.toFixed(3)} (target <= 0.1: ${ratio <= 0.1 ? 'met' : 'NOT met'})`);
+    }
+  } finally {
+    await pool.close();
   }
 }
 
@@ -226,6 +271,7 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
   await writeFile(secretsFile, SECRETS, { mode: 0o600 });
   const timings = new Map<string, { startedAt: number; phases: Record<string, number> }>();
   const restored = new Set<string>();
+  const poolHits = { count: 0 };
   const workerLog = pino(
     { level: 'info' },
     new Writable({
@@ -236,6 +282,7 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
             timings.set(e.jobId, e);
           }
           if (line.includes('Restoring the environment snapshot')) restored.add(JSON.parse(line).jobId);
+          if (line.includes('Agent sandbox taken from the pool')) poolHits.count++;
         }
         cb();
       },
@@ -266,6 +313,7 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
       author: 'alice',
     });
     const before = stack.model?.requests.length ?? 0;
+    const hitsBefore = poolHits.count;
     const sent = Date.now();
     await stack.github.actions.assignIssue({
       repo: stack.repo,
@@ -289,13 +337,14 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
     for (const [name, ms] of Object.entries(t?.phases ?? {})) {
       if (FIRST_REQUEST_PHASES.includes(name)) phases[name] = ms;
     }
-    return { ms: first.at - sent, warm: restored.has(job.id), phases };
+    return { ms: first.at - sent, warm: restored.has(job.id), phases, pooled: poolHits.count > hitsBefore };
   };
   try {
     await runIssue(-1); // the repository cache and the snapshot
     const cold: number[] = [];
     const warm: number[] = [];
     const coldPhases: Record<string, number>[] = [];
+    const pooled = { cold: 0, warm: 0 };
     const warmPhases: Record<string, number>[] = [];
     let wired = true;
     for (let i = 0; i < RUNS; i++) {
@@ -305,14 +354,19 @@ async function stackBench(reg: LocalRegistry): Promise<void> {
       const c = await runIssue(i * 2);
       cold.push(c.ms);
       coldPhases.push(c.phases);
+      if (c.pooled) pooled.cold++;
       const w = await runIssue(i * 2 + 1);
       if (!w.warm) wired = false;
       warm.push(w.ms);
       warmPhases.push(w.phases);
+      if (w.pooled) pooled.warm++;
     }
     out(`\nwebhook → first model request, whole stack, ${RUNS} runs each, ms`);
     out(`  cold p50 ${p50(cold).toFixed(0)}  (runs: ${cold.map((x) => x.toFixed(0)).join(', ')})`);
     out(`  warm p50 ${p50(warm).toFixed(0)}  (runs: ${warm.map((x) => x.toFixed(0)).join(', ')})`);
+    out(
+      `  agent container from the worker's pool (SANDBOX_POOL_SIZE, default 1): cold ${pooled.cold} of ${RUNS} runs, warm ${pooled.warm} of ${RUNS} (the others started theirs during the fetch)`,
+    );
     out(`  phases p50 (ms), cold: ${phaseLine(coldPhases)}`);
     out(`  phases p50 (ms), warm: ${phaseLine(warmPhases)}`);
     // The worker's own setup → agent ready: its `setup` phase starts when the working copy is

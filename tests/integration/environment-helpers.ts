@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { createSilentLogger } from '../../src/logger.js';
 import type { AgentResult } from '../../worker/agent/loop/run-agent.js';
@@ -116,12 +116,16 @@ export async function workspaceInEmptyDir(
   root: string,
   cache: RepoCache,
   onWorkDir: (workDir: string) => void,
+  /** An empty folder made earlier (a pooled container mounts it): checked out into, onWorkDir not called. */
+  madeWorkDir?: string,
 ): Promise<SessionWorkspace> {
   runs += 1;
-  const parentDir = join(root, `run-${runs}`);
+  const parentDir = madeWorkDir ? dirname(madeWorkDir) : join(root, `run-${runs}`);
   const workDir = join(parentDir, 'work');
-  mkdirSync(workDir, { recursive: true });
-  onWorkDir(workDir);
+  if (!madeWorkDir) {
+    mkdirSync(workDir, { recursive: true });
+    onWorkDir(workDir);
+  }
   const copy = await createWorkingCopy({ cache, ref: 'main', dir: workDir });
   return {
     workDir: copy.dir,
