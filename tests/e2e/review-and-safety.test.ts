@@ -43,7 +43,11 @@ async function finished(s: LocalStack, number: number) {
 describe('review, revise, safety and resilience, end to end', { timeout: 420_000 }, () => {
   let s: LocalStack;
   beforeAll(async () => {
-    s = await stack({ scenario: 'implement-issue' });
+    // No agent-container pool here: the stop test below finds the job's sandbox by this instance's
+    // label and checks the job label a flow puts on it, and a waiting pooled container (made before
+    // any job, so without a job label, and replaced after each take) would be counted too. The
+    // pool's own lifecycle is tested in tests/integration/agent-sandbox-pool.test.ts.
+    s = await stack({ scenario: 'implement-issue', env: { SANDBOX_POOL_SIZE: '0' } });
   });
   afterAll(async () => {
     await s?.close();
