@@ -10,7 +10,20 @@ import {
 } from '../fixtures/registry/local-npm-registry.js';
 import { finish, lastToolResults, reply, tool } from '../twins/model/index.js';
 import { makeTmp } from '../workspace/fixtures.js';
-import { jobsOf, stack, trackingComment, waitFor } from './e2e-helpers.js';
+import {
+  containerLabels,
+  jobsOf,
+  sandboxContainers,
+  stack,
+  trackingComment,
+  waitFor,
+} from './e2e-helpers.js';
+
+/** This instance's agent containers that carry the pool label (waiting, or taken by a running job). */
+const pooledContainers = (instance: string | undefined) => {
+  const pooled = new Set(sandboxContainers('dev.pullwright.pool=1'));
+  return sandboxContainers(`dev.pullwright.instance=${instance}`).filter((id) => pooled.has(id));
+};
 
 const TOKEN = `npm_${'e2eW4rm'.repeat(4)}`;
 
@@ -64,7 +77,7 @@ describe('warm environments through the worker', { timeout: 600_000 }, () => {
           return reply(
             tool('bash', {
               command:
-                'node check.js; cat node_modules/pw-fixture-000/index.js; (env; cat ~/.npmrc; tr "\\0" "\\n" < /proc/1/environ) 2>/dev/null | grep -c e2eW4rm; echo "module.exports = \\"TAMPERED\\";" > node_modules/pw-fixture-000/index.js',
+                'hostname; node check.js; cat node_modules/pw-fixture-000/index.js; (env; cat ~/.npmrc; tr "\\0" "\\n" < /proc/1/environ) 2>/dev/null | grep -c e2eW4rm; echo "module.exports = \\"TAMPERED\\";" > node_modules/pw-fixture-000/index.js',
             }),
           );
         seen.push(
@@ -108,7 +121,16 @@ describe('warm environments through the worker', { timeout: 600_000 }, () => {
     expect(seen[0]).toContain('deps ok');
     expect(seen[0]).toContain('module.exports = "pw-fixture-000"');
     const afterFirst = registry.requests.length;
+    // The worker keeps an agent container started ahead of the next run (SANDBOX_POOL_SIZE,
+    // default 1): the second run takes that one (its hostname is the container's short id).
+    const instance = s.workers[0]?.instanceId;
+    const waiting = await waitFor('a pooled agent container', () => {
+      const ids = pooledContainers(instance);
+      return ids.length === 1 ? ids : null;
+    });
+    expect(containerLabels(waiting[0] as string)['dev.pullwright.job']).toBeUndefined();
     const comment = await runIssue('Second run');
+    expect(seen[1]?.split('\n')[0]).toBe(waiting[0]);
     expect(registry.requests.length).toBe(afterFirst); // setup did not run
     expect(seen[1]).toContain('deps ok');
     expect(seen[1]).toContain('module.exports = "pw-fixture-000"');
@@ -119,5 +141,13 @@ describe('warm environments through the worker', { timeout: 600_000 }, () => {
       expect(out).not.toContain(TOKEN);
       expect(out).toMatch(/(^|\n)0(\n|$)/);
     }
+  });
+
+  it("a worker's close removes the agent containers waiting in its pool", async () => {
+    const worker = s.workers[0];
+    await waitFor('the pool to refill', () => pooledContainers(worker?.instanceId).length === 1);
+    await worker?.close(5_000);
+    s.workers.splice(0, 1);
+    expect(sandboxContainers(`dev.pullwright.instance=${worker?.instanceId}`)).toEqual([]);
   });
 });

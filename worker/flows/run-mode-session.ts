@@ -64,6 +64,13 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
     ? (deps.agentPool?.take({ network: agentNetworkOf(deps.session, ctx.config) }) ?? null)
     : null;
   let early: EarlyAgentSandbox | undefined = pooled?.early;
+  // A pooled container was made before this job existed, so it carries the pool label, not
+  // the job's: this line (jobId bound) is what ties it to the job.
+  if (pooled)
+    void pooled.early.sandbox.then(
+      (box) => ctx.log.info({ sandboxId: box.id }, 'Agent sandbox taken from the pool for this job'),
+      () => undefined,
+    );
   const workspace = await deps.workspaces
     .prepare({
       repo: task.repo,
