@@ -8,6 +8,7 @@ import type { AnthropicModelOptions } from '../../../worker/model/anthropic-mode
 import {
   type ModelTwin,
   memoryClearingRepo,
+  ONE_PROCESS_TESTS,
   startModelTwin,
   writeFixFailingTestRepo,
 } from '../../twins/model/index.js';
@@ -38,8 +39,9 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    // The fixture's tests run with node --test, not through npm (npm's start-up is ~0.35 CPU-s a run).
-    twin = await startModelTwin({ scenario: 'echo', testCommand: 'node --test' });
+    // The fixture's test files run in one node process, not through npm and node --test's process
+    // per file (each node start-up costs 0.1-0.2 CPU-s here).
+    twin = await startModelTwin({ scenario: 'echo', testCommand: ONE_PROCESS_TESTS });
   });
   afterAll(async () => {
     await twin.close();

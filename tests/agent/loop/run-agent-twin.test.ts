@@ -7,6 +7,7 @@ import type { AgentEvent } from '../../../worker/agent/tool.js';
 import { createAnthropicModel } from '../../../worker/model/anthropic-model.js';
 import {
   type ModelTwin,
+  ONE_PROCESS_TESTS,
   SCENARIO_HEADER,
   startModelTwin,
   writeFixFailingTestRepo,
@@ -21,9 +22,10 @@ describe('runAgent against the model twin', { timeout: 120_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
-    // The scenarios run the fixture's tests with `node --test` (what its `npm test` script runs),
-    // without npm's own start-up of about 0.35 CPU-s a run.
-    twin = await startModelTwin({ scenario: 'echo', testCommand: 'node --test' });
+    // The scenarios run the fixture's test files in one node process: the tests its `npm test`
+    // script runs, without npm's start-up and node --test's process per file (0.1-0.2 CPU-s each).
+    // The check after the first run below uses `node --test` itself.
+    twin = await startModelTwin({ scenario: 'echo', testCommand: ONE_PROCESS_TESTS });
   });
   afterAll(async () => {
     await twin.close();

@@ -3,6 +3,7 @@ import {
   firstUserText,
   lastToolResults,
   type MessagesRequest,
+  ONE_PROCESS_TESTS,
   scenarios,
   type TestCommand,
   testOutcome,
@@ -92,6 +93,7 @@ describe('model twin scenario helpers', () => {
     [undefined, 'npm test'],
     ['npm test', 'npm test'],
     ['node --test', 'node --test'],
+    [ONE_PROCESS_TESTS, ONE_PROCESS_TESTS],
   ] as const)(
     'the coding scenarios run the tests with the twin option testCommand=%s: %s',
     (option, expected) => {

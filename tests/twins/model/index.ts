@@ -60,3 +60,4 @@ export type {
   Usage,
   UsageTotals,
 } from './types.js';
+export { ONE_PROCESS_TESTS } from './types.js';

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   extractTaskTitle,
   type ModelTwin,
+  ONE_PROCESS_TESTS,
   startModelTwin,
   testOutcome,
   writeFixFailingTestRepo,
@@ -19,9 +20,10 @@ let client: Anthropic;
 let dir: string;
 
 beforeAll(async () => {
-  // The scenarios run the fixture's tests with `node --test`, the script `npm test` runs, without
-  // npm's own start-up (0.35 CPU-s a run); the first test below checks `npm test` itself.
-  twin = await startModelTwin({ testCommand: 'node --test' });
+  // The scenarios run the fixture's test files in one node process (the tests `npm test` runs, without
+  // npm's start-up and node --test's process per file); the first test below checks that this reads
+  // the same as `npm test` and `node --test` themselves.
+  twin = await startModelTwin({ testCommand: ONE_PROCESS_TESTS });
   client = new Anthropic({ baseURL: twin.url, apiKey: twin.apiKey, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -35,14 +37,21 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the fixture's tests (`npm test`, or `node --test`, the script it runs) in a bare environment. */
-function runTests(cwd: string, command: 'npm' | 'node' = 'node'): string {
-  const out = spawnSync(command, command === 'npm' ? ['test'] : ['--test'], {
-    cwd,
-    encoding: 'utf8',
-    // npm would otherwise fetch its registry entry to look for a newer npm.
-    env: { PATH: process.env.PATH ?? '', npm_config_update_notifier: 'false' },
-  });
+/**
+ * Runs the fixture's tests in a bare environment: `npm test`, `node --test` (the script it runs), or
+ * the same test files in one node process (ONE_PROCESS_TESTS, what the scenarios run).
+ */
+function runTests(cwd: string, command: 'npm' | 'node' | 'one' = 'one'): string {
+  const out = spawnSync(
+    'sh',
+    ['-c', { npm: 'npm test', node: 'node --test', one: ONE_PROCESS_TESTS }[command]],
+    {
+      cwd,
+      encoding: 'utf8',
+      // npm would otherwise fetch its registry entry to look for a newer npm.
+      env: { PATH: process.env.PATH ?? '', npm_config_update_notifier: 'false' },
+    },
+  );
   return `${out.stdout}${out.stderr}\nexit code: ${out.status}`;
 }
 
@@ -50,13 +59,26 @@ const header = (name: string) => ({ 'x-twin-scenario': name });
 
 // Each run spawns real `npm test` processes; the machine is shared, so timeouts are generous.
 describe('model twin scenarios run to completion against a tool runner', { timeout: 180_000 }, () => {
-  it('the sample repo fails its tests before any scenario runs', async () => {
+  it('the sample repo fails its tests before any scenario runs, read the same through every test command', async () => {
     await writeFixFailingTestRepo(dir);
-    for (const command of ['npm', 'node'] as const) {
+    const reports: string[] = [];
+    for (const command of ['npm', 'node', 'one'] as const) {
       const output = runTests(dir, command);
       expect(testOutcome(output)).toBe('fail');
       expect(output).toContain('not ok');
+      expect(output).toMatch(/exit code: 1$/);
+      // The same tests with the same results (durations and locations aside).
+      reports.push(
+        output
+          .split('\n')
+          .filter((l) => /^(?:not )?ok \d+ - |^# (?:tests|pass|fail) /.test(l))
+          .join('\n'),
+      );
     }
+    expect(reports[0]).toContain('not ok 1 - add sums two numbers');
+    expect(reports[0]).toContain('# fail 2');
+    expect(reports[1]).toBe(reports[0]);
+    expect(reports[2]).toBe(reports[0]);
   });
 
   it('fix-failing-test: runs the tests, fixes both bugs one at a time, re-runs, completes the plan, finishes', async () => {
@@ -71,7 +93,7 @@ describe('model twin scenarios run to completion against a tool runner', { timeo
     expect(testOutcome(runTests(dir))).toBe('pass');
     const testRuns = run.runner.calls.filter((c) => c.name === 'bash');
     expect(testRuns.map((c) => testOutcome(c.result.content))).toEqual(['fail', 'fail', 'pass']);
-    expect(testRuns.every((c) => (c.input as { command: string }).command === 'node --test')).toBe(true);
+    expect(testRuns.every((c) => (c.input as { command: string }).command === ONE_PROCESS_TESTS)).toBe(true);
     expect(run.runner.plans.at(-1)?.every((i) => i.status === 'completed')).toBe(true);
     // The first turn carried text and two tool calls at once.
     expect(run.responses[0]?.content.map((b) => b.type)).toEqual(['text', 'tool_use', 'tool_use']);

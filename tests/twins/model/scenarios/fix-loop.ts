@@ -1,22 +1,30 @@
 import { SAMPLE_BUGS } from '../fixtures/sample-repo.js';
-import type { MessagesRequest, ScriptedReply, TestCommand } from '../types.js';
+import { type MessagesRequest, ONE_PROCESS_TESTS, type ScriptedReply, type TestCommand } from '../types.js';
 import { lastExchange, reply, type ToolExchange, testOutcome, text, tool, toolExchanges } from './helpers.js';
 
-/** The default test command of the coding scenarios (`ModelTwinOptions.testCommand` may pick `node --test`). */
+/** The default test command of the coding scenarios (`ModelTwinOptions.testCommand` may pick another). */
 export const TEST_COMMAND: TestCommand = 'npm test';
 export const EDIT_TOOL = 'str_replace_based_edit_tool';
 
-const TEST_COMMANDS: readonly TestCommand[] = ['npm test', 'node --test'];
+/** The one-process command after `node `: node options (testCommandWith) go before it. */
+const ONE_PROCESS_SCRIPT = ONE_PROCESS_TESTS.slice('node '.length);
 
-/** A bash call that runs the sample repo's tests, with either test command. */
+const TEST_COMMANDS: readonly string[] = ['npm test', 'node --test', ONE_PROCESS_SCRIPT];
+
+/** A bash call that runs the sample repo's tests, with any of the test commands. */
 export function isTestRun(e: ToolExchange): boolean {
   const command = e.input.command;
   return e.name === 'bash' && typeof command === 'string' && TEST_COMMANDS.some((t) => command.includes(t));
 }
 
-/** The test command with extra arguments for node's test runner (npm needs `--` before them). */
+/**
+ * The test command with extra arguments for node's test runner (npm needs `--` before them; the
+ * one-process command takes them as node options, before its script).
+ */
 export function testCommandWith(command: TestCommand, args: string): string {
-  return command === 'npm test' ? `${command} -- ${args}` : `${command} ${args}`;
+  if (command === 'npm test') return `${command} -- ${args}`;
+  if (command === ONE_PROCESS_TESTS) return `node ${args} ${ONE_PROCESS_SCRIPT}`;
+  return `${command} ${args}`;
 }
 
 export function isEdit(e: ToolExchange, path?: string): boolean {
