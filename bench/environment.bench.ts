@@ -122,7 +122,7 @@ async function sessionBench(reg: LocalRegistry): Promise<void> {
     if (mode === 'bare') {
       workspace = await workspaceFor(tmp.dir, cache);
     } else {
-      const pooled = mode === 'pool' ? pool.take({ network: agentNetwork }) : null;
+      const pooled = mode === 'pool' ? await pool.take({ network: agentNetwork }) : null;
       if (mode === 'pool' && !pooled) poolMisses++;
       early = pooled?.early;
       const repoConfig = { network: { agent: agentNetwork } };
@@ -159,7 +159,7 @@ async function sessionBench(reg: LocalRegistry): Promise<void> {
     const prime = await runOnce(warmDir, 'early');
     if (prime.source !== 'setup') throw new Error('priming run did not set up');
     // A worker's pool fills a spec once a run asked for it; this miss makes the bench's pool ask.
-    if (pool.take({ network: agentNetwork }) !== null) throw new Error('the pool started full');
+    if ((await pool.take({ network: agentNetwork })) !== null) throw new Error('the pool started full');
     const runs = Object.fromEntries(
       SESSION_MODES.map((m) => [m, { cold: [] as number[], warm: [] as number[], restore: [] as number[] }]),
     ) as Record<SessionMode, { cold: number[]; warm: number[]; restore: number[] }>;

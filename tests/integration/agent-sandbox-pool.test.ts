@@ -88,9 +88,9 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
   it('a run takes a started container on an empty folder; the checkout and the session use it, then it is gone', async () => {
     const pool = newPool();
     // Nothing waits yet: the first take misses and starts one for this spec.
-    expect(pool.take({ network: none })).toBeNull();
+    expect(await pool.take({ network: none })).toBeNull();
     await until(() => pool.size() === 1);
-    const pooled = pool.take({ network: none });
+    const pooled = await pool.take({ network: none });
     expect(pooled).not.toBeNull();
     if (!pooled) return;
     const box = await pooled.early.sandbox;
@@ -151,7 +151,7 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     expect(existsSync(pooled.workDir)).toBe(false);
     // The take started a replacement: a different container on a different folder.
     await until(() => pool.size() === 1);
-    const next = pool.take({ network: none });
+    const next = await pool.take({ network: none });
     expect(next?.workDir).not.toBe(pooled.workDir);
     expect((await next?.early.sandbox)?.id).not.toBe(box.id);
     await next?.early.dispose();
@@ -178,22 +178,22 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
 
   it('never hands a container to a run with another network policy, nor twice', async () => {
     const pool = newPool({ size: 1 });
-    pool.take({ network: none });
+    await pool.take({ network: none });
     await until(() => pool.size() === 1);
     const allow = { mode: 'allowlist' as const, hosts: ['registry.npmjs.org'] };
-    expect(pool.take({ network: allow })).toBeNull();
-    expect(pool.take({ network: { mode: 'open' } })).toBeNull();
-    const a = pool.take({ network: none });
+    expect(await pool.take({ network: allow })).toBeNull();
+    expect(await pool.take({ network: { mode: 'open' } })).toBeNull();
+    const a = await pool.take({ network: none });
     expect(a).not.toBeNull();
     // Taken means gone from the pool: the next take gets nothing until the replacement is up.
-    expect(pool.take({ network: none })).toBeNull();
+    expect(await pool.take({ network: none })).toBeNull();
     // The allowlist spec was asked for, so it gets its own container with its own policy.
-    const got: { b: ReturnType<AgentSandboxPool['take']> } = { b: null };
-    await until(() => {
-      got.b = pool.take({ network: allow });
+    const got: { b: Awaited<ReturnType<AgentSandboxPool['take']>> } = { b: null };
+    await until(async () => {
+      got.b = await pool.take({ network: allow });
       return got.b !== null;
     });
-    const b = got.b as unknown as NonNullable<ReturnType<AgentSandboxPool['take']>>;
+    const b = got.b as unknown as NonNullable<Awaited<ReturnType<AgentSandboxPool['take']>>>;
     const bBox = await b.early.sandbox;
     expect((await containerOf(bBox)).NetworkSettings.Networks).toEqual({});
     expect(b.workDir).not.toBe(a?.workDir);
@@ -202,11 +202,60 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     await b.early.dispose();
   });
 
+  it('does not hand out a container of an image the name no longer points to (the operator rebuilt it)', async () => {
+    const repoName = `pw-pool-image-${workerHostId}`;
+    const tagged = `${repoName}:a`;
+    // Two images with different ids under one name: commits of an unstarted container of ours.
+    const commitAs = async () => {
+      const c = await docker.createContainer({ Image: SANDBOX_IMAGE, Cmd: ['true'] });
+      try {
+        await c.commit({ repo: repoName, tag: 'a' });
+      } finally {
+        await c.remove({ force: true });
+      }
+    };
+    await commitAs();
+    try {
+      const pool = newPool({ session: { sandboxes, image: tagged } });
+      await pool.take({ network: none });
+      await until(() => pool.size() === 1);
+      const before = await docker.getImage(tagged).inspect();
+      await commitAs();
+      expect((await docker.getImage(tagged).inspect()).Id).not.toBe(before.Id);
+      expect(await pool.take({ network: none })).toBeNull();
+      expect(pool.size()).toBe(0);
+      // The old image's container is removed, not left waiting.
+      await until(async () => {
+        const left = await docker.listContainers({
+          all: true,
+          filters: { label: [`${HOST_LABEL}=${workerHostId}`] },
+        });
+        return left.every((c) => c.ImageID !== before.Id);
+      }, 20_000);
+      // Its replacement runs the image the name points to now, and is handed out.
+      await until(() => pool.size() === 1);
+      const fresh = await pool.take({ network: none });
+      const box = await fresh?.early.sandbox;
+      expect((await containerOf(box as Sandbox)).Image).not.toBe(before.Id);
+      await fresh?.early.dispose();
+      await pool.close();
+      await docker
+        .getImage(before.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+    } finally {
+      await docker
+        .getImage(tagged)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  });
+
   it('removes idle containers, specs no longer asked for, and everything waiting on close', async () => {
     // The other tests' pools stop first, so only this test's containers come and go below.
     for (const pool of pools) await pool.close();
     const idle = newPool({ maxIdleMs: 1_500 });
-    idle.take({ network: none });
+    await idle.take({ network: none });
     await until(() => idle.size() === 1);
     const listPooled = async () =>
       docker.listContainers({
@@ -218,27 +267,27 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     await until(async () => (await listPooled()).every((c) => !before.includes(c.Id)), 10_000);
 
     const specs = newPool({ maxSpecs: 1 });
-    specs.take({ network: none });
+    await specs.take({ network: none });
     await until(() => specs.size() === 1);
     // Asking for another spec drops the least recently asked one's waiting container.
-    specs.take({ network: { mode: 'open' } });
+    await specs.take({ network: { mode: 'open' } });
     await until(() => specs.size() === 1);
-    expect(specs.take({ network: none })).toBeNull();
+    expect(await specs.take({ network: none })).toBeNull();
 
     await specs.close();
     await idle.close();
     const closing = newPool({ size: 2 });
-    closing.take({ network: none });
+    await closing.take({ network: none });
     await until(() => closing.size() === 2);
     const runs = join(work, 'runs');
     const foldersBefore = readdirSync(runs).length;
     await closing.close();
     expect(closing.size()).toBe(0);
-    expect(closing.take({ network: none })).toBeNull();
+    expect(await closing.take({ network: none })).toBeNull();
     expect(readdirSync(runs).length).toBe(foldersBefore - 2);
     // A start in flight when the pool closes removes itself too.
     const racing = newPool();
-    racing.take({ network: none });
+    await racing.take({ network: none });
     await new Promise((r) => setTimeout(r, 50));
     await racing.close();
     await until(async () => (await listPooled()).length === 0, 10_000);

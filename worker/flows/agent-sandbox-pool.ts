@@ -20,9 +20,11 @@ export interface AgentSandboxPool {
   /**
    * A pre-started agent container for this network policy, taken out of the pool (it is
    * never given to another run), or null when none is ready. Either way the pool starts a
-   * replacement for this spec in the background.
+   * replacement for this spec in the background. A container whose image is no longer the one
+   * the image name points to (the operator rebuilt it) is removed instead of handed out: the
+   * run's snapshot key names the current image.
    */
-  take(spec: { network: NetworkPolicy }): PooledAgentSandbox | null;
+  take(spec: { network: NetworkPolicy }): Promise<PooledAgentSandbox | null>;
   /** How many containers are waiting, per spec (tests, logs). */
   size(): number;
   /** Removes every waiting container and its run folder; later takes return null. */
@@ -49,6 +51,8 @@ interface Entry {
   key: string;
   folder: RunFolder;
   early: EarlyAgentSandbox;
+  /** The image id the name pointed to when the container was made (undefined: the provider cannot tell). */
+  imageId: string | undefined;
   idleTimer?: NodeJS.Timeout;
   /** Set once discarded (an idle timeout can fire while the container is still starting). */
   gone: boolean;
@@ -97,14 +101,19 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
     await entry.folder.dispose().catch(() => undefined);
   };
 
+  const { sandboxes, image } = options.session;
+  const currentImageId = () =>
+    sandboxes.imageId ? sandboxes.imageId(image).catch(() => undefined) : Promise.resolve(undefined);
+
   const startOne = async (key: string, network: NetworkPolicy) => {
     starting.set(key, (starting.get(key) ?? 0) + 1);
     let folder: RunFolder | undefined;
     let entry: Entry | undefined;
     try {
+      const imageId = await currentImageId();
       folder = await options.newRunFolder();
       const early = startAgentSandboxOn(options.session, { workDir: folder.workDir, network, labels });
-      const made: Entry = { key, folder, early, gone: false };
+      const made: Entry = { key, folder, early, imageId, gone: false };
       entry = made;
       // Only a container that started (with its exec server, when the image has one) waits.
       await early.sandbox;
@@ -150,7 +159,7 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
   };
 
   return {
-    take({ network }) {
+    async take({ network }) {
       if (closed || options.size <= 0) return null;
       const key = keyOf(options.session.image, network);
       want(key, network);
@@ -163,6 +172,11 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       timer.unref();
       refills.add(timer);
       if (!entry) return null;
+      if (entry.imageId !== undefined && (await currentImageId()) !== entry.imageId) {
+        log.info({ workDir: entry.folder.workDir }, 'Pooled agent sandbox runs an older image; removed');
+        void discard(entry);
+        return null;
+      }
       log.info({ workDir: entry.folder.workDir }, 'Agent sandbox taken from the pool');
       return { workDir: entry.folder.workDir, early: entry.early };
     },

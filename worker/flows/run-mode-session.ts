@@ -61,7 +61,7 @@ export async function runModeSession(ctx: FlowContext, plan: ModePlan): Promise<
   // and checked out; the session uses it and disposes it (or it is disposed here when the
   // fetch fails).
   const pooled = deps.workspaces.newRunFolder
-    ? (deps.agentPool?.take({ network: agentNetworkOf(deps.session, ctx.config) }) ?? null)
+    ? ((await deps.agentPool?.take({ network: agentNetworkOf(deps.session, ctx.config) })) ?? null)
     : null;
   let early: EarlyAgentSandbox | undefined = pooled?.early;
   // A pooled container was made before this job existed, so it carries the pool label, not
