@@ -10,13 +10,19 @@
  *   default, no clearing, no compaction), with the twin's simple tool runner;
  * - harness without clearing: the real `runAgent` and tools as they were before stale
  *   results were cleared (caps, cache breakpoints, compaction only near the window);
- * - harness, clearing as before: the real `runAgent` as it was before the cache-share work
- *   (every stale result cleared at once, giant outputs kept at the 16,000-character cap);
- * - harness: the real `runAgent` with its defaults (giant outputs sampled once as they
- *   enter, stale tool results cleared in batches that reach a target with the least cache
- *   rewrite, anchored on a cache breakpoint, compaction at the context cap, session memory);
+ * - harness before: the real `runAgent` with the clearing defaults before the write-clearing
+ *   work (two kept turns, trigger 36k, target 0.55 of it, whole-file writes kept, views of
+ *   giant files kept at the editor's window);
+ * - harness: the real `runAgent` with its defaults (giant outputs and views of giant files
+ *   sampled once as they enter, stale tool results and stale whole-file writes cleared in
+ *   batches that reach a target with the least cache rewrite, anchored on a cache
+ *   breakpoint, compaction at the context cap, session memory);
  * - harness, thinking: the same on the scenario's thinking variant on a model with
  *   preserved thinking, to measure what clearing costs in invalidated thinking.
+ *
+ * Then the same baseline / before / after on five other trajectories of the same kind
+ * (`heavyTrajectoryVariant(seed)`: 40 steps reshuffled within the scenario's phases), so a
+ * policy fitted to the one script would show.
  *
  * Tool execution is local for all: real processes on a temp copy of the repository
  * (host, no container), so the figures are about the harness, not Docker. The harness
@@ -31,6 +37,7 @@ import { performance } from 'node:perf_hooks';
 import { createSilentLogger } from '../src/logger.js';
 import { createLocalSandbox } from '../tests/agent/loop/local-sandbox.js';
 import { SCENARIO_HEADER, startModelTwin, writeHeavyTrajectoryRepo } from '../tests/twins/model/index.js';
+import { heavyTrajectoryVariant } from '../tests/twins/model/scenarios/heavy-trajectory.js';
 import { SYSTEM_PROMPT } from '../tests/twins/model/testing/agent-loop.js';
 import { TOOL_DEFINITIONS, ToolRunner } from '../tests/twins/model/testing/tool-runner.js';
 import type { RecordedRequest } from '../tests/twins/model/types.js';
@@ -156,8 +163,8 @@ function figures(requests: RecordedRequest[], finished: boolean): Figures {
 }
 
 /** The plain loop: whole history every turn, rolling breakpoint, 30,000-character cut, nothing else. */
-async function runBaseline(dir: string): Promise<boolean> {
-  const model = twinModel();
+async function runBaseline(dir: string, scenario = SCENARIO): Promise<boolean> {
+  const model = twinModel(scenario);
   const runner = new ToolRunner(dir);
   const messages: Message[] = [{ role: 'user', content: [{ type: 'text', text: TASK }] }];
   for (let turn = 0; turn < 80 && runner.finished === null; turn += 1) {
@@ -205,7 +212,7 @@ async function runHarness(
   dir: string,
   compaction: Partial<CompactionOptions>,
   model: Model = twinModel(),
-  extra: { maxGiantResultChars?: number } = {},
+  extra: { maxGiantResultChars?: number; maxGiantViewChars?: number } = {},
 ): Promise<HarnessRun> {
   const modelSpans: { start: number; end: number }[] = [];
   const sandboxSpans: { start: number; end: number }[] = [];
@@ -246,8 +253,15 @@ const NO_CLEARING: Partial<CompactionOptions> = {
   maxContextTokens: Number.POSITIVE_INFINITY,
 };
 
-/** The loop before the cache-share work: every stale result cleared at once, no giant-output sample. */
-const CLEARING_BEFORE: Partial<CompactionOptions> = { clearTargetShare: 0 };
+/** The clearing defaults before stale whole-file writes were cleared (bench/RESULTS.md, issue 18, third session). */
+const CLEARING_BEFORE: Partial<CompactionOptions> = {
+  clearWrites: false,
+  clearKeepTurns: 2,
+  clearAtTokens: 36_000,
+  clearTargetShare: 0.55,
+};
+/** Giant outputs were sampled before; views of giant files were not. */
+const VIEWS_BEFORE = { maxGiantViewChars: Number.POSITIVE_INFINITY };
 const NO_GIANT_SAMPLE = { maxGiantResultChars: Number.POSITIVE_INFINITY };
 
 const root = await mkdtemp(join(tmpdir(), 'pw-bench-tokens-'));
@@ -273,7 +287,7 @@ try {
   const plain = figures(twin.requests, p.finished);
 
   twin.reset();
-  const b = await runHarness(beforeDir, CLEARING_BEFORE, twinModel(), NO_GIANT_SAMPLE);
+  const b = await runHarness(beforeDir, CLEARING_BEFORE, twinModel(), VIEWS_BEFORE);
   const before = figures(twin.requests, b.finished);
 
   twin.reset();
@@ -284,6 +298,25 @@ try {
   const t = await runHarness(thinkingDir, {}, twinModel(`${SCENARIO}-thinking`, true));
   const thinking = figures(twin.requests, t.finished);
   const rejected = twin.requests.filter((r) => r.path === '/v1/messages' && r.status === 400).length;
+
+  // Other trajectories of the same kind: baseline, before and after on each.
+  const variants: { seed: number; base: Figures; before: Figures; after: Figures }[] = [];
+  for (const seed of [1, 2, 3, 4, 5]) {
+    const scenario = heavyTrajectoryVariant(seed);
+    twin.scenarios[scenario.name] = scenario;
+    const vdirs = ['base', 'before', 'after'].map((d) => join(root, `v${seed}`, d));
+    for (const d of vdirs) await writeHeavyTrajectoryRepo(d);
+    const [vb, vbefore, vafter] = vdirs as [string, string, string];
+    twin.reset();
+    const baseOk = await runBaseline(vb, scenario.name);
+    const vBase = figures(twin.requests, baseOk);
+    twin.reset();
+    const r1 = await runHarness(vbefore, CLEARING_BEFORE, twinModel(scenario.name), VIEWS_BEFORE);
+    const vBefore = figures(twin.requests, r1.finished);
+    twin.reset();
+    const r2 = await runHarness(vafter, {}, twinModel(scenario.name));
+    variants.push({ seed, base: vBase, before: vBefore, after: figures(twin.requests, r2.finished) });
+  }
 
   const cols: [string, Figures][] = [
     ['baseline', base],
@@ -326,6 +359,22 @@ try {
     describeRun('harness+thinking', t),
     `thinking run: ${rejected} requests rejected by the twin's thinking rules (must be 0)`,
     `harness time per turn, excluding model and sandbox: p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms over ${h.overheadMs.length} turns (target p50 < 50 ms)`,
+  );
+  const share = (x: Figures) => `${(x.cacheShare * 100).toFixed(1)} %`;
+  lines.push(
+    '',
+    'other trajectories (heavyTrajectoryVariant, 40 steps): harness before -> harness (share, cost per request vs that baseline, peak)',
+  );
+  for (const v of variants) {
+    const r = (x: Figures) => (x.weightedPerRequest / v.base.weightedPerRequest).toFixed(3);
+    lines.push(
+      `  seed ${v.seed}: ${v.after.requests} requests, finished ${v.before.finished}/${v.after.finished}: share ${share(v.before)} -> ${share(v.after)}, cost ${r(v.before)}x -> ${r(v.after)}x, peak ${n(v.before.peakContext)} -> ${n(v.after.peakContext)}`,
+    );
+  }
+  const mean = (f: (v: (typeof variants)[number]) => number) =>
+    variants.reduce((a, v) => a + f(v), 0) / Math.max(1, variants.length);
+  lines.push(
+    `  mean share ${(mean((v) => v.before.cacheShare) * 100).toFixed(1)} % -> ${(mean((v) => v.after.cacheShare) * 100).toFixed(1)} %, lowest after ${(Math.min(...variants.map((v) => v.after.cacheShare)) * 100).toFixed(1)} %, highest peak after ${n(Math.max(...variants.map((v) => v.after.peakContext)))}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

@@ -22,6 +22,12 @@ import { stableStringify } from './stable-json.js';
  * that carry the agent's own state: edits (they are short and say what changed), the
  * plan, the session memory, a subagent's report, and errors (short, and the reason for
  * what the agent did next).
+ *
+ * Whole files the agent wrote (`clearWrites`) are the one tool INPUT cleared: the content
+ * of a stale `create` becomes a stub inside the call (path and result stay, the file is on
+ * disk), as the API's context editing does with `clear_tool_inputs`. A run that writes a
+ * few large files otherwise carries them to the end, and every later batch has to reach
+ * back past them, rewriting the cache from there, to find anything it may clear.
  */
 
 /** Tools whose results stay: the agent's state, not re-runnable output. */
@@ -33,6 +39,14 @@ export interface ClearOptions {
   keepTurns: number;
   /** Results shorter than this stay (a stub would save nothing). */
   minClearChars: number;
+  /**
+   * Also clear the content of whole files the agent wrote (the editor's `create` input,
+   * like the API's context editing `clear_tool_inputs`): the file is on disk, the call,
+   * its path and its result stay. Default off.
+   */
+  clearWrites?: boolean;
+  /** A written file shorter than this stays. */
+  minClearWriteChars?: number;
 }
 
 function keeps(use: ToolUseBlock | undefined, block: ToolResultBlock, options: ClearOptions): boolean {
@@ -67,6 +81,25 @@ export function stubFor(use: ToolUseBlock | undefined, block: ToolResultBlock): 
   return `${STUB_PREFIX} ${what} → ${statusOf(block)}, ${Buffer.byteLength(block.content).toLocaleString('en-US')} bytes of output; run it again if you need it]`;
 }
 
+/** The editor's `create` input: a whole file the agent wrote. */
+function writtenText(b: Message['content'][number], options: ClearOptions): string | undefined {
+  if (b.type !== 'tool_use' || b.name !== 'str_replace_based_edit_tool' || !options.clearWrites)
+    return undefined;
+  const input = b.input as { command?: unknown; file_text?: unknown } | null;
+  if (input?.command !== 'create' || typeof input.file_text !== 'string') return undefined;
+  if (
+    input.file_text.length < (options.minClearWriteChars ?? 2_000) ||
+    input.file_text.startsWith(STUB_PREFIX)
+  )
+    return undefined;
+  return input.file_text;
+}
+
+function writtenStub(use: ToolUseBlock, text: string): string {
+  const path = (use.input as { path?: unknown }).path;
+  return `${STUB_PREFIX} ${text.length.toLocaleString('en-US')} characters written to ${typeof path === 'string' ? path : 'the file'}; view the file if you need them]`;
+}
+
 export interface StaleResults {
   /** Characters that clearing would remove. */
   chars: number;
@@ -98,7 +131,15 @@ function staleIn(
 ): { chars: number; count: number } {
   let chars = 0;
   let count = 0;
-  if (m.role !== 'user') return { chars, count };
+  if (m.role === 'assistant') {
+    for (const b of m.content) {
+      const text = writtenText(b, options);
+      if (text === undefined) continue;
+      chars += text.length - writtenStub(b as ToolUseBlock, text).length;
+      count += 1;
+    }
+    return { chars, count };
+  }
   for (const b of m.content) {
     if (b.type !== 'tool_result' || keeps(uses.get(b.tool_use_id), b, options)) continue;
     chars += b.content.length - stubFor(uses.get(b.tool_use_id), b).length;
@@ -192,6 +233,22 @@ export function clearStaleResults(
   let cleared = 0;
   let savedChars = 0;
   const out = messages.map((m, i) => {
+    if (m.role === 'assistant' && i >= stale.firstChanged && i < stale.boundary && stale.firstChanged >= 0) {
+      let wrote = false;
+      const content = m.content.map((b) => {
+        const text = writtenText(b, options);
+        if (text === undefined) return b;
+        const use = b as ToolUseBlock;
+        const stub = writtenStub(use, text);
+        wrote = true;
+        cleared += 1;
+        savedChars += text.length - stub.length;
+        // The input keeps its keys in the model's order; only the file's content becomes the stub.
+        const next: ToolUseBlock = { ...use, input: { ...(use.input as object), file_text: stub } };
+        return next;
+      });
+      return wrote ? { role: m.role, content } : m;
+    }
     if (
       m.role !== 'user' ||
       i === 0 ||

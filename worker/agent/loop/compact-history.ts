@@ -30,6 +30,7 @@ export function clearStale(run: Run, reason: 'batch' | 'compaction', from?: numb
     // A batch keeps the newest clearKeepTurns; compaction, which may summarize, keeps keepTurns.
     keepTurns: reason === 'batch' ? ctx.compaction.clearKeepTurns : ctx.compaction.keepTurns,
     minClearChars: ctx.compaction.minClearChars,
+    clearWrites: ctx.compaction.clearWrites,
     preservedThinking: ctx.model.preservedThinking === true,
     ...(from === undefined ? {} : { from }),
   });

@@ -36,6 +36,12 @@ export interface CompactionOptions {
    * tail is what each batch pays for.
    */
   clearKeepTurns: number;
+  /**
+   * Stale whole-file writes are cleared too: the content of an editor `create` older than
+   * the kept turns becomes a stub (the file is on disk; the call, its path and its result
+   * stay), as the API's context editing does with `clear_tool_inputs`.
+   */
+  clearWrites: boolean;
 }
 
 export const DEFAULT_COMPACTION: CompactionOptions = {
@@ -45,10 +51,11 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   keepTurns: 3,
   minClearChars: 400,
   clearStale: true,
-  clearAtTokens: 36_000,
+  clearAtTokens: 34_000,
   clearBatchTokens: 8_000,
-  clearTargetShare: 0.55,
-  clearKeepTurns: 2,
+  clearTargetShare: 0.75,
+  clearKeepTurns: 1,
+  clearWrites: true,
 };
 
 /** The context size (tokens) at which the history is compacted. */

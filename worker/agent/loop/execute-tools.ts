@@ -6,7 +6,7 @@ import { memoryBytes, touchedPath, withFileTouched } from '../memory/session-mem
 import type { ThreadReply, ToolResult } from '../tool.js';
 import type { Run } from './run-state.js';
 import { stableStringify } from './stable-json.js';
-import { capGiantOutput, capText } from './truncate.js';
+import { capGiantOutput, capGiantView, capText } from './truncate.js';
 
 /** What a batch of tool calls asked of the run besides their results. */
 export interface ExecutedTools {
@@ -179,7 +179,8 @@ async function runAndRecord(run: Run, use: ToolUseBlock): Promise<ToolResult> {
 
 /** What enters the history: secrets scrubbed, then capped (head and tail kept). */
 function historyText(run: Run, result: ToolResult): string {
-  const text = capGiantOutput(redactText(result.content, run.ctx.secrets), run.ctx.maxGiantResultChars);
+  const scrubbed = redactText(result.content, run.ctx.secrets);
+  const text = capGiantView(capGiantOutput(scrubbed, run.ctx.maxGiantResultChars), run.ctx.maxGiantViewChars);
   return capText(text, run.ctx.maxResultChars);
 }
 

@@ -46,6 +46,12 @@ export interface RunAgentOptions {
    * sample this long, with a note on narrowing it down (default 8,000; truncate.ts).
    */
   maxGiantResultChars?: number;
+  /**
+   * A window of a giant file (the editor showed a part more than four times smaller than
+   * the file) enters the history as this many characters of whole lines from its start,
+   * with a note on reading the part needed (default: `maxGiantResultChars`; truncate.ts).
+   */
+  maxGiantViewChars?: number;
   compaction?: Partial<CompactionOptions>;
   onText?: (delta: string) => void;
   /**
@@ -69,6 +75,7 @@ export interface RunContext {
   readonly compaction: CompactionOptions;
   readonly maxResultChars: number;
   readonly maxGiantResultChars: number;
+  readonly maxGiantViewChars: number;
   readonly toolTimeoutMs: number;
   readonly toolsByName: Map<string, Tool>;
   /** Fixed for the whole run: any change would invalidate every cached prefix and every thinking block. */
@@ -158,6 +165,8 @@ export async function createRunContext(options: RunAgentOptions): Promise<RunCon
     compaction: { ...DEFAULT_COMPACTION, ...options.compaction },
     maxResultChars: options.maxToolResultChars ?? DEFAULT_MAX_TOOL_RESULT_CHARS,
     maxGiantResultChars: options.maxGiantResultChars ?? DEFAULT_MAX_GIANT_RESULT_CHARS,
+    maxGiantViewChars:
+      options.maxGiantViewChars ?? options.maxGiantResultChars ?? DEFAULT_MAX_GIANT_RESULT_CHARS,
     toolTimeoutMs: options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
     toolsByName: new Map(options.tools.map((t) => [t.name, t])),
     toolDefs: options.tools.map((t) => ({

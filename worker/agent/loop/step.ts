@@ -25,7 +25,11 @@ async function prepare(run: Run): Promise<void> {
   // Stale tool output goes in batches, when the context is large and the batch pays for its cache rewrite.
   const policy = clearingPolicy(ctx.compaction, ctx.model.contextWindow, upcomingContext(state));
   if (ctx.compaction.clearStale && policy.size >= policy.trigger) {
-    const options = { keepTurns: ctx.compaction.clearKeepTurns, minClearChars: ctx.compaction.minClearChars };
+    const options = {
+      keepTurns: ctx.compaction.clearKeepTurns,
+      minClearChars: ctx.compaction.minClearChars,
+      clearWrites: ctx.compaction.clearWrites,
+    };
     const batch = chooseBatch(
       // Only what the last request sent is cached; what was added since is written either way.
       staleBatches(state.history, options, state.previousTail === undefined ? 0 : state.previousTail + 1),

@@ -157,7 +157,7 @@ function lastStep(request: MessagesRequest): number {
   return last;
 }
 
-function next(request: MessagesRequest): ScriptedReply {
+function next(request: MessagesRequest, steps: ScriptedBlock[][] = STEPS): ScriptedReply {
   const done = lastStep(request);
   // A compaction's summary request (no tools allowed): a summary that keeps the step marker.
   if (request.tool_choice?.type === 'none')
@@ -167,7 +167,7 @@ function next(request: MessagesRequest): ScriptedReply {
       ),
     );
   const offered = new Set((request.tools ?? []).map((t) => t.name));
-  if (done >= STEPS.length)
+  if (done >= steps.length)
     return {
       content: [
         tool('finish', {
@@ -176,7 +176,7 @@ function next(request: MessagesRequest): ScriptedReply {
         }),
       ],
     };
-  const blocks = (STEPS[done] as ScriptedBlock[]).filter((b) => b.type !== 'tool_use' || offered.has(b.name));
+  const blocks = (steps[done] as ScriptedBlock[]).filter((b) => b.type !== 'tool_use' || offered.has(b.name));
   return reply(text(`⟨step ${done + 1}⟩`), ...blocks);
 }
 
@@ -185,5 +185,53 @@ export const heavyTrajectoryScenario: Scenario = {
   name: 'heavy-trajectory',
   description:
     'About 46 turns on the heavy repo: outputs of hundreds of KB to MB (full test logs, a 1.3 MB log and a 550 KB module read whole, wide greps), memory updates when offered; survives compaction (step markers).',
-  respond: next,
+  respond: (request) => next(request),
 };
+
+/** A small seeded generator (mulberry32): the same seed gives the same trajectory. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function shuffled<T>(items: T[], random: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/**
+ * Other trajectories of the same kind, to check that a context policy is not fitted to
+ * the one script: 40 steps (the issue's held-out length) drawn from the same three phases
+ * (exploration, the fixes in their order, notes and verification) with a seeded shuffle
+ * inside each phase, so heavy outputs, views of the generated module and large file writes
+ * fall on other turns and next to other neighbours.
+ */
+export function heavyTrajectoryVariant(seed: number, length = 40): Scenario {
+  const random = seeded(seed);
+  const explore = STEPS.slice(1, 21);
+  const fix = STEPS.slice(21, 27);
+  const finish = STEPS.slice(27);
+  const room = length - 1 - fix.length;
+  const keptExplore = Math.min(explore.length, Math.round(room * 0.45));
+  const steps = [
+    STEPS[0] as ScriptedBlock[],
+    ...shuffled(explore, random).slice(0, keptExplore),
+    ...fix,
+    ...shuffled(finish, random).slice(0, room - keptExplore),
+  ];
+  return {
+    name: `heavy-trajectory-variant-${seed}`,
+    description: `A ${steps.length}-step reshuffle of heavy-trajectory (seed ${seed}).`,
+    respond: (request) => next(request, steps),
+  };
+}
