@@ -112,6 +112,7 @@ describe('clearing stale whole-file writes (clearWrites)', () => {
   it('is on by default, with one kept turn', () => {
     expect(DEFAULT_COMPACTION.clearWrites).toBe(true);
     expect(DEFAULT_COMPACTION.clearKeepTurns).toBe(1);
+    expect(DEFAULT_COMPACTION.clearAtTokens).toBe(32_000);
   });
 });
 

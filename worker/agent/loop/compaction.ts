@@ -16,7 +16,9 @@ export interface CompactionOptions {
   /** Clear stale tool results between compactions (clear-stale.ts). */
   clearStale: boolean;
   /**
-   * Stale results are cleared when the context reaches this size. Waiting until then
+   * Stale results are cleared when the context reaches this size (default: the 40k cap less
+   * one whole 8,192-token response, so a request sent just below it stays under the cap
+   * even when the model answers with a large file). Waiting until then
    * makes each batch as large as it can be: every batch rewrites the cache from its first
    * change on (and drops the thinking after it), while stale output only costs a cache
    * read (a tenth of the price) on each request it stays.
@@ -33,7 +35,9 @@ export interface CompactionOptions {
   /**
    * Tool results of the newest this-many turns are never cleared. Fewer than `keepTurns`:
    * everything after a clear's first change is written to the cache again, so the kept
-   * tail is what each batch pays for.
+   * tail is what each batch pays for. Default 1: the newest turn's results, which the
+   * model has not answered yet; the ones before were read and acted on (and a stub says
+   * how to get them again).
    */
   clearKeepTurns: number;
   /**
@@ -51,7 +55,7 @@ export const DEFAULT_COMPACTION: CompactionOptions = {
   keepTurns: 3,
   minClearChars: 400,
   clearStale: true,
-  clearAtTokens: 34_000,
+  clearAtTokens: 32_000,
   clearBatchTokens: 8_000,
   clearTargetShare: 0.75,
   clearKeepTurns: 1,
