@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { safeGitEnv } from '../../worker/workspace/git.js';
+import { NO_AUTO_MAINTENANCE } from '../twins/github/isolated-git-env.js';
 
 /** Plain git for building fixtures (a person's repository), never for code under test. */
 export function git(cwd: string, args: string[], input?: string): string {
@@ -10,6 +11,7 @@ export function git(cwd: string, args: string[], input?: string): string {
     cwd,
     input,
     env: safeGitEnv({
+      ...NO_AUTO_MAINTENANCE,
       GIT_AUTHOR_NAME: 'Alice',
       GIT_AUTHOR_EMAIL: 'alice@example.com',
       GIT_COMMITTER_NAME: 'Alice',
