@@ -146,8 +146,9 @@ describe('runAgent with a thinking model', { timeout: 180_000 }, () => {
           contextWindow: 20_000,
           thinkingBudgetTokens: 2048,
         },
-        // The whole 16,000-character cap on each read of the big file, so a 20k window needs a summary.
-        { maxGiantResultChars: 16_000 },
+        // The whole 16,000-character cap on each read of the big file, and two kept turns (the loop's
+        // default keeps one, and clearing alone then stays under the threshold), so a 20k window needs a summary.
+        { maxGiantResultChars: 16_000, compaction: { clearKeepTurns: 2 } },
       ),
     );
     expect(twin.requests.filter((r) => r.status !== 200).map((r) => r.error?.message)).toEqual([]);
