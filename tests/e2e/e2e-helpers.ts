@@ -33,6 +33,11 @@ export function sandboxContainers(label: string): string[] {
   return out.split('\n').filter(Boolean);
 }
 
+/** Removes containers a test left behind on purpose (a SIGKILLed worker's). */
+export function removeContainers(ids: string[]): void {
+  if (ids.length > 0) execFileSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore' });
+}
+
 /** A container's labels, as the reaper sees them. */
 export function containerLabels(id: string): Record<string, string> {
   const out = execFileSync('docker', ['inspect', '--format', '{{json .Config.Labels}}', id], {

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ISSUE, type LocalStack } from '../../scripts/local-stack.js';
+import { DEPLOYMENT_LABEL } from '../../worker/instance-liveness.js';
 import { resolveRunsRoot } from '../../worker/workspace/runs-location.js';
 import { finish, reply, type Scenario, tool, toolExchanges } from '../twins/model/index.js';
-import { sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
+import { removeContainers, sandboxContainers, stack, trackingComment, waitFor } from './e2e-helpers.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -68,8 +69,19 @@ describe('more than one worker', { timeout: 420_000 }, () => {
     s.model?.setScenario(slowEdit);
   });
   afterAll(async () => {
+    const exited = children.map(
+      (c) =>
+        new Promise((resolve) =>
+          c.exitCode !== null || c.signalCode !== null ? resolve(null) : c.once('exit', resolve),
+        ),
+    );
     for (const c of children) c.kill('SIGKILL');
+    await Promise.all(exited);
     await s?.close();
+    // A SIGKILLed worker leaves its waiting pooled agent container (no close ran); the reaper
+    // only removes it when another worker of the same deployment starts on this host, and this
+    // stack's random deployment never starts again, so the test removes what it made.
+    if (s) removeContainers(sandboxContainers(`${DEPLOYMENT_LABEL}=${s.config.QUEUE_PREFIX}`));
   });
 
   it('a job whose worker is SIGKILLed completes on another worker, with no orphan sandbox, duplicate PR or lost comment', async () => {
