@@ -2,11 +2,16 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePrivateDir, resolveRunsRoot } from '../../worker/workspace/runs-location.js';
 
 describe('runs location', () => {
-  const root = mkdtempSync(join(tmpdir(), 'pw-runs-'));
+  // Made in beforeAll, not while the file is collected: a run that filters every test of this
+  // file out (vitest -t) runs neither hook, so nothing is left behind.
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pw-runs-'));
+  });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('uses RUNS_DIR when set, else tmpfs at /dev/shm, else WORK_DIR/runs', async () => {
