@@ -125,6 +125,17 @@ function harness(options: { repairs?: { attempt: number; maxAttempts: number; ex
 
 const run = (h: ReturnType<typeof createHarness>, task: TargetTask) => runTask(h, task, 'job-r');
 
+/** The twin's re-run of a failed job passes: the check was flaky. */
+function rerunsPass(h: ReturnType<typeof createHarness>): void {
+  h.github.rerunFailedJobs = async (id) => {
+    h.github.reruns.push(id);
+    const rerun = h.github.workflowRuns.find((r) => r.id === id)!;
+    rerun.runAttempt = 2;
+    rerun.conclusion = 'success';
+    h.github.checkRuns[0]!.conclusion = 'success';
+  };
+}
+
 describe('CI logs for the agent', () => {
   it('keep the head and the tail, drop colour codes and Actions timestamps', () => {
     const log = `${'start\n'.repeat(10)}${'middle line\n'.repeat(5_000)}\u001b[31mFAIL add\u001b[0m\nend\n`;
@@ -231,13 +242,7 @@ describe('repair-ci mode (orchestration with fakes)', () => {
   it('re-runs failed jobs once when it may (actions: write): a check that then passes is flaky, not repaired', async () => {
     const { h, seenTasks } = harness();
     h.github.tokenPermissions.actions = 'write';
-    h.github.rerunFailedJobs = async (id) => {
-      h.github.reruns.push(id);
-      const run = h.github.workflowRuns.find((r) => r.id === id)!;
-      run.runAttempt = 2;
-      run.conclusion = 'success';
-      h.github.checkRuns[0]!.conclusion = 'success';
-    };
+    rerunsPass(h);
     const outcome = await run(h, repairTask());
     expect(h.github.reruns).toEqual([500]);
     expect(outcome.status).toBe('skipped');
@@ -412,13 +417,7 @@ describe("a writer's @agent fix ci and flaky checks", () => {
       getRerun: async () => null,
       forgetRerun: async () => {},
     });
-    h.github.rerunFailedJobs = async (id) => {
-      h.github.reruns.push(id);
-      const run = h.github.workflowRuns.find((r) => r.id === id)!;
-      run.runAttempt = 2;
-      run.conclusion = 'success';
-      h.github.checkRuns[0]!.conclusion = 'success';
-    };
+    rerunsPass(h);
     const outcome = await run(
       h,
       repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
@@ -439,13 +438,7 @@ describe('a re-run that never reported back', () => {
       getRerun: async () => ({ status: 'pending' as const, failures: ['test'] }),
       forgetRerun: async () => {},
     });
-    h.github.rerunFailedJobs = async (id) => {
-      h.github.reruns.push(id);
-      const run = h.github.workflowRuns.find((r) => r.id === id)!;
-      run.runAttempt = 2;
-      run.conclusion = 'success';
-      h.github.checkRuns[0]!.conclusion = 'success';
-    };
+    rerunsPass(h);
     const outcome = await run(
       h,
       repairTask({ trigger: { actor: 'alice', source: 'issue_comment', instruction: 'fix ci' } }),
