@@ -64,12 +64,13 @@ export function createGitWorkspaces(options: {
   return {
     async newRunFolder() {
       const dir = runDir(`pool-${randomUUID()}`);
-      await mkdir(join(dir, 'work'), { recursive: true });
-      pooledFolders.add(join(dir, 'work'));
+      const work = join(dir, 'work');
+      await mkdir(work, { recursive: true });
+      pooledFolders.add(work);
       return {
-        workDir: join(dir, 'work'),
+        workDir: work,
         dispose: async () => {
-          pooledFolders.delete(join(dir, 'work'));
+          pooledFolders.delete(work);
           await rm(dir, { recursive: true, force: true });
         },
       };
@@ -81,13 +82,16 @@ export function createGitWorkspaces(options: {
         throw new PullwrightError('input_invalid', 'Not a run folder made by newRunFolder.', {
           retryable: false,
         });
-      const dir = workDir !== undefined ? dirname(workDir) : runDir(`${jobId}-${randomUUID().slice(0, 8)}`);
-      // The empty `work` folder first: a container can be started on it while we fetch and check out.
-      if (workDir === undefined) await mkdir(join(dir, 'work'), { recursive: true });
+      const work = workDir ?? join(runDir(`${jobId}-${randomUUID().slice(0, 8)}`), 'work');
+      const dir = dirname(work);
+      if (workDir === undefined) {
+        // The empty `work` folder first: a container can be started on it while we fetch and check out.
+        await mkdir(work, { recursive: true });
+      }
       try {
-        if (workDir === undefined) onWorkDir?.(join(dir, 'work'));
+        if (workDir === undefined) onWorkDir?.(work);
         const cache = await cacheFor(repo, token, refs);
-        const copy = await createWorkingCopy({ cache, ref, dir: join(dir, 'work') });
+        const copy = await createWorkingCopy({ cache, ref, dir: work });
         return {
           workDir: copy.dir,
           baseSha: copy.baseSha,
