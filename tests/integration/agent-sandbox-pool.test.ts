@@ -185,8 +185,14 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     expect(await pool.take({ network: { mode: 'open' } })).toBeNull();
     const a = await pool.take({ network: none });
     expect(a).not.toBeNull();
-    // Taken means gone from the pool: the next take gets nothing until the replacement is up.
-    expect(await pool.take({ network: none })).toBeNull();
+    // Taken means gone from the pool: the next take gets nothing, or the replacement (which may
+    // still be starting), never the same container or folder.
+    const again = await pool.take({ network: none });
+    if (again) {
+      expect(again.workDir).not.toBe(a?.workDir);
+      expect((await again.early.sandbox).id).not.toBe((await a?.early.sandbox)?.id);
+      await again.early.dispose();
+    }
     // The allowlist spec was asked for, so it gets its own container with its own policy.
     const got: { b: Awaited<ReturnType<AgentSandboxPool['take']>> } = { b: null };
     await until(async () => {
@@ -249,6 +255,71 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
         .remove({ force: true })
         .catch(() => undefined);
     }
+  });
+
+  it('hands a run the container still starting, starts another for the pool, and never disposes it on close', async () => {
+    // Starts are held at `create` until the test lets them go, so "still starting" is certain.
+    const gates: Array<() => void> = [];
+    const asked: Array<() => void> = [];
+    // Its own instance label: the other tests' pools still have containers waiting.
+    const own = withBasePolicy(provider, { labels: { [INSTANCE]: 'pool-claim-test' } });
+    const gated = {
+      ...own,
+      create: async (...args: Parameters<typeof own.create>) => {
+        await new Promise<void>((go) => {
+          gates.push(go);
+          asked.shift()?.();
+        });
+        return own.create(...args);
+      },
+    };
+    const createAsked = () => new Promise<void>((r) => asked.push(r));
+    const pool = newPool({ session: { sandboxes: gated, image: SANDBOX_IMAGE } });
+    let first = createAsked();
+    expect(await pool.take({ network: none })).toBeNull();
+    await first;
+    expect(pool.size()).toBe(0);
+    // A run arriving now gets that start (its folder exists and is empty) rather than starting its own.
+    first = createAsked();
+    const claimed = await pool.take({ network: none });
+    expect(claimed).not.toBeNull();
+    if (!claimed) return;
+    expect(readdirSync(claimed.workDir)).toEqual([]);
+    const pending = Symbol('pending');
+    expect(await Promise.race([claimed.early.sandbox, Promise.resolve(pending)])).toBe(pending);
+    // The claim no longer counts as the pool's start: a replacement's start is asked for.
+    await first;
+    expect(gates).toHaveLength(2);
+    // The run checks out while its container starts, as with a start of its own.
+    const ws = await workspaces.prepare({
+      repo,
+      token: await token(),
+      ref: 'main',
+      jobId: 'job-claim',
+      workDir: claimed.workDir,
+    });
+    // Closing the pool leaves the claimed container to its run: the run still gets it, running.
+    const closing = pool.close();
+    for (const go of gates) go();
+    await closing;
+    const box = await claimed.early.sandbox;
+    expect(await claimed.early.serverStarted).toBe(true);
+    const info = await containerOf(box);
+    expect(info.State.Running).toBe(true);
+    expect(info.Config.Labels[POOL_LABEL]).toBe('1');
+    expect((await box.exec({ cmd: ['cat', 'README.md'] })).stdout).toBe('# widgets\n');
+    // The replacement started after close removes itself; the claimed one stays until its run disposes it.
+    await until(async () => {
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`${INSTANCE}=pool-claim-test`, `${POOL_LABEL}=1`] },
+      });
+      return left.length === 1 && left[0]?.Names[0] === `/${box.id}`;
+    }, 20_000);
+    await claimed.early.dispose();
+    expect(await exists(box.id)).toBe(false);
+    await ws.dispose();
+    expect(existsSync(claimed.workDir)).toBe(false);
   });
 
   it('removes idle containers, specs no longer asked for, and everything waiting on close', async () => {

@@ -19,8 +19,10 @@ export interface PooledAgentSandbox {
 export interface AgentSandboxPool {
   /**
    * A pre-started agent container for this network policy, taken out of the pool (it is
-   * never given to another run), or null when none is ready. Either way the pool starts a
-   * replacement for this spec in the background. A container whose image is no longer the one
+   * never given to another run), or null when none is waiting or starting. One still starting
+   * is handed out too: its start began before this run asked, so the run waits less for it
+   * than for one of its own (back-to-back runs). Either way the pool starts a replacement for
+   * this spec in the background. A container whose image is no longer the one
    * the image name points to (the operator rebuilt it) is removed instead of handed out: the
    * run's snapshot key names the current image.
    */
@@ -56,6 +58,8 @@ interface Entry {
   idleTimer?: NodeJS.Timeout;
   /** Set once discarded (an idle timeout can fire while the container is still starting). */
   gone: boolean;
+  /** Taken by a run while still starting: that run's session owns it (and reports a failed start). */
+  claimed: boolean;
 }
 
 const keyOf = (image: string, network: NetworkPolicy) => JSON.stringify({ image, network });
@@ -81,8 +85,10 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
   const waiting = new Map<string, Entry[]>();
   /** Specs asked for, most recent last, with their network. */
   const wanted = new Map<string, NetworkPolicy>();
-  /** Starts in flight per spec (counted against `size`). */
+  /** Starts in flight per spec (counted against `size`; a claimed one no longer counts). */
   const starting = new Map<string, number>();
+  /** Starts in flight whose folder and container request exist: a run may claim one. */
+  const startingEntries = new Map<string, Entry[]>();
   const refills = new Set<NodeJS.Timeout>();
   const inFlight = new Set<Promise<void>>();
   let closed = false;
@@ -94,6 +100,13 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
     if (at >= 0) list.splice(at, 1);
     if (list.length === 0) waiting.delete(entry.key);
   };
+  const unlistStarting = (entry: Entry) => {
+    const list = startingEntries.get(entry.key) ?? [];
+    const at = list.indexOf(entry);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) startingEntries.delete(entry.key);
+  };
+  const countStart = (key: string, by: number) => starting.set(key, (starting.get(key) ?? 0) + by);
   const discard = async (entry: Entry) => {
     entry.gone = true;
     remove(entry);
@@ -106,18 +119,25 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
     sandboxes.imageId ? sandboxes.imageId(image).catch(() => undefined) : Promise.resolve(undefined);
 
   const startOne = async (key: string, network: NetworkPolicy) => {
-    starting.set(key, (starting.get(key) ?? 0) + 1);
+    countStart(key, 1);
     let folder: RunFolder | undefined;
     let entry: Entry | undefined;
     try {
       const imageId = await currentImageId();
       folder = await options.newRunFolder();
       const early = startAgentSandboxOn(options.session, { workDir: folder.workDir, network, labels });
-      const made: Entry = { key, folder, early, imageId, gone: false };
+      const made: Entry = { key, folder, early, imageId, gone: false, claimed: false };
       entry = made;
+      startingEntries.set(key, [...(startingEntries.get(key) ?? []), made]);
       // Only a container that started (with its exec server, when the image has one) waits.
-      await early.sandbox;
-      await early.serverStarted;
+      try {
+        await early.sandbox;
+        await early.serverStarted;
+      } finally {
+        unlistStarting(made);
+      }
+      // A run took it while it started: the run's session uses and disposes it, even after `close`.
+      if (made.claimed) return;
       if (closed || made.gone || !wanted.has(key)) {
         await discard(made);
         return;
@@ -127,11 +147,13 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       made.idleTimer.unref();
       waiting.set(key, [...(waiting.get(key) ?? []), made]);
     } catch (err) {
+      // A claimed start that failed is the run's to report (its session awaits the same start).
+      if (entry?.claimed) return;
       log.warn({ err }, 'A pooled agent sandbox did not start');
       if (entry) await discard(entry);
       else await folder?.dispose().catch(() => undefined);
     } finally {
-      starting.set(key, (starting.get(key) ?? 1) - 1);
+      if (!entry?.claimed) countStart(key, -1);
     }
   };
 
@@ -163,8 +185,19 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       if (closed || options.size <= 0) return null;
       const key = keyOf(options.session.image, network);
       want(key, network);
-      const entry = waiting.get(key)?.[0];
+      let entry = waiting.get(key)?.[0];
+      let stillStarting = false;
       if (entry) remove(entry);
+      else {
+        entry = startingEntries.get(key)?.[0];
+        if (entry) {
+          // Claimed: out of the starting list and count, so the refill below starts another.
+          stillStarting = true;
+          entry.claimed = true;
+          unlistStarting(entry);
+          countStart(key, -1);
+        }
+      }
       const timer = setTimeout(() => {
         refills.delete(timer);
         refill(key);
@@ -177,7 +210,7 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
         void discard(entry);
         return null;
       }
-      log.info({ workDir: entry.folder.workDir }, 'Agent sandbox taken from the pool');
+      log.info({ workDir: entry.folder.workDir, stillStarting }, 'Agent sandbox taken from the pool');
       return { workDir: entry.folder.workDir, early: entry.early };
     },
     size() {
