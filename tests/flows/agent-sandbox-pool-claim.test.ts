@@ -46,8 +46,10 @@ describe('agent sandbox pool: a start taken while in flight', () => {
           disposedBoxes.push(id);
         },
       }) as unknown as Sandbox;
+    // Bounded by time, not by a count of polls: a busy machine stretches each 5 ms sleep.
     const until = async (check: () => boolean) => {
-      for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + 10_000;
+      while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       expect(check()).toBe(true);
     };
     return { pool, starts, box, disposedBoxes, disposedFolders, lines, until };
