@@ -63,8 +63,11 @@ function sentinelOptions(
     name: target.name,
     ...(target.password ? { password: target.password } : {}),
     ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
-    // Told by the sentinels' +switch-master as soon as a failover ends, instead of on the next error.
-    failoverDetector: true,
+    // No `failoverDetector` (ioredis's +switch-master listener, off by default): a failover
+    // announced while a client was between sentinels on a reconnect ended that client for
+    // good ("Connection is closed." on every command; tests/ha/sentinel-failover.test.ts).
+    // A crashed primary closes our connections; a demoted one answers writes (blocking pops
+    // included) with READONLY, which reconnects below: either way the sentinels are asked again.
     reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     ...options,
   };

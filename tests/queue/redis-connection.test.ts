@@ -80,9 +80,11 @@ describe('connection options', () => {
       name: 'pw',
       password: 'data-pw',
       sentinelPassword: 'sentinel-pw',
-      failoverDetector: true,
       maxRetriesPerRequest: null,
     });
+    // ioredis's +switch-master listener stays off: it could end a reconnecting client for good
+    // (tests/ha/sentinel-failover.test.ts, "every client reconnects").
+    expect(options).not.toHaveProperty('failoverDetector');
     // A write that reaches a demoted primary reconnects (asking the sentinels again) and is resent.
     const onError = options.reconnectOnError as (err: Error) => boolean | 1 | 2;
     expect(onError(new Error("READONLY You can't write against a read only replica."))).toBe(2);
