@@ -275,12 +275,12 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     };
     const createAsked = () => new Promise<void>((r) => asked.push(r));
     const pool = newPool({ session: { sandboxes: gated, image: SANDBOX_IMAGE } });
-    let first = createAsked();
+    let createCalled = createAsked();
     expect(await pool.take({ network: none })).toBeNull();
-    await first;
+    await createCalled;
     expect(pool.size()).toBe(0);
     // A run arriving now gets that start (its folder exists and is empty) rather than starting its own.
-    first = createAsked();
+    createCalled = createAsked();
     const claimed = await pool.take({ network: none });
     expect(claimed).not.toBeNull();
     if (!claimed) return;
@@ -288,7 +288,7 @@ describe('agent sandbox pool', { timeout: 180_000 }, () => {
     const pending = Symbol('pending');
     expect(await Promise.race([claimed.early.sandbox, Promise.resolve(pending)])).toBe(pending);
     // The claim no longer counts as the pool's start: a replacement's start is asked for.
-    await first;
+    await createCalled;
     expect(gates).toHaveLength(2);
     // The run checks out while its container starts, as with a start of its own.
     const ws = await workspaces.prepare({

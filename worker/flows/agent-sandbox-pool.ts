@@ -93,18 +93,18 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
+  /** `waiting` and `startingEntries` keep entries per spec the same way. */
+  const listIn = (lists: Map<string, Entry[]>, entry: Entry) =>
+    lists.set(entry.key, [...(lists.get(entry.key) ?? []), entry]);
+  const unlistFrom = (lists: Map<string, Entry[]>, entry: Entry) => {
+    const list = lists.get(entry.key) ?? [];
+    const at = list.indexOf(entry);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) lists.delete(entry.key);
+  };
   const remove = (entry: Entry) => {
     clearTimeout(entry.idleTimer);
-    const list = waiting.get(entry.key) ?? [];
-    const at = list.indexOf(entry);
-    if (at >= 0) list.splice(at, 1);
-    if (list.length === 0) waiting.delete(entry.key);
-  };
-  const unlistStarting = (entry: Entry) => {
-    const list = startingEntries.get(entry.key) ?? [];
-    const at = list.indexOf(entry);
-    if (at >= 0) list.splice(at, 1);
-    if (list.length === 0) startingEntries.delete(entry.key);
+    unlistFrom(waiting, entry);
   };
   const countStart = (key: string, by: number) => starting.set(key, (starting.get(key) ?? 0) + by);
   const discard = async (entry: Entry) => {
@@ -128,13 +128,13 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       const early = startAgentSandboxOn(options.session, { workDir: folder.workDir, network, labels });
       const made: Entry = { key, folder, early, imageId, gone: false, claimed: false };
       entry = made;
-      startingEntries.set(key, [...(startingEntries.get(key) ?? []), made]);
+      listIn(startingEntries, made);
       // Only a container that started (with its exec server, when the image has one) waits.
       try {
         await early.sandbox;
         await early.serverStarted;
       } finally {
-        unlistStarting(made);
+        unlistFrom(startingEntries, made);
       }
       // A run took it while it started: the run's session uses and disposes it, even after `close`.
       if (made.claimed) return;
@@ -145,7 +145,7 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       // The idle clock starts once it waits.
       made.idleTimer = setTimeout(() => void discard(made), maxIdleMs);
       made.idleTimer.unref();
-      waiting.set(key, [...(waiting.get(key) ?? []), made]);
+      listIn(waiting, made);
     } catch (err) {
       // A claimed start that failed is the run's to report (its session awaits the same start).
       if (entry?.claimed) return;
@@ -186,15 +186,13 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
       const key = keyOf(options.session.image, network);
       want(key, network);
       let entry = waiting.get(key)?.[0];
-      let stillStarting = false;
       if (entry) remove(entry);
       else {
         entry = startingEntries.get(key)?.[0];
         if (entry) {
           // Claimed: out of the starting list and count, so the refill below starts another.
-          stillStarting = true;
           entry.claimed = true;
-          unlistStarting(entry);
+          unlistFrom(startingEntries, entry);
           countStart(key, -1);
         }
       }
@@ -210,7 +208,10 @@ export function createAgentSandboxPool(options: AgentSandboxPoolOptions): AgentS
         void discard(entry);
         return null;
       }
-      log.info({ workDir: entry.folder.workDir, stillStarting }, 'Agent sandbox taken from the pool');
+      log.info(
+        { workDir: entry.folder.workDir, stillStarting: entry.claimed },
+        'Agent sandbox taken from the pool',
+      );
       return { workDir: entry.folder.workDir, early: entry.early };
     },
     size() {
